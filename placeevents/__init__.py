@@ -1,0 +1,67 @@
+"""placeevents: run an organisation's enquiry series."""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import DEFAULT_SECRET_KEY, Config, TestConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start with this configuration."""
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, CLI and error pages."""
+    overrides = dict(config or {})
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(ROOT / "instance"),
+    )
+    base = TestConfig if overrides.get("PLACEEVENTS_ENV") == "testing" else Config
+    app.config.from_object(base)
+    app.config.update(overrides)
+    if app.config["PLACEEVENTS_ENV"] == "production" and (
+        app.config["SECRET_KEY"] in (DEFAULT_SECRET_KEY, "", None)
+    ):
+        raise ConfigurationError("set SECRET_KEY: refusing to run in production with the default")
+    app.debug = app.config["PLACEEVENTS_ENV"] == "development" and app.debug
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    if app.config["PLACEEVENTS_PROXY_COUNT"]:
+        count = app.config["PLACEEVENTS_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
+
+    from placeevents import models  # noqa: F401  (every table registered before migrations)
+    from placeevents.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+
+    from placeevents import manage, web
+    from placeevents.auth.views import bp as auth_bp
+    from placeevents.enquiries.views import bp as enquiries_bp
+    from placeevents.events.views import bp as events_bp
+
+    web.init_app(app)
+    app.register_blueprint(enquiries_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(manage.create_blueprint())
+
+    from placeevents.auth.cli import organiser_cli
+    from placeevents.demo import demo_cli
+
+    app.cli.add_command(organiser_cli)
+    app.cli.add_command(demo_cli)
+    return app

@@ -1,0 +1,107 @@
+"""Events of an enquiry: face-to-face, online or hybrid explorations."""
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from placeevents.clock import utcnow
+from placeevents.db import str_enum
+from placeevents.extensions import db
+
+if TYPE_CHECKING:
+    from placeevents.enquiries.models import Enquiry
+
+
+class EventFormat(enum.StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+
+    @property
+    def label(self) -> str:
+        return {"in_person": "Face-to-face", "online": "Online", "hybrid": "Hybrid"}[self.value]
+
+
+class EventStatus(enum.StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class EventAccess(enum.StrEnum):
+    INVITATION = "invitation"
+    OPEN = "open"
+
+
+def new_calendar_uid() -> str:
+    """A random, globally unique calendar identity for a new event."""
+    return f"{uuid.uuid4()}@placeevents"
+
+
+class Event(db.Model):
+    """One exploration in an enquiry, with its place, times and capacity."""
+
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enquiry_id: Mapped[int] = mapped_column(sa.ForeignKey("enquiry.id"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    format: Mapped[EventFormat] = mapped_column(str_enum(EventFormat))
+    venue: Mapped[str] = mapped_column(sa.String(200), default="")
+    address: Mapped[str] = mapped_column(sa.String(500), default="")
+    join_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    hosts: Mapped[str] = mapped_column(sa.String(500), default="")
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    # In-person places; None means unlimited. Online places are never limited.
+    capacity: Mapped[int | None]
+    # Confirmed in-person places, kept by a conditional update so capacity is exact.
+    places_taken: Mapped[int] = mapped_column(default=0)
+    rsvp_deadline: Mapped[datetime | None]
+    status: Mapped[EventStatus] = mapped_column(
+        str_enum(EventStatus), default=EventStatus.DRAFT, index=True
+    )
+    access: Mapped[EventAccess] = mapped_column(
+        str_enum(EventAccess), default=EventAccess.INVITATION
+    )
+    ask_access_needs: Mapped[bool] = mapped_column(default=True)
+    ask_dietary_needs: Mapped[bool] = mapped_column(default=False)
+    ask_question: Mapped[bool] = mapped_column(default=True)
+    reminder_lead_hours: Mapped[int] = mapped_column(default=48)
+    reminder_sent_at: Mapped[datetime | None]
+    cancellation_message: Mapped[str] = mapped_column(sa.Text, default="")
+    calendar_uid: Mapped[str] = mapped_column(sa.String(120), unique=True, default=new_calendar_uid)
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    enquiry: Mapped["Enquiry"] = relationship(back_populates="events")
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+
+    @property
+    def has_place(self) -> bool:
+        return self.format in (EventFormat.IN_PERSON, EventFormat.HYBRID)
+
+    @property
+    def is_online(self) -> bool:
+        return self.format in (EventFormat.ONLINE, EventFormat.HYBRID)
+
+    @property
+    def places_left(self) -> int | None:
+        if self.capacity is None:
+            return None
+        return max(self.capacity - self.places_taken, 0)
+
+    def __repr__(self) -> str:
+        return f"<Event {self.slug}>"

@@ -1,0 +1,163 @@
+"""Building messages and queueing them in the caller's transaction."""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
+
+from flask import current_app, g, has_request_context, render_template
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from placeevents.clock import utcnow
+from placeevents.extensions import db
+from placeevents.mail.models import OutboxMessage
+
+
+class MailHeaderError(ValueError):
+    """A header value would carry a line break or other control character."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """A mail rendered from templates/email/<name>.{subject.txt,txt,html}."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def render_email(name: str, **context: object) -> RenderedEmail:
+    """Render a mail's subject, text and HTML from its template triple."""
+    subject = render_template(f"email/{name}.subject.txt", **context)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=render_template(f"email/{name}.txt", **context),
+        html=render_template(f"email/{name}.html", **context),
+    )
+
+
+def _check_header(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise MailHeaderError("header values may not contain control characters")
+    return value
+
+
+def address(email: str, name: str = "") -> Address:
+    """A To/From address; the display name is encoded, never spliced in raw."""
+    _check_header(email)
+    _check_header(name)
+    username, _, domain = email.rpartition("@")
+    if not username or not domain:
+        raise MailHeaderError(f"not an email address: {email!r}")
+    return Address(display_name=name, username=username, domain=domain)
+
+
+def default_sender() -> Address:
+    """The configured From address (MAIL_DEFAULT_SENDER)."""
+    configured = current_app.config["MAIL_DEFAULT_SENDER"]
+    if isinstance(configured, tuple):
+        return address(configured[1], configured[0])
+    [(name, email)] = getaddresses([configured])
+    return address(email, name)
+
+
+def build_message(
+    *,
+    to: Address | str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    calendar: bytes | None = None,
+    calendar_method: str | None = None,
+    attachments: Iterable[tuple[str, str, bytes]] = (),
+) -> EmailMessage:
+    """Build a complete message: text, optional HTML, optional iMIP calendar part, attachments.
+
+    With a calendar part the body is multipart/alternative [text/plain, text/html,
+    text/calendar; method=...], as RFC 6047 expects.
+    """
+    message = EmailMessage()
+    message["From"] = default_sender()
+    message["To"] = to if isinstance(to, Address) else address(to)
+    message["Subject"] = _check_header(subject)
+    for key, value in (headers or {}).items():
+        message[_check_header(key)] = _check_header(value)
+    message.set_content(text)
+    if html is not None:
+        message.add_alternative(html, subtype="html")
+    if calendar is not None:
+        message.add_alternative(
+            calendar,
+            maintype="text",
+            subtype="calendar",
+            params={"method": calendar_method or "PUBLISH", "charset": "UTF-8"},
+        )
+        # add_alternative with bytes sets base64 and no charset; restate the charset.
+        part = message.get_payload()[-1]
+        part.set_param("charset", "UTF-8")
+        if calendar_method:
+            part.set_param("method", calendar_method)
+    for filename, mimetype, data in attachments:
+        maintype, _, subtype = mimetype.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message
+
+
+def enqueue(
+    message: EmailMessage, *, kind: str = "", batch_key: str | None = None
+) -> OutboxMessage:
+    """Store a message in the outbox in the current transaction; it is sent after commit.
+
+    Assigns a stable Message-ID under the sender's domain, so a repeat after a lost
+    acceptance reply carries the same one.
+    """
+    sender_header = message["From"]
+    sender = sender_header.addresses[0].addr_spec
+    if "Message-ID" not in message:
+        message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
+    if "Date" not in message:
+        message["Date"] = format_datetime(utcnow())
+    recipients = [
+        a.addr_spec for header in ("To", "Cc", "Bcc") for a in _addresses(message, header)
+    ]
+    if "Bcc" in message:
+        del message["Bcc"]
+    row = OutboxMessage(
+        message_id=message["Message-ID"],
+        kind=kind,
+        batch_key=batch_key,
+        sender=sender,
+        recipients="\n".join(recipients),
+        subject=str(message["Subject"] or "")[:300],
+        raw=message.as_bytes(),
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault("outbox_queued", []).append(row.id)
+    return row
+
+
+def _addresses(message: EmailMessage, header: str) -> list[Address]:
+    value = message[header]
+    return list(value.addresses) if value is not None else []
+
+
+@event.listens_for(Session, "after_commit")
+def _remember_committed(session: Session) -> None:
+    queued = session.info.pop("outbox_queued", None)
+    if queued and has_request_context():
+        g.setdefault("outbox_committed", []).extend(queued)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop("outbox_queued", None)
+
+
+def committed_in_this_request() -> list[int]:
+    """Outbox ids this request queued and committed (delivered after the response)."""
+    return list(g.get("outbox_committed", []))

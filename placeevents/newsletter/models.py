@@ -1,0 +1,99 @@
+"""The mailing list: subscribers, their consent, imports and the erasure suppression list."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from placeevents.clock import utcnow
+from placeevents.db import str_enum
+from placeevents.extensions import db
+from placeevents.tokens import new_nonce
+
+
+class SubscriberStatus(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class ConsentSource(enum.StrEnum):
+    FORM = "form"
+    ORGANISER = "organiser"
+    IMPORT = "import"
+
+
+class Subscriber(db.Model):
+    """A person on the mailing list, with their interests and consent record."""
+
+    __tablename__ = "subscriber"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Normalised: stripped and lower-cased.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    organisation: Mapped[str] = mapped_column(sa.String(200), default="")
+    role: Mapped[str] = mapped_column(sa.String(200), default="")
+    wants_in_person: Mapped[bool] = mapped_column(default=False)
+    wants_online: Mapped[bool] = mapped_column(default=False)
+    wants_news: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[SubscriberStatus] = mapped_column(
+        str_enum(SubscriberStatus), default=SubscriberStatus.PENDING, index=True
+    )
+    token_nonce: Mapped[str] = mapped_column(sa.String(32), default=new_nonce)
+    consent_text_version: Mapped[str] = mapped_column(sa.String(40), default="")
+    consent_source: Mapped[ConsentSource] = mapped_column(
+        str_enum(ConsentSource), default=ConsentSource.FORM
+    )
+    import_batch_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("import_batch.id", ondelete="SET NULL"), index=True
+    )
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    confirmed_ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    unsubscribed_at: Mapped[datetime | None]
+    last_signup_mail_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Subscriber {self.id} {self.status}>"
+
+
+class ImportBatch(db.Model):
+    """One upload of an existing list by an organiser, with its outcome counts."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organiser_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL"), index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    added: Mapped[int] = mapped_column(default=0)
+    merged: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+
+
+class Suppression(db.Model):
+    """A hashed address that must never be re-added (left after erasure)."""
+
+    __tablename__ = "suppression"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    reason: Mapped[str] = mapped_column(sa.String(40), default="erased")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DoNotInvite(db.Model):
+    """An address that asked not to be sent invitations."""
+
+    __tablename__ = "do_not_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

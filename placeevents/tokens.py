@@ -1,0 +1,69 @@
+"""Signed, purpose-bound tokens for public links: nothing stored can be replayed as a link."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from placeevents.clock import timestamp
+
+
+class InvalidToken(Exception):
+    """The token is tampered, meant for another purpose, or unknown."""
+
+
+class ExpiredToken(InvalidToken):
+    """The token was genuine but is too old."""
+
+
+class _ClockSerializer(URLSafeTimedSerializer):
+    # Expiry reads the app's one clock, so tests can freeze it.
+    def get_timestamp(self) -> int:
+        return timestamp()
+
+
+@dataclass(frozen=True)
+class TokenData:
+    """What a valid token names: a row and the nonce it was signed with."""
+
+    row_id: int
+    nonce: str
+
+
+def new_nonce() -> str:
+    """A fresh per-row nonce; rotating it invalidates every link made with the old one."""
+    return secrets.token_urlsafe(12)
+
+
+def _serializer(purpose: str) -> _ClockSerializer:
+    return _ClockSerializer(
+        current_app.config["SECRET_KEY"],
+        salt=f"placeevents.{purpose}",
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def make_token(purpose: str, row_id: int, nonce: str) -> str:
+    """Sign a link token for one purpose over the row id and its nonce."""
+    return _serializer(purpose).dumps([purpose, row_id, nonce])
+
+
+def read_token(purpose: str, token: str, max_age: int | None = None) -> TokenData:
+    """Check a token's signature, purpose and age; the caller checks the nonce against the row."""
+    try:
+        payload = _serializer(purpose).loads(token, max_age=max_age)
+    except SignatureExpired as exc:
+        raise ExpiredToken("this link has expired") from exc
+    except BadSignature as exc:
+        raise InvalidToken("this link is not valid") from exc
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 3
+        or payload[0] != purpose
+        or not isinstance(payload[1], int)
+        or not isinstance(payload[2], str)
+    ):
+        raise InvalidToken("this link is not valid")
+    return TokenData(row_id=payload[1], nonce=payload[2])

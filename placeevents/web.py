@@ -1,0 +1,127 @@
+"""Request-wide behaviour: security headers, input guards, error pages, template helpers."""
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from placeevents.enquiries import timezones
+
+site = Blueprint("site", __name__)
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+ERROR_MESSAGES = {
+    400: ("Something in that request was not right", "Please go back and check what you sent."),
+    403: ("Not allowed", "You do not have permission to do that."),
+    404: ("Page not found", "The page you asked for is not here. Check the address."),
+    405: ("Not allowed", "That action is not available on this page."),
+    413: ("Too large", "What you sent was larger than we accept."),
+    422: ("Please check the form", "Some of what you entered needs correcting."),
+    429: ("Too many attempts", "Please wait a minute and try again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Please try again."),
+}
+
+DEFAULT_PRIVACY_NOTICE = """
+We keep your name, email address, organisation and role, the kinds of events you want to hear
+about, and a record of when and how you gave your consent. We use them only to send you what
+you asked for: invitations to the enquiry's events, and news about the enquiry if you chose it.
+If you answer an invitation we keep your answer and anything you tell us about access or dietary
+needs; we delete access and dietary answers a few weeks after the event.
+
+We never sell or share your details. Every mail we send has a link to change your preferences,
+download what we hold about you, or unsubscribe in one click. To have everything about you
+erased, write to us and we will remove it from every record we keep.
+"""
+
+
+@site.get("/privacy")
+def privacy() -> str:
+    text = current_app.config["PLACEEVENTS_PRIVACY_NOTICE"] or DEFAULT_PRIVACY_NOTICE
+    paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
+    return render_template("pages/privacy.html", paragraphs=paragraphs)
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def _guard_input() -> None:
+    # NUL bytes are never meaningful input and PostgreSQL refuses them with a 500.
+    limit = current_app.config["MAX_FORM_MEMORY_SIZE"]
+    for values in (request.args, request.form):
+        for value in values.values():
+            if "\x00" in value:
+                abort(400, description="The request contained a NUL character.")
+            if len(value) > limit:
+                abort(400, description="One of the fields you sent is far too long.")
+    if "\x00" in request.path:
+        abort(400)
+
+
+def _deliver_committed_mail(response: Response) -> Response:
+    from placeevents.mail.delivery import deliver_after_request
+
+    deliver_after_request()
+    return response
+
+
+def _error_page(error: Exception) -> tuple[str, int]:
+    code = error.code if isinstance(error, HTTPException) and error.code else 500
+    title, message = ERROR_MESSAGES.get(code, (f"Error {code}", ""))
+    if isinstance(error, CSRFError):
+        message = "This form had expired or was sent from elsewhere. Please reload and try again."
+    elif isinstance(error, HTTPException) and code not in (404, 500) and error.description:
+        # Our own abort() calls carry a sentence for the reader; Werkzeug's defaults do too.
+        message = error.description
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def _when(event: Any) -> str:
+    return timezones.format_range(event.starts_at, event.ends_at, event.enquiry.timezone)
+
+
+def _paragraphs(text: str) -> Markup:
+    from markupsafe import escape
+
+    parts = [p.strip() for p in (text or "").split("\n\n") if p.strip()]
+    return Markup("".join(f"<p>{escape(' '.join(p.split()))}</p>" for p in parts))
+
+
+def init_app(app: Flask) -> None:
+    """Register the site blueprint, request hooks, error pages and template helpers."""
+    app.register_blueprint(site)
+    app.before_request(_guard_input)
+    app.after_request(_security_headers)
+    app.after_request(_deliver_committed_mail)
+    for code in ERROR_MESSAGES:
+        app.register_error_handler(code, _error_page)
+    app.register_error_handler(CSRFError, _error_page)
+    app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["paragraphs"] = _paragraphs
+    app.jinja_env.globals["format_datetime"] = timezones.format_datetime
+    app.jinja_env.globals["format_date"] = timezones.format_date
+
+    @app.context_processor
+    def _site_context() -> dict[str, Any]:
+        return {
+            "organisation_name": app.config["PLACEEVENTS_ORGANISATION"],
+            "dev_mode": app.config["PLACEEVENTS_ENV"] == "development",
+        }

@@ -1,0 +1,467 @@
+"""Fixtures and factories shared by every test folder.
+
+- `app` is a fresh app per test on SQLite (a file under the test's tmp dir), or on PostgreSQL
+  when TEST_DATABASE_URL is set (one database per test session, tables emptied after each test).
+- `smtp` is a real SMTP server (aiosmtpd) on a free port; every app sends to it.
+- `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright.
+- Under CI=true a test that needs a missing tool fails instead of skipping (`require_tool`).
+"""
+
+import email
+import email.policy
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from placeevents import create_app
+from placeevents.extensions import db
+
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_tool(available: bool, what: str) -> None:
+    """Skip when a tool is missing on a developer's machine; fail under CI=true."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true but is missing")
+    pytest.skip(f"{what} is not available")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL-only tests are deselected (not skipped) on SQLite runs."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return
+    keep = [item for item in items if item.get_closest_marker("postgres_only") is None]
+    dropped = [item for item in items if item.get_closest_marker("postgres_only") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+# --- SMTP
+
+
+@dataclass
+class Delivered:
+    """One message as the SMTP server received it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[return-value]
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"])
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message["Message-ID"])
+
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""
+
+    def html(self) -> str:
+        part = self.message.get_body(preferencelist=("html",))
+        return part.get_content() if part is not None else ""
+
+    def links(self) -> list[str]:
+        """Every http(s) link in the text part, in order."""
+        return re.findall(r"https?://[^\s<>\"')\]]+", self.text())
+
+
+@dataclass
+class RecordingHandler:
+    """An aiosmtpd handler that keeps every message; tests may set `reply` to misbehave."""
+
+    received: list[Delivered] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.received.append(
+                Delivered(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+            )
+        return "250 Message accepted for delivery"
+
+
+class FreePortController(Controller):
+    """aiosmtpd's Controller on port 0: learn the bound port from the server socket."""
+
+    def _trigger_server(self) -> None:
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+@dataclass
+class SMTPServer:
+    host: str
+    port: int
+    handler: RecordingHandler
+
+    @property
+    def messages(self) -> list[Delivered]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    def clear(self) -> None:
+        with self.handler.lock:
+            self.handler.received.clear()
+
+    def to(self, address: str) -> list[Delivered]:
+        return [m for m in self.messages if address.lower() in [r.lower() for r in m.rcpt_tos]]
+
+    def last_to(self, address: str) -> Delivered:
+        found = self.to(address)
+        assert found, f"no mail was delivered to {address}"
+        return found[-1]
+
+
+@pytest.fixture(scope="session")
+def _smtp_controller() -> Iterator[SMTPServer]:
+    handler = RecordingHandler()
+    controller = FreePortController(handler, hostname="127.0.0.1", port=0)
+    controller.start()
+    yield SMTPServer("127.0.0.1", controller.port, handler)
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(_smtp_controller: SMTPServer) -> SMTPServer:
+    """The real SMTP server every test app delivers to, emptied for this test."""
+    _smtp_controller.clear()
+    return _smtp_controller
+
+
+# --- databases
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """A PostgreSQL database for this test session, or None for SQLite per test."""
+    base = _postgres_url()
+    if base is None:
+        yield None
+        return
+    from config import normalise_database_url
+
+    base = normalise_database_url(base)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = sa.engine.make_url(base)
+    name = f"{url.database}_placeevents_{worker}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    yield url.set(database=name).render_as_string(hide_password=False)
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+_schema_ready: set[str] = set()
+
+
+@pytest.fixture
+def make_app(
+    database_url: str | None, tmp_path: Any, smtp: SMTPServer
+) -> Iterator[Callable[..., Flask]]:
+    """Build test apps with overrides; the schema is created once per database."""
+    made: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        config: dict[str, Any] = {
+            "PLACEEVENTS_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{tmp_path / 'test.db'}",
+            "MAIL_SERVER": smtp.host,
+            "MAIL_PORT": smtp.port,
+            "WTF_CSRF_ENABLED": False,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        with app.app_context():
+            key = app.config["SQLALCHEMY_DATABASE_URI"]
+            if not key.startswith("postgresql"):
+                db.create_all()
+            elif key not in _schema_ready:
+                db.drop_all()
+                db.create_all()
+                _schema_ready.add(key)
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+                _truncate_all()
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    db.session.remove()
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """A fresh app with an empty database and an app context pushed."""
+    application = make_app()
+    with application.app_context():
+        yield application
+        db.session.remove()
+
+
+@pytest.fixture
+def csrf_app(make_app: Callable[..., Flask]) -> Iterator[Flask]:
+    """Like `app`, with CSRF protection on, as in production."""
+    application = make_app(WTF_CSRF_ENABLED=True)
+    with application.app_context():
+        yield application
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """Collect the SQL statements run inside the block (the app context's engine)."""
+    statements: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+
+
+# --- factories
+
+ORGANISER_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_organiser(app: Flask) -> Callable[..., Any]:
+    from placeevents.auth.services import create_organiser
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**kw: Any) -> Any:
+        n = next(counter)
+        organiser = create_organiser(
+            email=kw.get("email", f"organiser{n}@example.org"),
+            name=kw.get("name", f"Organiser {n}"),
+            password=kw.get("password", ORGANISER_PASSWORD),
+        )
+        db.session.commit()
+        return organiser
+
+    return factory
+
+
+@pytest.fixture
+def organiser(make_organiser: Callable[..., Any]) -> Any:
+    return make_organiser(email="organiser@example.org", name="Olive Organiser")
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str = "organiser@example.org", password: str = ORGANISER_PASSWORD):  # type: ignore[no-untyped-def]
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def logged_in(client: FlaskClient, auth: AuthActions, organiser: Any) -> FlaskClient:
+    """A test client with the organiser logged in."""
+    response = auth.login()
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def make_enquiry(app: Flask) -> Callable[..., Any]:
+    from placeevents.enquiries.models import Enquiry, EnquiryQuestion
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**kw: Any) -> Any:
+        n = next(counter)
+        questions = kw.pop("questions", ["Bid and pilot", "National bodies", "Sharing learning"])
+        enquiry = Enquiry(
+            slug=kw.pop("slug", f"enquiry-{n}"),
+            title=kw.pop("title", f"Enquiry {n}"),
+            introduction=kw.pop("introduction", "An enquiry."),
+            **kw,
+        )
+        enquiry.questions = [
+            EnquiryQuestion(position=i, title=q, body="") for i, q in enumerate(questions, 1)
+        ]
+        db.session.add(enquiry)
+        db.session.commit()
+        return enquiry
+
+    return factory
+
+
+@pytest.fixture
+def make_event(app: Flask, make_enquiry: Callable[..., Any]) -> Callable[..., Any]:
+    from placeevents.events.models import Event, EventFormat, EventStatus
+
+    counter = iter(range(1, 10_000))
+
+    def factory(**kw: Any) -> Any:
+        n = next(counter)
+        if "enquiry" not in kw and "enquiry_id" not in kw:
+            kw["enquiry"] = make_enquiry()
+        starts_at = kw.pop(
+            "starts_at", datetime.now(UTC).replace(microsecond=0) + timedelta(days=14)
+        )
+        event = Event(
+            slug=kw.pop("slug", f"event-{n}"),
+            title=kw.pop("title", f"Exploration {n}"),
+            format=kw.pop("format", EventFormat.IN_PERSON),
+            venue=kw.pop("venue", "Town Hall"),
+            address=kw.pop("address", "1 High Street, Leeds"),
+            starts_at=starts_at,
+            ends_at=kw.pop("ends_at", starts_at + timedelta(hours=2)),
+            status=kw.pop("status", EventStatus.PUBLISHED),
+            **kw,
+        )
+        db.session.add(event)
+        db.session.commit()
+        return event
+
+    return factory
+
+
+@pytest.fixture
+def make_subscriber(app: Flask) -> Callable[..., Any]:
+    from placeevents.newsletter.models import Subscriber, SubscriberStatus
+
+    counter = iter(range(1, 100_000))
+
+    def factory(**kw: Any) -> Any:
+        n = next(counter)
+        subscriber = Subscriber(
+            email=kw.pop("email", f"person{n}@example.org"),
+            name=kw.pop("name", f"Person {n}"),
+            status=kw.pop("status", SubscriberStatus.CONFIRMED),
+            wants_in_person=kw.pop("wants_in_person", True),
+            wants_online=kw.pop("wants_online", True),
+            **kw,
+        )
+        db.session.add(subscriber)
+        db.session.commit()
+        return subscriber
+
+    return factory
+
+
+# --- live server and browser
+
+
+@dataclass
+class LiveServer:
+    app: Flask
+    url: str
+
+
+@pytest.fixture
+def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
+    """The app served over HTTP from a thread (CSRF on, as in production)."""
+    application = make_app(WTF_CSRF_ENABLED=True)
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    application.config["PLACEEVENTS_BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(application, url)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def _browser() -> Iterator[Any]:
+    require_tool(os.path.exists(CHROMIUM) and shutil.which(CHROMIUM) is not None, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(_browser: Any, tmp_path: Any) -> Iterator[Any]:
+    """A fresh browser page; a screenshot of where it ended is saved in the test's tmp dir."""
+    context = _browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    browser_page = context.new_page()
+    yield browser_page
+    try:
+        browser_page.screenshot(path=str(tmp_path / "final.png"), full_page=True)
+    finally:
+        context.close()
