@@ -49,19 +49,48 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
 
     from placeevents import manage, web
-    from placeevents.auth.views import bp as auth_bp
-    from placeevents.enquiries.views import bp as enquiries_bp
-    from placeevents.events.views import bp as events_bp
+    from placeevents.audit import views as audit_views
+    from placeevents.auth import views as auth_views
+    from placeevents.calendar import views as calendar_views
+    from placeevents.enquiries import views as enquiries_views
+    from placeevents.events import views as events_views
+    from placeevents.exports import views as exports_views
+    from placeevents.invitations import views as invitations_views
+    from placeevents.mail import views as mail_views
+    from placeevents.newsletter import views as newsletter_views
+    from placeevents.notes import views as notes_views
 
     web.init_app(app)
-    app.register_blueprint(enquiries_bp)
-    app.register_blueprint(events_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(manage.create_blueprint())
+    for public in (
+        enquiries_views.bp,
+        events_views.bp,
+        auth_views.bp,
+        newsletter_views.bp,
+        invitations_views.bp,
+        notes_views.bp,
+        calendar_views.bp,
+        mail_views.bp,
+    ):
+        app.register_blueprint(public)
+    app.register_blueprint(
+        manage.create_blueprint(
+            enquiries_views.manage_bp,
+            events_views.manage_bp,
+            newsletter_views.manage_bp,
+            invitations_views.manage_bp,
+            notes_views.manage_bp,
+            calendar_views.manage_bp,
+            exports_views.manage_bp,
+            audit_views.manage_bp,
+            mail_views.manage_bp,
+        )
+    )
 
     from placeevents.auth.cli import organiser_cli
     from placeevents.demo import demo_cli
+    from placeevents.exports.cli import export_cli
 
     app.cli.add_command(organiser_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(export_cli)
     return app

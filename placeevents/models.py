@@ -1,30 +1,21 @@
 """Imports every domain's models so the metadata (and Alembic) sees every table."""
 
-from placeevents.audit.models import AuditEntry
-from placeevents.auth.models import Organiser
-from placeevents.enquiries.models import Enquiry, EnquiryQuestion
-from placeevents.events.models import Event
-from placeevents.invitations.models import Invitation, Rsvp
-from placeevents.mail.models import Bounce, JobRun, OutboxMessage
-from placeevents.newsletter.models import DoNotInvite, ImportBatch, Subscriber, Suppression
-from placeevents.notes.models import Note, NoteRevision, NoteShare
+from placeevents.audit import models as audit_models
+from placeevents.auth import models as auth_models
+from placeevents.enquiries import models as enquiries_models
+from placeevents.events import models as events_models
+from placeevents.invitations import models as invitations_models
+from placeevents.mail import models as mail_models
+from placeevents.newsletter import models as newsletter_models
+from placeevents.notes import models as notes_models
 
 __all__ = [
-    "AuditEntry",
-    "Bounce",
-    "DoNotInvite",
-    "Enquiry",
-    "EnquiryQuestion",
-    "Event",
-    "ImportBatch",
-    "Invitation",
-    "JobRun",
-    "Note",
-    "NoteRevision",
-    "NoteShare",
-    "Organiser",
-    "OutboxMessage",
-    "Rsvp",
-    "Subscriber",
-    "Suppression",
+    "audit_models",
+    "auth_models",
+    "enquiries_models",
+    "events_models",
+    "invitations_models",
+    "mail_models",
+    "newsletter_models",
+    "notes_models",
 ]

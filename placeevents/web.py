@@ -2,7 +2,16 @@
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -53,6 +62,11 @@ def privacy() -> str:
     text = current_app.config["PLACEEVENTS_PRIVACY_NOTICE"] or DEFAULT_PRIVACY_NOTICE
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
     return render_template("pages/privacy.html", paragraphs=paragraphs)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link for mail and calendars, built on PLACEEVENTS_BASE_URL (never Host)."""
+    return current_app.config["PLACEEVENTS_BASE_URL"] + url_for(endpoint, **values)
 
 
 def _security_headers(response: Response) -> Response:
@@ -118,6 +132,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["paragraphs"] = _paragraphs
     app.jinja_env.globals["format_datetime"] = timezones.format_datetime
     app.jinja_env.globals["format_date"] = timezones.format_date
+    app.jinja_env.globals["external_url"] = external_url
 
     @app.context_processor
     def _site_context() -> dict[str, Any]:

@@ -172,7 +172,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | Non
     base = normalise_database_url(base)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     url = sa.engine.make_url(base)
-    name = f"{url.database}_placeevents_{worker}"
+    name = f"{url.database}_placeevents_{worker}_{os.getpid()}"
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -38,3 +38,5 @@ def show(slug: str) -> str:
 @bp.get("/archive")
 def archive() -> str:
     return render_template("enquiries/archive.html", archived=services.archived_enquiries())
+
+manage_bp = Blueprint("enquiries", __name__, url_prefix="/enquiries")

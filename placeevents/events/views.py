@@ -15,3 +15,5 @@ def show(slug: str) -> str:
     if event is None or not event.is_public:
         abort(404)
     return render_template("events/show.html", event=event)
+
+manage_bp = Blueprint("events", __name__, url_prefix="/events")

@@ -128,3 +128,11 @@ def test_database_url_is_normalised_to_psycopg() -> None:
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_external_urls_come_from_the_base_url_not_the_host(make_app) -> None:  # type: ignore[no-untyped-def]
+    from placeevents.web import external_url
+
+    app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org")
+    with app.test_request_context("/", base_url="http://attacker.example"):
+        assert external_url("site.privacy") == "https://events.example.org/privacy"
