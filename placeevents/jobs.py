@@ -1,0 +1,69 @@
+"""Scheduled jobs: each runs at most once per due period, however many workers are running."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from placeevents.clock import utcnow
+from placeevents.extensions import db
+from placeevents.mail.models import JobRun
+
+
+@dataclass(frozen=True)
+class Job:
+    """A registered job: its name, how often it is due, and the function that does it."""
+
+    name: str
+    every: timedelta
+    run: Callable[[], str | None]
+
+    def due_key(self, now: datetime) -> str:
+        return str(int(now.timestamp() // self.every.total_seconds()))
+
+
+JOBS: dict[str, Job] = {}
+
+
+def scheduled_job(name: str, *, every: timedelta) -> Callable[[Callable[[], str | None]], Job]:
+    """Register an idempotent function to run once per `every`; it returns a short outcome."""
+
+    def register(func: Callable[[], str | None]) -> Job:
+        job = Job(name=name, every=every, run=func)
+        JOBS[name] = job
+        return job
+
+    return register
+
+
+def run_due_jobs() -> dict[str, str]:
+    """Run every job whose current period has no run yet; the unique key stops double runs."""
+    outcomes: dict[str, str] = {}
+    for job in list(JOBS.values()):
+        now = utcnow()
+        claim = JobRun(name=job.name, due_key=job.due_key(now), started_at=now)
+        db.session.add(claim)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # another worker has this period
+            continue
+        try:
+            outcome = job.run() or "done"
+            claim.outcome = outcome
+            claim.finished_at = utcnow()
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001  (a failing job must not stop the worker)
+            db.session.rollback()
+            current_app.logger.exception("job %s failed", job.name)
+            outcome = f"failed: {exc}"
+            db.session.execute(
+                JobRun.__table__.update()
+                .where(JobRun.id == claim.id)
+                .values(outcome=outcome[:2000], finished_at=utcnow())
+            )
+            db.session.commit()
+        outcomes[job.name] = outcome
+    return outcomes
