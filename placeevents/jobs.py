@@ -1,5 +1,6 @@
 """Scheduled jobs: each runs at most once per due period, however many workers are running."""
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,21 @@ class Job:
 
 
 JOBS: dict[str, Job] = {}
+
+# Each domain with scheduled work keeps it in its jobs module, listed here.
+JOB_MODULES = (
+    "placeevents.mail.jobs",
+    "placeevents.newsletter.jobs",
+    "placeevents.invitations.jobs",
+    "placeevents.exports.jobs",
+)
+
+
+def load_jobs() -> dict[str, Job]:
+    """Import every domain's jobs module so its jobs register; returns the registry."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    return JOBS
 
 
 def scheduled_job(name: str, *, every: timedelta) -> Callable[[Callable[[], str | None]], Job]:
