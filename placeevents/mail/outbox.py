@@ -161,3 +161,39 @@ def _forget_rolled_back(session: Session) -> None:
 def committed_in_this_request() -> list[int]:
     """Outbox ids this request queued and committed (delivered after the response)."""
     return list(g.get("outbox_committed", []))
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """How far a bulk send has got."""
+
+    queued: int
+    sent: int
+    failed: int
+
+    @property
+    def pending(self) -> int:
+        return self.queued - self.sent - self.failed
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+
+def batch_progress(batch_key: str) -> BatchProgress:
+    """Counts of one bulk send's messages: queued in all, sent, failed."""
+    from sqlalchemy import func, select
+
+    from placeevents.mail.models import OutboxStatus
+
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.batch_key == batch_key)
+        .group_by(OutboxMessage.status)
+    ).all()
+    counts = {status: n for status, n in rows}
+    return BatchProgress(
+        queued=sum(counts.values()),
+        sent=counts.get(OutboxStatus.SENT, 0),
+        failed=counts.get(OutboxStatus.FAILED, 0),
+    )
