@@ -10,7 +10,6 @@ from flask import (
     current_app,
     render_template,
     request,
-    url_for,
 )
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -65,8 +64,13 @@ def privacy() -> str:
 
 
 def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link for mail and calendars, built on PLACEEVENTS_BASE_URL (never Host)."""
-    return current_app.config["PLACEEVENTS_BASE_URL"] + url_for(endpoint, **values)
+    """An absolute link for mail and calendars, built on PLACEEVENTS_BASE_URL (never Host).
+
+    Works in requests, CLI commands and the worker alike: no request context is needed.
+    """
+    base = current_app.config["PLACEEVENTS_BASE_URL"]
+    path = current_app.url_map.bind("placeevents.invalid").build(endpoint, values)
+    return base + path
 
 
 def _security_headers(response: Response) -> Response:

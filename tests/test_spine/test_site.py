@@ -136,3 +136,11 @@ def test_external_urls_come_from_the_base_url_not_the_host(make_app) -> None:  #
     app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org")
     with app.test_request_context("/", base_url="http://attacker.example"):
         assert external_url("site.privacy") == "https://events.example.org/privacy"
+
+
+def test_external_urls_work_outside_a_request(make_app) -> None:  # type: ignore[no-untyped-def]
+    from placeevents.web import external_url
+
+    app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org")
+    with app.app_context():
+        assert external_url("events.show", slug="a b") == "https://events.example.org/events/a%20b"
