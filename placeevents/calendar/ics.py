@@ -20,6 +20,10 @@ PRODID = "-//placeevents//placeevents calendar 1.0//EN"
 LINE_OCTETS = 75
 # Every C0 control except TAB (and the line feed, handled separately) is invalid in TEXT.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Unicode line breaks some parsers split lines on; in TEXT they become escaped line feeds.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\x85\u2028\u2029]")
+# In a title, a line break (with the blanks around it) or a control becomes one space.
+_TITLE_BREAKS = re.compile(r"[ \t]*[\x00-\x1f\x7f\x85\u2028\u2029]+[ \t]*")
 _TEXT_SPECIALS = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n"})
 
 
@@ -59,13 +63,12 @@ def fold(line: str) -> bytes:
 
 def escape_text(value: str) -> str:
     """A TEXT value: backslash, semicolon, comma and line breaks escaped; controls dropped."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", value).translate(_TEXT_SPECIALS)
+    return _CONTROL.sub("", _LINE_BREAKS.sub("\n", value)).translate(_TEXT_SPECIALS)
 
 
 def one_line(value: str) -> str:
-    """A title on one line: every run of whitespace (line breaks too) becomes one space."""
-    return " ".join(_CONTROL.sub(" ", value).split())
+    """A title on one line: each line break or control (and blanks around it) becomes a space."""
+    return _TITLE_BREAKS.sub(" ", value).strip(" \t")
 
 
 def _param(value: str) -> str:
