@@ -316,6 +316,7 @@ def _mail_everyone_confirmed(
             invitation=invitation,
             place=place,
             where="Online" if place.online else ics.location(event),
+            event_url=ics.event_url(event, _base_url()),
             note=note,
         )
         message = build_message(
