@@ -74,9 +74,7 @@ def _last_change(*moments: datetime) -> datetime:
 
 def public_event_calendar(*, slug: str) -> CalendarFile:
     """The .ics download of a public (published or cancelled) event."""
-    event = db.session.scalar(
-        select(Event).where(Event.slug == slug).options(joinedload(Event.enquiry))
-    )
+    event = db.session.scalar(select(Event).where(Event.slug == slug))
     if event is None or event.status not in PUBLIC_STATUSES:
         raise CalendarNotFound("There is no such event.")
     return CalendarFile(

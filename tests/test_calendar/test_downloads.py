@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import time_machine
-from flask import Flask, render_template_string
+from flask import Flask, render_template_string, url_for
 from flask.testing import FlaskClient
 
 from placeevents.events.models import EventFormat, EventStatus
@@ -247,6 +247,28 @@ def test_add_to_calendar_partial(app: Flask, make_event: Callable[..., Any]) -> 
     with app.test_request_context():
         html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
     assert "calendar.ics" not in html
+
+
+def test_links_written_by_hand_match_the_routes(
+    app: Flask, make_event: Callable[..., Any], make_enquiry: Callable[..., Any]
+) -> None:
+    from placeevents.calendar import ics, services
+
+    event = make_event(slug="some-event")
+    with app.test_request_context():
+        assert ics.event_url(event, "http://localhost") == url_for(
+            "events.show", slug="some-event", _external=True
+        )
+        assert services.feed_url(event.enquiry) == url_for(
+            "calendar.enquiry_feed", slug=event.enquiry.slug, _external=True
+        )
+
+
+def test_export_link_partial(app: Flask, make_enquiry: Callable[..., Any]) -> None:
+    enquiry = make_enquiry()
+    with app.test_request_context():
+        html = render_template_string('{% include "calendar/_export_link.html" %}', enquiry=enquiry)
+    assert f'href="/manage/calendar/enquiries/{enquiry.id}.ics"' in html
 
 
 def test_subscribe_partial(app: Flask, make_enquiry: Callable[..., Any]) -> None:

@@ -17,6 +17,7 @@ from placeevents.invitations.models import AttendanceMode, RsvpAnswer
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.delivery import deliver
 from placeevents.mail.outbox import batch_progress, build_message, enqueue
+from tests.conftest import count_queries
 from tests.test_calendar.conftest import Parsed, calendar_part, parse_all, utc
 
 FROM = "enquiry@placeevents.example"
@@ -329,6 +330,22 @@ def test_uid_is_the_same_in_every_output(
         assert [str(e["UID"]) for e in parsed.ical_events()] == [event.calendar_uid]
         assert [e.uid.value for e in parsed.vobject_events()] == [event.calendar_uid]
         assert [e["uid"] for e in parsed.icaljs["events"]] == [event.calendar_uid]
+
+
+def test_update_queries_do_not_grow_with_attendees(
+    app: Flask, event: Any, make_attendee: Callable[..., Any]
+) -> None:
+    def selects() -> int:
+        with count_queries() as statements:
+            services.queue_event_update(event, change_summary="The room changed.")
+        db.session.rollback()
+        return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
+
+    make_attendee(event)
+    few = selects()
+    for _ in range(8):
+        make_attendee(event)
+    assert selects() == few
 
 
 def test_only_confirmed_people_get_a_request_part(
