@@ -8,12 +8,12 @@ never takes a newer message for an older one: not even a yes after a cancellatio
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from urllib.parse import urlencode
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from placeevents.audit.services import record
 from placeevents.calendar import ics
@@ -189,10 +189,22 @@ def _place(invitation: Invitation) -> ics.Place:
     )
 
 
-def _next_sequence(invitation: Invitation) -> int:
+def _claim_sequence(invitation: Invitation) -> int:
+    """Raise the person's SEQUENCE above every one mailed to them, atomically, and return it."""
     rsvp = invitation.rsvp
     assert rsvp is not None
-    return max(invitation.event.sequence, rsvp.calendar_sequence + 1)
+    raised = Rsvp.calendar_sequence + 1
+    floor = invitation.event.sequence
+    # One UPDATE computes from the stored value, so concurrent mails to a person never share one.
+    sequence = db.session.execute(
+        update(Rsvp)
+        .where(Rsvp.id == rsvp.id)
+        .values(calendar_sequence=case((raised > floor, raised), else_=floor))
+        .returning(Rsvp.calendar_sequence),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    set_committed_value(rsvp, "calendar_sequence", sequence)
+    return sequence
 
 
 def calendar_was_sent(invitation: Invitation) -> bool:
@@ -219,8 +231,8 @@ def personal_ics_for(invitation: Invitation) -> bytes:
 
 def calendar_part_for_confirmation(invitation: Invitation) -> bytes:
     """The METHOD:REQUEST part for a yes confirmation mail; records the SEQUENCE it carries."""
-    rsvp = _confirmed_rsvp(invitation)
-    sequence = _next_sequence(invitation)
+    _confirmed_rsvp(invitation)
+    sequence = _claim_sequence(invitation)
     part = ics.imip_request(
         invitation.event,
         organizer=organizer(),
@@ -229,17 +241,14 @@ def calendar_part_for_confirmation(invitation: Invitation) -> bytes:
         dtstamp=utcnow(),
         base_url=_base_url(),
     )
-    rsvp.calendar_sequence = sequence
-    db.session.flush()
     return part
 
 
 def cancel_part_for_declined(invitation: Invitation) -> bytes:
     """The METHOD:CANCEL part for someone who changed their answer to no; records its SEQUENCE."""
-    rsvp = invitation.rsvp
-    if rsvp is None:
+    if invitation.rsvp is None:
         raise NotConfirmed("This person has not answered, so there is nothing to cancel.")
-    sequence = _next_sequence(invitation)
+    sequence = _claim_sequence(invitation)
     part = ics.imip_cancel(
         invitation.event,
         organizer=organizer(),
@@ -250,8 +259,6 @@ def cancel_part_for_declined(invitation: Invitation) -> bytes:
         declined=True,
         note="You told us you can no longer come, so this event is removed from your calendar.",
     )
-    rsvp.calendar_sequence = sequence
-    db.session.flush()
     return part
 
 
@@ -278,32 +285,23 @@ def cancellation_batch_key(event: Event) -> str:
     return f"calendar-cancel:{event.id}"
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    invitation: Invitation
-    sequence: int
-    message: EmailMessage
-
-
 def _mail_everyone_confirmed(
     event: Event, *, template: str, method: str, kind: str, batch_key: str, note: str
 ) -> int:
     recipients = confirmed_invitations(event)
     bounced = bounced_among(i.email for i in recipients)
     now = utcnow()
-    prepared: list[_Prepared] = []
-    # Everything is rendered before the first row is written.
+    build = ics.imip_request if method == "REQUEST" else ics.imip_cancel
+    queued = 0
     for invitation in recipients:
         if invitation.email.strip().lower() in bounced:
             continue
-        sequence = _next_sequence(invitation)
         place = _place(invitation)
-        build = ics.imip_request if method == "REQUEST" else ics.imip_cancel
         part = build(
             event,
             organizer=organizer(),
             place=place,
-            sequence=sequence,
+            sequence=_claim_sequence(invitation),
             dtstamp=now,
             base_url=_base_url(),
             note=note,
@@ -325,13 +323,9 @@ def _mail_everyone_confirmed(
             calendar=part,
             calendar_method=method,
         )
-        prepared.append(_Prepared(invitation, sequence, message))
-    for item in prepared:
-        assert item.invitation.rsvp is not None
-        item.invitation.rsvp.calendar_sequence = item.sequence
-        enqueue(item.message, kind=kind, batch_key=batch_key)
-    db.session.flush()
-    return len(prepared)
+        enqueue(message, kind=kind, batch_key=batch_key)
+        queued += 1
+    return queued
 
 
 def queue_event_update(event: Event, *, change_summary: str) -> int:

@@ -6,14 +6,16 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from flask import Flask
+from sqlalchemy.orm.attributes import set_committed_value
 
 from placeevents.calendar import services
 from placeevents.calendar.services import NotConfirmed
 from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
-from placeevents.invitations.models import AttendanceMode, RsvpAnswer
+from placeevents.invitations.models import AttendanceMode, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.delivery import deliver
 from placeevents.mail.outbox import batch_progress, build_message, enqueue
@@ -302,6 +304,23 @@ def test_a_yes_after_a_no_is_never_taken_as_older(
     sequences = [_the_event(_part(m))["SEQUENCE"] for m in (request_, cancel, request_again)]
     assert sequences == [1, 2, 3]
     assert event.sequence == 0
+
+
+def test_sequence_is_claimed_from_the_stored_value_not_a_stale_copy(
+    app: Flask, event: Any, make_attendee: Callable[..., Any]
+) -> None:
+    invitation = make_attendee(event)
+    rsvp_id = invitation.rsvp.id
+    db.session.commit()
+    # Another transaction mailed this person meanwhile, after this session read the row.
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(Rsvp).where(Rsvp.id == rsvp_id).values(calendar_sequence=5))
+    set_committed_value(invitation.rsvp, "calendar_sequence", 0)
+    part = parse_all(services.calendar_part_for_confirmation(invitation))
+    assert _the_event(part)["SEQUENCE"] == 6
+    assert invitation.rsvp.calendar_sequence == 6
+    db.session.commit()
+    assert db.session.scalar(sa.select(Rsvp.calendar_sequence)) == 6
 
 
 def test_uid_is_the_same_in_every_output(
