@@ -87,6 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     from placeevents.auth.cli import organiser_cli
+    from placeevents.calendar import cli as _calendar_cli  # noqa: F401  (joins `flask export`)
     from placeevents.demo import demo_cli
     from placeevents.exports.cli import export_cli
 
