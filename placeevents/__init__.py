@@ -89,6 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.auth.cli import organiser_cli
     from placeevents.demo import demo_cli
     from placeevents.exports.cli import export_cli
+    from placeevents.newsletter import cli as _newsletter_cli  # noqa: F401  (export subscribers)
 
     app.cli.add_command(organiser_cli)
     app.cli.add_command(demo_cli)
