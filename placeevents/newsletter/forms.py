@@ -6,6 +6,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, Field, SearchField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from placeevents.newsletter.models import ConsentSource, SubscriberStatus
@@ -152,8 +153,8 @@ class ImportForm(FlaskForm):
     )
 
 
-def _choices(options: list[tuple[str, str]], everyone: str) -> list[tuple[str, str]]:
-    return [("", everyone), *options]
+def _choices(options: list[tuple[str, str]], everyone: str) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in [("", everyone), *options]]
 
 
 class FilterForm(FlaskForm):
