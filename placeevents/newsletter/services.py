@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.extensions import db
+from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.newsletter import links
@@ -390,8 +391,6 @@ def unsubscribe(*, token: str) -> Subscriber:
 
 def personal_data(*, token: str) -> dict[str, Any]:
     """Everything held about the person a preferences link names, for download as JSON."""
-    from placeevents.invitations.models import Invitation
-
     subscriber = subscriber_for_preferences(token=token)
     invitations = db.session.scalars(
         select(Invitation)
@@ -425,7 +424,7 @@ def personal_data(*, token: str) -> dict[str, Any]:
     }
 
 
-def _invitation_data(invitation: Any) -> dict[str, Any]:
+def _invitation_data(invitation: Invitation) -> dict[str, Any]:
     rsvp = invitation.rsvp
     return {
         "event": invitation.event.title,

@@ -186,8 +186,7 @@ def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(
 
 
 def test_the_preferences_page(
-    app: Flask,
-    client: FlaskClient, make_subscriber: Callable[..., Any], make_event: Any
+    app: Flask, client: FlaskClient, make_subscriber: Callable[..., Any], make_event: Any
 ) -> None:
     subscriber = make_subscriber(
         email="ada@example.org", name="Ada", wants_in_person=True, wants_online=False

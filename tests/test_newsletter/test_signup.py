@@ -218,9 +218,7 @@ def test_choosing_nothing_to_receive_is_refused(client: FlaskClient) -> None:
         data={"signup-name": "Ada", "signup-email": "ada@example.org"},
     )
     assert response.status_code == 422
-    assert "Choose at least one thing you would like to receive." in response.get_data(
-        as_text=True
-    )
+    assert "Choose at least one thing you would like to receive." in response.get_data(as_text=True)
     assert _count(Subscriber) == 0
 
 
