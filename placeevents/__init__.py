@@ -90,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.calendar import cli as _calendar_cli  # noqa: F401  (joins `flask export`)
     from placeevents.demo import demo_cli
     from placeevents.exports.cli import export_cli
+    from placeevents.newsletter import cli as _newsletter_cli  # noqa: F401  (export subscribers)
 
     app.cli.add_command(organiser_cli)
     app.cli.add_command(demo_cli)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:31:05.694762
+Create Date: 2026-11-28 22:46:46.880953
 
 """
 from alembic import op
@@ -179,7 +179,10 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('organiser_id', sa.Integer(), nullable=True),
     sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('status', sa.Enum('preview', 'applied', name='importstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
     sa.Column('created_at', placeevents.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('applied_at', placeevents.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('added', sa.Integer(), nullable=False),
     sa.Column('merged', sa.Integer(), nullable=False),
     sa.Column('skipped', sa.Integer(), nullable=False),
@@ -227,6 +230,7 @@ def upgrade():
     sa.Column('token_nonce', sa.String(length=32), nullable=False),
     sa.Column('consent_text_version', sa.String(length=40), nullable=False),
     sa.Column('consent_source', sa.Enum('form', 'organiser', 'import', name='consentsource', native_enum=False, length=20), nullable=False),
+    sa.Column('consent_note', sa.String(length=300), nullable=False),
     sa.Column('import_batch_id', sa.Integer(), nullable=True),
     sa.Column('requested_at', placeevents.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', placeevents.db.UTCDateTime(timezone=True), nullable=True),

@@ -1,5 +1,6 @@
 """Building messages and queueing them in the caller's transaction."""
 
+import email.policy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -13,6 +14,11 @@ from sqlalchemy.orm import Session
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.models import OutboxMessage
+
+# CRLF line ends (smtplib sends stored bytes as they are, and servers refuse bare LFs), and
+# room for a long link on one header line: folding a List-Unsubscribe link would turn it into
+# RFC 2047 encoded words, which RFC 2369 readers do not decode.
+WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class MailHeaderError(ValueError):
@@ -132,8 +138,7 @@ def enqueue(
         sender=sender,
         recipients="\n".join(recipients),
         subject=str(message["Subject"] or "")[:300],
-        # SMTP needs CRLF line ends; smtplib sends bytes as they are, and bare LFs get refused.
-        raw=message.as_bytes(policy=message.policy.clone(linesep="\r\n")),
+        raw=message.as_bytes(policy=WIRE_POLICY),
         next_attempt_at=utcnow(),
     )
     db.session.add(row)

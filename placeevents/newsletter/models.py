@@ -17,11 +17,25 @@ class SubscriberStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     UNSUBSCRIBED = "unsubscribed"
 
+    @property
+    def label(self) -> str:
+        return {
+            "pending": "Awaiting confirmation",
+            "confirmed": "Subscribed",
+            "unsubscribed": "Unsubscribed",
+        }[self.value]
+
 
 class ConsentSource(enum.StrEnum):
     FORM = "form"
     ORGANISER = "organiser"
     IMPORT = "import"
+
+    @property
+    def label(self) -> str:
+        return {"form": "Sign-up form", "organiser": "Asked in person", "import": "Import"}[
+            self.value
+        ]
 
 
 class Subscriber(db.Model):
@@ -46,6 +60,8 @@ class Subscriber(db.Model):
     consent_source: Mapped[ConsentSource] = mapped_column(
         str_enum(ConsentSource), default=ConsentSource.FORM
     )
+    # How the person agreed, in the words of whoever recorded it (import or organiser).
+    consent_note: Mapped[str] = mapped_column(sa.String(300), default="")
     import_batch_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("import_batch.id", ondelete="SET NULL"), index=True
     )
@@ -61,6 +77,11 @@ class Subscriber(db.Model):
         return f"<Subscriber {self.id} {self.status}>"
 
 
+class ImportStatus(enum.StrEnum):
+    PREVIEW = "preview"
+    APPLIED = "applied"
+
+
 class ImportBatch(db.Model):
     """One upload of an existing list by an organiser, with its outcome counts."""
 
@@ -71,7 +92,13 @@ class ImportBatch(db.Model):
         sa.ForeignKey("organiser.id", ondelete="SET NULL"), index=True
     )
     filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    status: Mapped[ImportStatus] = mapped_column(
+        str_enum(ImportStatus), default=ImportStatus.PREVIEW
+    )
+    # The uploaded CSV, kept only between preview and import, then emptied.
+    content: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
     added: Mapped[int] = mapped_column(default=0)
     merged: Mapped[int] = mapped_column(default=0)
     skipped: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,185 @@
+"""Forms of the mailing list: signup, fresh link, preferences and the organiser's pages."""
+
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, EmailField, Field, SearchField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from placeevents.newsletter.models import ConsentSource, SubscriberStatus
+from placeevents.newsletter.services import INTERESTS, Details, Interests
+
+NAME_LENGTH = 200
+EMAIL_LENGTH = 254
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether text holds line breaks or other control characters (never valid in our fields)."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
+
+
+def email_problem(value: str) -> str | None:
+    """Why a value is not an email address we can send to, or None when it is fine."""
+    if not value:
+        return "Enter your email address."
+    if len(value) > EMAIL_LENGTH:
+        return f"Use at most {EMAIL_LENGTH} characters."
+    if has_control_characters(value):
+        return "Enter an email address like name@example.org, without line breaks."
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        return "Enter an email address like name@example.org."
+    return None
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _no_control_characters(form: FlaskForm, field: Field) -> None:
+    if field.data and has_control_characters(field.data):
+        raise ValidationError("Remove line breaks and other control characters.")
+
+
+class _EmailAddress:
+    # Marks the field required (label and attribute) while giving one message for every problem.
+    field_flags = {"required": True}
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        problem = email_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+
+def _text(label: str, *, required: str | None = None, length: int = NAME_LENGTH) -> StringField:
+    presence = [DataRequired(message=required)] if required else [Optional()]
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[
+            *presence,
+            Length(max=length, message=f"Use at most {length} characters."),
+            _no_control_characters,
+        ],
+    )
+
+
+def _email() -> EmailField:
+    return EmailField("Email", filters=[_strip], validators=[_EmailAddress()])
+
+
+class DetailsForm(FlaskForm):
+    """Name, organisation, role and interests, shared by signup and preferences."""
+
+    name = _text("Name", required="Enter your name.")
+    organisation = _text("Organisation")
+    role = _text("Role")
+    wants_in_person = BooleanField(INTERESTS["in_person"])
+    wants_online = BooleanField(INTERESTS["online"])
+    wants_news = BooleanField(INTERESTS["news"])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.interest_errors: list[str] = []
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        self.interest_errors = []
+        if not self.interests().chosen:
+            self.interest_errors.append("Choose at least one thing you would like to receive.")
+        return valid and not self.interest_errors
+
+    def interests(self) -> Interests:
+        return Interests(
+            in_person=bool(self.wants_in_person.data),
+            online=bool(self.wants_online.data),
+            news=bool(self.wants_news.data),
+        )
+
+    def details(self) -> Details:
+        return Details(
+            name=self.name.data or "",
+            organisation=self.organisation.data or "",
+            role=self.role.data or "",
+            interests=self.interests(),
+        )
+
+
+class SignupForm(DetailsForm):
+    """The signup form shown on the home page and on every event page."""
+
+    email = _email()
+
+
+class PreferencesForm(DetailsForm):
+    """A subscriber's own details, changed from the preferences page."""
+
+
+class InPersonForm(SignupForm):
+    """An organiser adding someone who asked in person."""
+
+    note = _text("How did they ask?", required="Say how and when they asked.", length=300)
+
+
+class FreshLinkForm(FlaskForm):
+    """Ask for a new confirmation link."""
+
+    email = _email()
+
+
+class EraseForm(FlaskForm):
+    """The address of a person to erase."""
+
+    email = _email()
+
+
+class ActionForm(FlaskForm):
+    """A button that acts: only the CSRF token."""
+
+
+class ImportForm(FlaskForm):
+    """An uploaded CSV of an existing list."""
+
+    file = FileField(
+        "CSV file",
+        validators=[
+            FileRequired(message="Choose a CSV file."),
+            FileAllowed(["csv", "txt"], message="Upload a .csv file."),
+        ],
+    )
+
+
+def _choices(options: list[tuple[str, str]], everyone: str) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in [("", everyone), *options]]
+
+
+class FilterForm(FlaskForm):
+    """Search and filters of the organiser's list (read from the query string)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(
+        "Search",
+        filters=[_strip],
+        validators=[Optional(), Length(max=200, message="Use at most 200 characters.")],
+    )
+    status = SelectField(
+        "Status",
+        choices=_choices([(s.value, s.label) for s in SubscriberStatus], "Any status"),
+        default="",
+    )
+    interest = SelectField(
+        "Interest",
+        choices=_choices(list(INTERESTS.items()), "Any interest"),
+        default="",
+    )
+    source = SelectField(
+        "Source",
+        choices=_choices([(s.value, s.label) for s in ConsentSource], "Any source"),
+        default="",
+    )

@@ -1,0 +1,605 @@
+"""The mailing list's use cases: signup, confirmation, preferences, unsubscribe and lists.
+
+Other domains may call normalise_email, find_subscriber, is_suppressed, invitable_subscribers,
+add_do_not_invite and is_do_not_invite.
+"""
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from placeevents.audit.services import record
+from placeevents.clock import utcnow
+from placeevents.extensions import db
+from placeevents.invitations.models import Invitation
+from placeevents.mail.bounces import bounced_among
+from placeevents.mail.outbox import address, build_message, enqueue, render_email
+from placeevents.newsletter import links
+from placeevents.newsletter.models import (
+    ConsentSource,
+    DoNotInvite,
+    Subscriber,
+    SubscriberStatus,
+    Suppression,
+)
+from placeevents.tokens import ExpiredToken, InvalidToken, read_token
+
+# Bump when the consent sentence on the signup form changes, so each record names what was shown.
+CONSENT_TEXT_VERSION = "2024-03"
+CONFIRM_LINK_LIFETIME = timedelta(days=7)
+SIGNUP_MAIL_INTERVAL = timedelta(hours=1)
+UNCONFIRMED_LIFETIME = timedelta(days=30)
+PAGE_SIZE = 100
+INTERESTS = {
+    "in_person": "Face-to-face events",
+    "online": "Online events",
+    "news": "News and updates",
+}
+
+
+class NewsletterError(Exception):
+    """A mailing-list action cannot be done as asked; the message is for the person asking."""
+
+
+class InvalidLink(NewsletterError):
+    """A link from a mail is broken, for another purpose, or no longer matches anyone."""
+
+
+class ExpiredLink(InvalidLink):
+    """A confirmation link older than its lifetime."""
+
+
+@dataclass(frozen=True)
+class Interests:
+    """What a person wants to hear about."""
+
+    in_person: bool = False
+    online: bool = False
+    news: bool = False
+
+    @property
+    def chosen(self) -> bool:
+        return self.in_person or self.online or self.news
+
+
+@dataclass(frozen=True)
+class Details:
+    """What a person tells us about themselves on a form."""
+
+    name: str
+    interests: Interests
+    organisation: str = ""
+    role: str = ""
+
+
+def normalise_email(email: str) -> str:
+    """The form in which addresses are stored and compared: stripped and lower-cased."""
+    return email.strip().lower()
+
+
+def suppression_hash(email: str) -> str:
+    """The hash an erased address leaves behind."""
+    # Unkeyed on purpose: a keyed hash would stop matching when SECRET_KEY is rotated.
+    return hashlib.sha256(f"placeevents.suppression:{normalise_email(email)}".encode()).hexdigest()
+
+
+def is_suppressed(email: str) -> bool:
+    """Whether this address was erased at the person's request (so it is never re-added)."""
+    return (
+        db.session.scalar(
+            select(Suppression.id).where(Suppression.email_hash == suppression_hash(email))
+        )
+        is not None
+    )
+
+
+def suppressed_among(emails: Iterable[str]) -> set[str]:
+    """Which of these addresses were erased at the person's request."""
+    by_hash = {suppression_hash(e): normalise_email(e) for e in emails}
+    if not by_hash:
+        return set()
+    found = db.session.scalars(
+        select(Suppression.email_hash).where(Suppression.email_hash.in_(by_hash))
+    )
+    return {by_hash[h] for h in found}
+
+
+def find_subscriber(email: str) -> Subscriber | None:
+    """The subscriber with this address, in any status, or None."""
+    return db.session.scalar(select(Subscriber).where(Subscriber.email == normalise_email(email)))
+
+
+def add_do_not_invite(email: str) -> DoNotInvite:
+    """Record that this address asked never to be sent invitations (idempotent)."""
+    email = normalise_email(email)
+    entry = db.session.scalar(select(DoNotInvite).where(DoNotInvite.email == email))
+    if entry is None:
+        entry = DoNotInvite(email=email)
+        db.session.add(entry)
+        db.session.flush()
+    return entry
+
+
+def is_do_not_invite(email: str) -> bool:
+    """Whether this address asked never to be sent invitations."""
+    return (
+        db.session.scalar(select(DoNotInvite.id).where(DoNotInvite.email == normalise_email(email)))
+        is not None
+    )
+
+
+def invitable_subscribers(*, in_person: bool, online: bool) -> list[Subscriber]:
+    """Confirmed subscribers who want an event of this format and may be invited.
+
+    Face-to-face interest matches in-person and hybrid events, online interest matches online
+    and hybrid ones (a hybrid event passes in_person=True, online=True). Bounced, do-not-invite
+    and erased addresses are left out.
+    """
+    wanted = []
+    if in_person:
+        wanted.append(Subscriber.wants_in_person.is_(True))
+    if online:
+        wanted.append(Subscriber.wants_online.is_(True))
+    if not wanted:
+        return []
+    refused = select(DoNotInvite.id).where(DoNotInvite.email == Subscriber.email).exists()
+    candidates = db.session.scalars(
+        select(Subscriber)
+        .where(Subscriber.status == SubscriberStatus.CONFIRMED, or_(*wanted), ~refused)
+        .order_by(Subscriber.email)
+    ).all()
+    emails = [s.email for s in candidates]
+    excluded = bounced_among(emails) | suppressed_among(emails)
+    return [s for s in candidates if s.email not in excluded]
+
+
+# --- mail
+
+
+def _send(subscriber: Subscriber, template: str, **context: Any) -> None:
+    rendered = render_email(
+        template,
+        subscriber=subscriber,
+        preferences_url=links.preferences_url(subscriber),
+        unsubscribe_url=links.unsubscribe_url(subscriber),
+        interests=[label for key, label in INTERESTS.items() if _wants(subscriber, key)],
+        **context,
+    )
+    message = build_message(
+        to=address(subscriber.email, subscriber.name),
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        headers=links.subscriber_mail_headers(subscriber),
+    )
+    enqueue(message, kind=template)
+
+
+def _wants(subscriber: Subscriber, interest: str) -> bool:
+    return bool(getattr(subscriber, f"wants_{interest}"))
+
+
+def _send_confirmation(subscriber: Subscriber) -> None:
+    _send(
+        subscriber,
+        "newsletter_confirm",
+        confirm_url=links.confirm_url(subscriber),
+        lifetime_days=CONFIRM_LINK_LIFETIME.days,
+    )
+
+
+# --- signup and confirmation
+
+
+def _apply_details(subscriber: Subscriber, details: Details) -> None:
+    subscriber.name = details.name
+    subscriber.organisation = details.organisation
+    subscriber.role = details.role
+    subscriber.wants_in_person = details.interests.in_person
+    subscriber.wants_online = details.interests.online
+    subscriber.wants_news = details.interests.news
+
+
+def _mailed_recently(subscriber: Subscriber, now: datetime) -> bool:
+    last = subscriber.last_signup_mail_at
+    return last is not None and now - last < SIGNUP_MAIL_INTERVAL
+
+
+def _new_pending(
+    *, email: str, details: Details, source: ConsentSource, note: str, now: datetime
+) -> Subscriber | None:
+    subscriber = Subscriber(
+        email=email,
+        status=SubscriberStatus.PENDING,
+        consent_source=source,
+        consent_note=note,
+        consent_text_version=CONSENT_TEXT_VERSION,
+        requested_at=now,
+        last_signup_mail_at=now,
+    )
+    _apply_details(subscriber, details)
+    try:
+        with db.session.begin_nested():
+            db.session.add(subscriber)
+    except IntegrityError:
+        return None  # a simultaneous signup for this address has just been mailed
+    _send_confirmation(subscriber)
+    return subscriber
+
+
+def _ask_again(subscriber: Subscriber, now: datetime) -> None:
+    # Whoever asks, only the mailbox owner can act on what is sent, so nothing is revealed.
+    subscriber.last_signup_mail_at = now
+    if subscriber.status == SubscriberStatus.CONFIRMED:
+        _send(subscriber, "newsletter_already_subscribed")
+        return
+    subscriber.status = SubscriberStatus.PENDING
+    subscriber.requested_at = now
+    _send_confirmation(subscriber)
+
+
+def request_signup(*, email: str, details: Details) -> Subscriber | None:
+    """Handle the signup form: confirmation mail, or a "you are already subscribed" mail.
+
+    Returns None when nothing was sent because this address was mailed within the hour.
+    """
+    now = utcnow()
+    email = normalise_email(email)
+    subscriber = find_subscriber(email)
+    if subscriber is None:
+        return _new_pending(
+            email=email, details=details, source=ConsentSource.FORM, note="", now=now
+        )
+    if _mailed_recently(subscriber, now):
+        return None
+    if subscriber.status != SubscriberStatus.CONFIRMED:
+        # What they confirm is what they asked for last; a confirmed record is never changed here.
+        _apply_details(subscriber, details)
+        subscriber.consent_source = ConsentSource.FORM
+        subscriber.consent_note = ""
+        subscriber.consent_text_version = CONSENT_TEXT_VERSION
+    _ask_again(subscriber, now)
+    return subscriber
+
+
+def request_fresh_link(*, email: str) -> Subscriber | None:
+    """Send a fresh confirmation (or preferences) link to a known address; nothing otherwise."""
+    now = utcnow()
+    subscriber = find_subscriber(email)
+    if subscriber is None or _mailed_recently(subscriber, now):
+        return None
+    _ask_again(subscriber, now)
+    return subscriber
+
+
+def add_in_person(*, email: str, details: Details, note: str) -> Subscriber:
+    """Add someone who asked an organiser in person; they still confirm by mail."""
+    email = normalise_email(email)
+    existing = find_subscriber(email)
+    if existing is not None:
+        raise NewsletterError(f"{email} is already on the list ({existing.status.label}).")
+    if is_suppressed(email):
+        raise NewsletterError(
+            "This address was erased at the person's request. They can sign up again "
+            "themselves on the website."
+        )
+    subscriber = _new_pending(
+        email=email, details=details, source=ConsentSource.ORGANISER, note=note, now=utcnow()
+    )
+    if subscriber is None:
+        raise NewsletterError(f"{email} has just been added by someone else.")
+    record(action="newsletter.add", target=f"subscriber {subscriber.id}", detail=email)
+    return subscriber
+
+
+def subscriber_from_token(*, purpose: str, token: str, max_age: int | None = None) -> Subscriber:
+    """The subscriber a link names, after checking signature, purpose, age and nonce."""
+    try:
+        data = read_token(purpose, token, max_age=max_age)
+    except ExpiredToken as exc:
+        raise ExpiredLink("This link has expired.") from exc
+    except InvalidToken as exc:
+        raise InvalidLink("This link is not valid.") from exc
+    subscriber = db.session.get(Subscriber, data.row_id)
+    if subscriber is None or not secrets.compare_digest(subscriber.token_nonce, data.nonce):
+        raise InvalidLink("This link is no longer valid.")
+    return subscriber
+
+
+def subscriber_for_confirmation(*, token: str) -> Subscriber:
+    """The subscriber a confirmation link names, if it may still be used."""
+    subscriber = subscriber_from_token(
+        purpose=links.CONFIRM,
+        token=token,
+        max_age=int(CONFIRM_LINK_LIFETIME.total_seconds()),
+    )
+    if subscriber.status == SubscriberStatus.UNSUBSCRIBED:
+        # An old confirmation link must not undo a later unsubscribe.
+        raise InvalidLink("This link is no longer valid.")
+    return subscriber
+
+
+def _confirm(subscriber: Subscriber, ip: str) -> None:
+    subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = utcnow()
+    subscriber.confirmed_ip = ip[:64]
+    # The person has given fresh consent themselves, so an earlier erasure no longer applies.
+    db.session.execute(
+        delete(Suppression).where(Suppression.email_hash == suppression_hash(subscriber.email))
+    )
+    _send(subscriber, "newsletter_welcome")
+
+
+def confirm_subscription(*, token: str, ip: str) -> Subscriber:
+    """Confirm from the button on the confirmation page; a second press changes nothing."""
+    subscriber = subscriber_for_confirmation(token=token)
+    if subscriber.status == SubscriberStatus.PENDING:
+        _confirm(subscriber, ip)
+    db.session.flush()
+    return subscriber
+
+
+def subscriber_for_preferences(*, token: str) -> Subscriber:
+    """The subscriber a preferences link names (these links do not expire)."""
+    return subscriber_from_token(purpose=links.PREFERENCES, token=token)
+
+
+def update_preferences(*, token: str, details: Details) -> Subscriber:
+    """Save the name, organisation, role and interests from the preferences page."""
+    subscriber = subscriber_for_preferences(token=token)
+    _apply_details(subscriber, details)
+    db.session.flush()
+    return subscriber
+
+
+def resubscribe(*, token: str, ip: str) -> Subscriber:
+    """Subscribe again from the preferences page after unsubscribing."""
+    subscriber = subscriber_for_preferences(token=token)
+    if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
+        return subscriber
+    subscriber.consent_source = ConsentSource.FORM
+    subscriber.consent_note = ""
+    subscriber.consent_text_version = CONSENT_TEXT_VERSION
+    subscriber.requested_at = utcnow()
+    _confirm(subscriber, ip)
+    db.session.flush()
+    return subscriber
+
+
+def subscriber_for_unsubscribe(*, token: str) -> Subscriber:
+    """The subscriber a one-click unsubscribe link names."""
+    return subscriber_from_token(purpose=links.UNSUBSCRIBE, token=token)
+
+
+def unsubscribe(*, token: str) -> Subscriber:
+    """Withdraw consent in one step; unsubscribing twice is harmless."""
+    subscriber = subscriber_for_unsubscribe(token=token)
+    if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
+        subscriber.status = SubscriberStatus.UNSUBSCRIBED
+        subscriber.unsubscribed_at = utcnow()
+        db.session.flush()
+    return subscriber
+
+
+def personal_data(*, token: str) -> dict[str, Any]:
+    """Everything held about the person a preferences link names, for download as JSON."""
+    subscriber = subscriber_for_preferences(token=token)
+    invitations = db.session.scalars(
+        select(Invitation)
+        .where(Invitation.email == subscriber.email)
+        .options(joinedload(Invitation.event), joinedload(Invitation.rsvp))
+        .order_by(Invitation.created_at)
+    ).all()
+    bounced = bool(bounced_among([subscriber.email]))
+    return {
+        "email": subscriber.email,
+        "name": subscriber.name,
+        "organisation": subscriber.organisation,
+        "role": subscriber.role,
+        "status": subscriber.status.value,
+        "interests": {key: _wants(subscriber, key) for key in INTERESTS},
+        "consent": {
+            "text_version": subscriber.consent_text_version,
+            "source": subscriber.consent_source.value,
+            "note": subscriber.consent_note,
+            "import_batch": subscriber.import_batch_id,
+            "requested_at": _iso(subscriber.requested_at),
+            "confirmed_at": _iso(subscriber.confirmed_at),
+            "confirmed_from_ip": subscriber.confirmed_ip,
+            "unsubscribed_at": _iso(subscriber.unsubscribed_at),
+        },
+        "do_not_invite": is_do_not_invite(subscriber.email),
+        "mail_bounced": bounced,
+        "invitations": [_invitation_data(i) for i in invitations],
+        "created_at": _iso(subscriber.created_at),
+        "updated_at": _iso(subscriber.updated_at),
+    }
+
+
+def _invitation_data(invitation: Invitation) -> dict[str, Any]:
+    rsvp = invitation.rsvp
+    return {
+        "event": invitation.event.title,
+        "event_starts_at": _iso(invitation.event.starts_at),
+        "invited_at": _iso(invitation.created_at),
+        "name": invitation.name,
+        "organisation": invitation.organisation,
+        "role": invitation.role,
+        "answer": rsvp.answer.value if rsvp else None,
+        "attendance": rsvp.mode.value if rsvp and rsvp.mode else None,
+        "access_needs": rsvp.access_needs if rsvp else "",
+        "dietary_needs": rsvp.dietary_needs if rsvp else "",
+        "question": rsvp.question if rsvp else "",
+        "attended": rsvp.attended if rsvp else False,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- the organiser's list
+
+
+@dataclass(frozen=True)
+class SubscriberFilter:
+    """What the organiser's list is narrowed to."""
+
+    search: str = ""
+    status: SubscriberStatus | None = None
+    interest: str | None = None
+    source: ConsentSource | None = None
+
+    def as_args(self) -> dict[str, str]:
+        values = {
+            "q": self.search,
+            "status": self.status.value if self.status else "",
+            "interest": self.interest or "",
+            "source": self.source.value if self.source else "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+@dataclass(frozen=True)
+class SubscriberPage:
+    """One page of the filtered list, its size and the whole list's counts by status."""
+
+    items: Sequence[Subscriber]
+    matching: int
+    page: int
+    pages: int
+    counts: dict[SubscriberStatus, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(filters: SubscriberFilter) -> Select[tuple[Subscriber]]:
+    query = select(Subscriber)
+    if filters.search:
+        pattern = f"%{_escape_like(filters.search.lower())}%"
+        query = query.where(
+            or_(
+                Subscriber.email.like(pattern, escape="\\"),
+                func.lower(Subscriber.name).like(pattern, escape="\\"),
+                func.lower(Subscriber.organisation).like(pattern, escape="\\"),
+            )
+        )
+    if filters.status is not None:
+        query = query.where(Subscriber.status == filters.status)
+    if filters.interest in INTERESTS:
+        query = query.where(getattr(Subscriber, f"wants_{filters.interest}").is_(True))
+    if filters.source is not None:
+        query = query.where(Subscriber.consent_source == filters.source)
+    return query
+
+
+def list_subscribers(*, filters: SubscriberFilter, page: int = 1) -> SubscriberPage:
+    """A page of the organiser's list, newest first, in three queries whatever its size."""
+    query = _filtered(filters)
+    matching = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-matching // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    items = db.session.scalars(
+        query.order_by(Subscriber.requested_at.desc(), Subscriber.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    counts = dict.fromkeys(SubscriberStatus, 0)
+    for status, n in db.session.execute(
+        select(Subscriber.status, func.count()).group_by(Subscriber.status)
+    ):
+        counts[status] = n
+    return SubscriberPage(items=items, matching=matching, page=page, pages=pages, counts=counts)
+
+
+def get_subscriber(*, subscriber_id: int) -> Subscriber:
+    """One subscriber for the organiser's detail page."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None:
+        raise NewsletterError("There is no such subscriber.")
+    return subscriber
+
+
+EXPORT_HEADER = (
+    "email",
+    "name",
+    "organisation",
+    "role",
+    "status",
+    "face_to_face_events",
+    "online_events",
+    "news",
+    "consent_source",
+    "consent_note",
+    "consent_text_version",
+    "requested_at",
+    "confirmed_at",
+    "unsubscribed_at",
+    "import_batch",
+)
+
+
+def export_subscribers(*, filters: SubscriberFilter) -> Iterator[tuple[Any, ...]]:
+    """Record the export in the audit log and return its rows, read lazily in batches."""
+    matching = db.session.scalar(select(func.count()).select_from(_filtered(filters).subquery()))
+    described = ", ".join(f"{k}={v}" for k, v in filters.as_args().items()) or "everyone"
+    record(
+        action="newsletter.export",
+        target="subscribers",
+        detail=f"{matching} rows ({described})",
+    )
+    return _export_rows(filters)
+
+
+def _export_rows(filters: SubscriberFilter) -> Iterator[tuple[Any, ...]]:
+    result = db.session.scalars(
+        _filtered(filters).order_by(Subscriber.email).execution_options(yield_per=500)
+    )
+    for s in result:
+        yield (
+            s.email,
+            s.name,
+            s.organisation,
+            s.role,
+            s.status.value,
+            s.wants_in_person,
+            s.wants_online,
+            s.wants_news,
+            s.consent_source.value,
+            s.consent_note,
+            s.consent_text_version,
+            s.requested_at,
+            s.confirmed_at,
+            s.unsubscribed_at,
+            s.import_batch_id,
+        )
+
+
+def purge_unconfirmed() -> int:
+    """Delete signups left unconfirmed for 30 days; someone who had unsubscribed stays so."""
+    cutoff = utcnow() - UNCONFIRMED_LIFETIME
+    stale = db.session.scalars(
+        select(Subscriber).where(
+            Subscriber.status == SubscriberStatus.PENDING, Subscriber.requested_at < cutoff
+        )
+    ).all()
+    for subscriber in stale:
+        if subscriber.unsubscribed_at is not None:
+            subscriber.status = SubscriberStatus.UNSUBSCRIBED
+        else:
+            db.session.delete(subscriber)
+    db.session.flush()
+    return len(stale)
