@@ -4,14 +4,14 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
 @cache
-def _timezone_choices() -> list[tuple[str, str]]:
+def _timezone_choices() -> list[SelectChoice]:
     names = sorted(n for n in available_timezones() if "/" in n and not n.startswith("Etc/"))
-    return [("UTC", "UTC"), *((n, n.replace("_", " ")) for n in names)]
+    return [SelectChoice("UTC", "UTC"), *(SelectChoice(n, n.replace("_", " ")) for n in names)]
 
 
 class EnquiryForm(FlaskForm):

@@ -9,11 +9,12 @@ from wtforms import (
     DateTimeLocalField,
     IntegerField,
     RadioField,
+    SelectChoice,
     StringField,
     TextAreaField,
     URLField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventAccess, EventFormat
@@ -45,7 +46,7 @@ def _local_field(label: str, *, required: bool) -> LocalDateTimeField:
     return LocalDateTimeField(
         label,
         format=LOCAL_FORMATS,
-        validators=[DataRequired(message=f"Enter the {label.lower()} date and time.")]
+        validators=[InputRequired(message=f"Enter the {label.lower()} date and time.")]
         if required
         else [Optional()],
     )
@@ -57,7 +58,7 @@ class EventForm(FlaskForm):
     )
     format = RadioField(
         "Format",
-        choices=[(f.value, f.label) for f in EventFormat],
+        choices=[SelectChoice(f.value, f.label) for f in EventFormat],
         default=EventFormat.IN_PERSON.value,
         validators=[DataRequired(message="Choose the format.")],
     )
@@ -79,8 +80,10 @@ class EventForm(FlaskForm):
     access = RadioField(
         "Who can come",
         choices=[
-            (EventAccess.INVITATION.value, "By invitation only"),
-            (EventAccess.OPEN.value, "Open to registration: anyone may request a place"),
+            SelectChoice(EventAccess.INVITATION.value, "By invitation only"),
+            SelectChoice(
+                EventAccess.OPEN.value, "Open to registration: anyone may request a place"
+            ),
         ],
         default=EventAccess.INVITATION.value,
         validators=[DataRequired(message="Choose who can come.")],
