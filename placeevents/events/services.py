@@ -272,7 +272,7 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
     """Cancel a published event and mail its message to everyone invited or registered."""
     if event.status != EventStatus.PUBLISHED:
         raise EventError("Only a published event can be cancelled; a draft can be deleted.")
-    message = message.strip()
+    message = message.replace("\r\n", "\n").strip()
     if not message:
         raise EventInvalid({"message": "Write a message to the people affected."})
 
@@ -285,7 +285,7 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
         if email.strip().lower() in bounced:
             continue
         rendered = render_email(
-            "event_cancelled", event=event, name=name, message=message, event_url=event_url
+            "event_cancelled", event=event, person=name, message=message, event_url=event_url
         )
         mails.append(
             build_message(
