@@ -20,7 +20,7 @@ from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventAccess, EventFormat
 from placeevents.events.services import EventDetails
 
-LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
 
 class LocalDateTimeField(DateTimeLocalField):

@@ -265,7 +265,8 @@ def people_affected(event: Event) -> list[tuple[str, str]]:
         .where(Invitation.event_id == event.id)
         .order_by(Invitation.email)
     ).all()
-    return [(email, name) for email, name in rows]
+    # A name is a display name in a mail header: line breaks and tabs become spaces.
+    return [(email, " ".join(name.split())) for email, name in rows]
 
 
 def cancel_event(*, event: Event, message: str) -> EventCancelled:

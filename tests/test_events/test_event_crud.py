@@ -354,3 +354,14 @@ def test_unknown_events_are_not_found(logged_in: FlaskClient) -> None:
     for path in ("/manage/events/999", "/manage/events/999/edit", "/manage/events/999/cancel"):
         assert logged_in.get(path).status_code == 404
     assert logged_in.post("/manage/events/999/publish").status_code == 404
+
+
+def test_typed_dates_are_understood_where_the_browser_has_no_picker(
+    logged_in: FlaskClient, make_enquiry: Any, event_form: Any
+) -> None:
+    enquiry = make_enquiry()
+    data = event_form(starts_at="14/05/2030 10:00", ends_at="2030-05-14 12:30")
+    assert logged_in.post(f"/manage/events/new?enquiry={enquiry.id}", data=data).status_code == 302
+    [event] = _events()
+    assert event.starts_at == datetime(2030, 5, 14, 9, 0, tzinfo=UTC)
+    assert event.ends_at == datetime(2030, 5, 14, 11, 30, tzinfo=UTC)
