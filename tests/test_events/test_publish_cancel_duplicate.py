@@ -151,3 +151,15 @@ def test_a_cancelled_event_can_be_duplicated_to_run_again(
     logged_in.post(f"/manage/events/{event.id}/duplicate")
     copy = db.session.scalars(select(Event).where(Event.id != event.id)).one()
     assert copy.status == EventStatus.DRAFT and copy.cancellation_message == ""
+
+
+def test_a_name_with_a_line_break_is_mailed_safely(
+    logged_in: FlaskClient, make_event: Any, invite: Any, smtp: Any
+) -> None:
+    event = make_event()
+    invite(event, "odd@example.org", name="Odd\nName", answer="yes")
+    response = logged_in.post(f"/manage/events/{event.id}/cancel", data={"message": "Sorry."})
+    assert response.status_code == 302
+    mail = smtp.last_to("odd@example.org")
+    assert "Dear Odd Name," in mail.text()
+    assert mail.message["To"].addresses[0].display_name == "Odd Name"
