@@ -6,11 +6,12 @@ all under this one, so the login check below is the only one there is.
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from placeevents.enquiries.models import Enquiry, EnquiryStatus
-from placeevents.extensions import db, login_manager
+from placeevents.clock import utcnow
+from placeevents.enquiries.models import EnquiryStatus
+from placeevents.enquiries.services import all_enquiries
+from placeevents.extensions import login_manager
 
 
 def _require_organiser() -> Response | None:
@@ -26,10 +27,10 @@ def _no_store(response: Response) -> Response:
 
 
 def index() -> str:
-    enquiries = db.session.scalars(select(Enquiry).order_by(Enquiry.created_at.desc())).all()
+    enquiries = all_enquiries()
     current = [e for e in enquiries if e.status == EnquiryStatus.CURRENT]
     archived = [e for e in enquiries if e.status == EnquiryStatus.ARCHIVED]
-    return render_template("manage/index.html", current=current, archived=archived)
+    return render_template("manage/index.html", current=current, archived=archived, now=utcnow())
 
 
 def create_blueprint(*children: Blueprint) -> Blueprint:

@@ -1,12 +1,15 @@
-"""Finding enquiries and their public events."""
+"""Enquiries: finding them and their public events; opening, editing and archiving them."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from placeevents.audit.services import record
 from placeevents.clock import utcnow
-from placeevents.enquiries.models import Enquiry, EnquiryStatus
+from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
+from placeevents.enquiries.timezones import is_valid_timezone
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
+from placeevents.slugs import unique_slug
 
 
 def current_enquiry() -> Enquiry | None:
@@ -46,3 +49,174 @@ def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
     upcoming = [e for e in events if e.ends_at >= now]
     past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
     return upcoming, past
+
+
+class EnquiryError(Exception):
+    """An enquiry action refused, with a message for the organiser."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def all_enquiries() -> list[Enquiry]:
+    """Every enquiry, current first then newest first, with its events loaded."""
+    return list(
+        db.session.scalars(
+            select(Enquiry)
+            .options(selectinload(Enquiry.events))
+            .order_by(
+                (Enquiry.status == EnquiryStatus.CURRENT).desc(),
+                Enquiry.created_at.desc(),
+                Enquiry.id.desc(),
+            )
+        )
+    )
+
+
+def enquiry_for_organisers(enquiry_id: int) -> Enquiry | None:
+    """One enquiry with its questions and all its events (drafts included) loaded."""
+    return db.session.scalar(
+        select(Enquiry)
+        .where(Enquiry.id == enquiry_id)
+        .options(selectinload(Enquiry.questions), selectinload(Enquiry.events))
+    )
+
+
+def _checked(title: str, timezone: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise EnquiryError("Give the enquiry a title.", field="title")
+    if not is_valid_timezone(timezone):
+        raise EnquiryError(
+            f"{timezone!r} is not a time zone we know. Use a name like Europe/London.",
+            field="timezone",
+        )
+    return title
+
+
+def _archive_other_current(enquiry: Enquiry) -> None:
+    for other in db.session.scalars(
+        select(Enquiry).where(Enquiry.status == EnquiryStatus.CURRENT, Enquiry.id != enquiry.id)
+    ):
+        other.status = EnquiryStatus.ARCHIVED
+
+
+def create_enquiry(*, title: str, summary: str, introduction: str, timezone: str) -> Enquiry:
+    """Open a new enquiry; it becomes the current one and any other current one is archived."""
+    title = _checked(title, timezone)
+    enquiry = Enquiry(
+        slug=unique_slug(Enquiry.slug, title, max_length=80, fallback="enquiry"),
+        title=title,
+        summary=summary.strip(),
+        introduction=introduction.strip(),
+        timezone=timezone,
+        status=EnquiryStatus.CURRENT,
+    )
+    db.session.add(enquiry)
+    db.session.flush()
+    _archive_other_current(enquiry)
+    db.session.flush()
+    record(action="enquiry.create", target=f"enquiry {enquiry.slug}", detail=title)
+    return enquiry
+
+
+def update_enquiry(
+    *, enquiry: Enquiry, title: str, summary: str, introduction: str, timezone: str
+) -> Enquiry:
+    """Change an enquiry's words or time zone (event times keep their moment in UTC)."""
+    enquiry.title = _checked(title, timezone)
+    enquiry.summary = summary.strip()
+    enquiry.introduction = introduction.strip()
+    enquiry.timezone = timezone
+    db.session.flush()
+    record(action="enquiry.update", target=f"enquiry {enquiry.slug}")
+    return enquiry
+
+
+def archive_enquiry(*, enquiry: Enquiry) -> Enquiry:
+    """Move an enquiry to the archive: it leaves the home page and is listed with earlier ones."""
+    enquiry.status = EnquiryStatus.ARCHIVED
+    db.session.flush()
+    record(action="enquiry.archive", target=f"enquiry {enquiry.slug}")
+    return enquiry
+
+
+def make_current(*, enquiry: Enquiry) -> Enquiry:
+    """Make this the enquiry the home page presents; any other current one is archived."""
+    enquiry.status = EnquiryStatus.CURRENT
+    _archive_other_current(enquiry)
+    db.session.flush()
+    record(action="enquiry.make_current", target=f"enquiry {enquiry.slug}")
+    return enquiry
+
+
+def _question_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not title:
+        raise EnquiryError("Give the line of enquiry a title.", field="title")
+    return title
+
+
+def add_question(*, enquiry: Enquiry, title: str, body: str) -> EnquiryQuestion:
+    """Add a line of enquiry at the end of the enquiry's list."""
+    title = _question_title(title)
+    last = db.session.scalar(
+        select(func.max(EnquiryQuestion.position)).where(EnquiryQuestion.enquiry_id == enquiry.id)
+    )
+    question = EnquiryQuestion(
+        enquiry_id=enquiry.id, position=(last or 0) + 1, title=title, body=body.strip()
+    )
+    db.session.add(question)
+    db.session.flush()
+    return question
+
+
+def update_question(*, question: EnquiryQuestion, title: str, body: str) -> EnquiryQuestion:
+    """Change a line of enquiry's title or text."""
+    question.title = _question_title(title)
+    question.body = body.strip()
+    db.session.flush()
+    return question
+
+
+def _siblings(question: EnquiryQuestion) -> list[EnquiryQuestion]:
+    return list(
+        db.session.scalars(
+            select(EnquiryQuestion)
+            .where(EnquiryQuestion.enquiry_id == question.enquiry_id)
+            .order_by(EnquiryQuestion.position)
+        )
+    )
+
+
+def move_question(*, question: EnquiryQuestion, offset: int) -> EnquiryQuestion:
+    """Move a line of enquiry up (-1) or down (+1) the list; at either end it stays put."""
+    siblings = _siblings(question)
+    index = siblings.index(question)
+    target = index + offset
+    if offset not in (-1, 1) or not 0 <= target < len(siblings):
+        return question
+    other = siblings[target]
+    mine, theirs = question.position, other.position
+    # Positions are unique per enquiry: park one out of the way so each flush stays valid.
+    question.position = 0
+    db.session.flush()
+    other.position = mine
+    db.session.flush()
+    question.position = theirs
+    db.session.flush()
+    return question
+
+
+def remove_question(*, question: EnquiryQuestion) -> None:
+    """Remove a line of enquiry and close the gap in the numbering."""
+    siblings = [q for q in _siblings(question) if q.id != question.id]
+    db.session.delete(question)
+    db.session.flush()
+    for position, sibling in enumerate(siblings, 1):
+        if sibling.position != position:
+            sibling.position = position
+            # One at a time, in order, so no two rows ever share a position.
+            db.session.flush()

@@ -1,19 +1,171 @@
-"""Public event pages."""
+"""Public event pages, and the organiser pages to create, change, publish and cancel events."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
 
-from placeevents.events.models import Event
+from placeevents.enquiries.models import Enquiry
+from placeevents.events import services
+from placeevents.events.forms import CancelForm, EventForm
+from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
+from placeevents.mail.outbox import batch_progress
+from placeevents.markdown import render_markdown
 
 bp = Blueprint("events", __name__)
+bp.add_app_template_filter(render_markdown, "markdown")
 
 
 @bp.get("/events/<slug>")
 def show(slug: str) -> str:
-    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    event = db.session.scalar(
+        select(Event).where(Event.slug == slug).options(joinedload(Event.enquiry))
+    )
     if event is None or not event.is_public:
         abort(404)
     return render_template("events/show.html", event=event)
 
+
 manage_bp = Blueprint("events", __name__, url_prefix="/events")
+
+Page = str | tuple[str, int] | Response
+
+
+def _event_or_404(event_id: int) -> Event:
+    event = db.session.scalar(
+        select(Event).where(Event.id == event_id).options(joinedload(Event.enquiry))
+    )
+    if event is None:
+        abort(404)
+    return event
+
+
+def _show_errors(form: EventForm | CancelForm, error: services.EventError) -> None:
+    errors = error.errors if isinstance(error, services.EventInvalid) else {}
+    for name, message in errors.items():
+        form[name].errors = [*form[name].errors, message]
+    if not errors:
+        flash(error.message, "error")
+
+
+def _flash_saved(saved: services.EventSaved, done: str) -> None:
+    flash(done, "info")
+    for note in saved.notes:
+        flash(note, "warning")
+    if saved.changes:
+        flash("What changed for the people coming: " + " ".join(saved.changes), "info")
+
+
+@manage_bp.route("/new", methods=["GET", "POST"])
+def new() -> Page:
+    enquiry_id = request.args.get("enquiry", type=int)
+    enquiry = db.session.get(Enquiry, enquiry_id) if enquiry_id is not None else None
+    if enquiry is None:
+        abort(404)
+    form = EventForm()
+    if form.validate_on_submit():
+        try:
+            saved = services.create_event(enquiry=enquiry, details=form.details())
+        except services.EventError as error:
+            db.session.rollback()
+            _show_errors(form, error)
+        else:
+            db.session.commit()
+            _flash_saved(saved, "The event is saved as a draft. Publish it when it is ready.")
+            return redirect(url_for("manage.events.show", event_id=saved.event.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("events/manage/form.html", form=form, enquiry=enquiry), status
+
+
+@manage_bp.get("/<int:event_id>", endpoint="show")
+def manage_show(event_id: int) -> str:
+    event = _event_or_404(event_id)
+    progress = (
+        batch_progress(services.cancellation_batch_key(event))
+        if event.status == EventStatus.CANCELLED
+        else None
+    )
+    return render_template("events/manage/show.html", event=event, cancel_progress=progress)
+
+
+@manage_bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+def edit(event_id: int) -> Page:
+    event = _event_or_404(event_id)
+    form = EventForm(data=EventForm.data_of(event)) if request.method == "GET" else EventForm()
+    if form.validate_on_submit():
+        try:
+            saved = services.update_event(event=event, details=form.details())
+        except services.EventError as error:
+            db.session.rollback()
+            _show_errors(form, error)
+        else:
+            db.session.commit()
+            _flash_saved(saved, "Your changes are saved.")
+            return redirect(url_for("manage.events.show", event_id=event.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "events/manage/form.html", form=form, enquiry=event.enquiry, event=event
+    ), status
+
+
+@manage_bp.post("/<int:event_id>/publish")
+def publish(event_id: int) -> Response:
+    event = _event_or_404(event_id)
+    try:
+        services.publish_event(event=event)
+    except services.EventError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("The event is published: it is on the enquiry's public pages.", "info")
+    return redirect(url_for("manage.events.show", event_id=event_id))
+
+
+@manage_bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
+def cancel(event_id: int) -> Page:
+    event = _event_or_404(event_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            cancelled = services.cancel_event(event=event, message=form.message.data or "")
+        except services.EventError as error:
+            db.session.rollback()
+            _show_errors(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"The event is cancelled. Your message is going to {cancelled.recipients} "
+                f"{'person' if cancelled.recipients == 1 else 'people'}.",
+                "info",
+            )
+            return redirect(url_for("manage.events.show", event_id=event_id))
+    status = 422 if request.method == "POST" else 200
+    people = services.people_affected(event)
+    return render_template(
+        "events/manage/cancel.html", form=form, event=event, people=len(people)
+    ), status
+
+
+@manage_bp.post("/<int:event_id>/duplicate")
+def duplicate(event_id: int) -> Response:
+    copy = services.duplicate_event(event=_event_or_404(event_id))
+    db.session.commit()
+    flash("This is a new draft copied from the event. Change its date and time.", "info")
+    return redirect(url_for("manage.events.edit", event_id=copy.id))
+
+
+@manage_bp.post("/<int:event_id>/delete")
+def delete(event_id: int) -> Response:
+    event = _event_or_404(event_id)
+    enquiry_id = event.enquiry_id
+    try:
+        services.delete_event(event=event)
+    except services.EventError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("manage.events.show", event_id=event_id))
+    db.session.commit()
+    flash("The draft is deleted.", "info")
+    return redirect(url_for("manage.enquiries.show", enquiry_id=enquiry_id))

@@ -1,0 +1,362 @@
+"""Creating, changing, publishing, cancelling, duplicating and deleting events."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from placeevents.audit.services import record
+from placeevents.clock import utcnow
+from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.timezones import (
+    NonexistentLocalTime,
+    format_datetime,
+    format_range,
+    from_local,
+)
+from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
+from placeevents.extensions import db
+from placeevents.invitations.models import Invitation
+from placeevents.mail.bounces import bounced_among
+from placeevents.mail.outbox import address, build_message, enqueue, render_email
+from placeevents.slugs import unique_slug
+from placeevents.web import external_url
+
+SLUG_LENGTH = 120
+
+
+class EventError(Exception):
+    """An event action refused, with a message for the organiser."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EventInvalid(EventError):
+    """Details that break a rule; each message is keyed by the field it belongs beside."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """What an organiser enters for an event.
+
+    Naive times are wall-clock times in the enquiry's time zone; aware ones are taken as they are.
+    """
+
+    title: str
+    format: EventFormat
+    starts_at: datetime
+    ends_at: datetime
+    description: str = ""
+    venue: str = ""
+    address: str = ""
+    join_url: str = ""
+    hosts: str = ""
+    capacity: int | None = None
+    rsvp_deadline: datetime | None = None
+    access: EventAccess = EventAccess.INVITATION
+    ask_access_needs: bool = True
+    ask_dietary_needs: bool = False
+    ask_question: bool = True
+
+
+@dataclass(frozen=True)
+class EventSaved:
+    """A saved event, what changed for the people coming, and notes about the times entered."""
+
+    event: Event
+    # Plain-language sentences about changed time, place or join link of a published event.
+    changes: list[str] = field(default_factory=list)
+    # Ambiguous local times (the autumn change) and which occurrence was taken.
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EventCancelled:
+    """A cancelled event and the bulk send telling the people affected."""
+
+    event: Event
+    recipients: int
+    batch_key: str
+
+
+def is_https_url(url: str) -> bool:
+    """Whether `url` is an absolute https:// link with a host and no spaces."""
+    if any(ch.isspace() for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname)
+
+
+def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict, list[str]]:
+    """Check the rules and convert the times; every broken rule is reported at once."""
+    errors: dict[str, str] = {}
+    notes: list[str] = []
+
+    def to_utc(name: str, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+        try:
+            local = from_local(value, tz)
+        except NonexistentLocalTime as exc:
+            errors[name] = str(exc)
+            return None
+        if local.note:
+            notes.append(local.note)
+        return local.utc
+
+    starts_at = to_utc("starts_at", details.starts_at)
+    ends_at = to_utc("ends_at", details.ends_at)
+    rsvp_deadline = to_utc("rsvp_deadline", details.rsvp_deadline)
+
+    title = " ".join(details.title.split())
+    if not title:
+        errors["title"] = "Give the event a title."
+    if starts_at and ends_at and ends_at <= starts_at:
+        errors["ends_at"] = "The end must be after the start."
+    if starts_at and rsvp_deadline and rsvp_deadline > starts_at:
+        errors["rsvp_deadline"] = "The RSVP deadline must be no later than the start."
+
+    has_place = details.format in (EventFormat.IN_PERSON, EventFormat.HYBRID)
+    is_online = details.format in (EventFormat.ONLINE, EventFormat.HYBRID)
+    join_url = details.join_url.strip() if is_online else ""
+    if join_url and not is_https_url(join_url):
+        errors["join_url"] = "The join link must be a secure link starting with https://."
+
+    # Capacity counts in-person places only; an online event has no limit.
+    capacity = details.capacity if has_place else None
+    if capacity is not None and capacity < 1:
+        errors["capacity"] = "Enter at least 1 place, or leave it empty for no limit."
+    elif (
+        event is not None
+        and capacity is not None
+        and capacity != event.capacity
+        and capacity < event.places_taken
+    ):
+        errors["capacity"] = (
+            f"{event.places_taken} in-person places are already confirmed: "
+            "the capacity cannot be lower than that."
+        )
+
+    if errors:
+        raise EventInvalid(errors)
+    values = {
+        "title": title,
+        "description": details.description.strip(),
+        "format": details.format,
+        "venue": details.venue.strip() if has_place else "",
+        "address": details.address.strip() if has_place else "",
+        "join_url": join_url,
+        "hosts": details.hosts.strip(),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "capacity": capacity,
+        "rsvp_deadline": rsvp_deadline,
+        "access": details.access,
+        "ask_access_needs": details.ask_access_needs,
+        "ask_dietary_needs": details.ask_dietary_needs,
+        "ask_question": details.ask_question,
+    }
+    return values, notes
+
+
+def create_event(*, enquiry: Enquiry, details: EventDetails) -> EventSaved:
+    """Add a draft event to an enquiry, with a unique slug made from its title."""
+    values, notes = _clean(details, tz=enquiry.timezone, event=None)
+    event = Event(
+        enquiry=enquiry,
+        slug=unique_slug(Event.slug, values["title"], max_length=SLUG_LENGTH, fallback="event"),
+        status=EventStatus.DRAFT,
+        **values,
+    )
+    db.session.add(event)
+    db.session.flush()
+    record(action="event.create", target=f"event {event.slug}", detail=event.title)
+    return EventSaved(event=event, notes=notes)
+
+
+def _describe_changes(event: Event, values: dict) -> list[str]:
+    tz = event.enquiry.timezone
+    changes: list[str] = []
+    old_start, old_end = event.starts_at, event.ends_at
+    new_start, new_end = values["starts_at"], values["ends_at"]
+    if old_start != new_start and old_end != new_end:
+        changes.append(
+            f"The time changed from {format_range(old_start, old_end, tz)} "
+            f"to {format_range(new_start, new_end, tz)}."
+        )
+    elif old_start != new_start:
+        changes.append(
+            f"The start time changed from {format_datetime(old_start, tz)} "
+            f"to {format_datetime(new_start, tz)}."
+        )
+    elif old_end != new_end:
+        changes.append(
+            f"The end time changed from {format_datetime(old_end, tz)} "
+            f"to {format_datetime(new_end, tz)}."
+        )
+    if event.format != values["format"]:
+        changes.append(
+            f"The event is now {values['format'].label.lower()} "
+            f"(it was {event.format.label.lower()})."
+        )
+    for name, label in (("venue", "venue"), ("address", "address")):
+        old, new = getattr(event, name), values[name]
+        if old == new or not new:
+            continue
+        changes.append(
+            f"The {label} changed from {old} to {new}." if old else f"The {label} is {new}."
+        )
+    if event.join_url != values["join_url"] and values["join_url"]:
+        changes.append(
+            "The join link changed." if event.join_url else "There is now a link to join online."
+        )
+    return changes
+
+
+def update_event(*, event: Event, details: EventDetails) -> EventSaved:
+    """Change an event; for a published one, say what changed and raise its calendar sequence."""
+    if event.status == EventStatus.CANCELLED:
+        raise EventError("A cancelled event cannot be changed. Duplicate it to run it again.")
+    values, notes = _clean(details, tz=event.enquiry.timezone, event=event)
+    changes = _describe_changes(event, values) if event.status == EventStatus.PUBLISHED else []
+    for name, value in values.items():
+        setattr(event, name, value)
+    if changes:
+        event.sequence += 1
+    db.session.flush()
+    record(action="event.update", target=f"event {event.slug}", detail=" ".join(changes))
+    return EventSaved(event=event, changes=changes, notes=notes)
+
+
+def publish_event(*, event: Event) -> Event:
+    """Make a draft event public: it appears on the enquiry's pages."""
+    if event.status != EventStatus.DRAFT:
+        raise EventError("Only a draft event can be published.")
+    if event.has_place and not event.venue:
+        raise EventError("Add the venue before publishing: this event meets in person.")
+    event.status = EventStatus.PUBLISHED
+    event.published_at = utcnow()
+    db.session.flush()
+    record(action="event.publish", target=f"event {event.slug}", detail=event.title)
+    return event
+
+
+def cancellation_batch_key(event: Event) -> str:
+    """The outbox batch key of an event's cancellation mail."""
+    return f"event-cancelled-{event.id}"
+
+
+def people_affected(event: Event) -> list[tuple[str, str]]:
+    """(email, name) of everyone invited to or registered for the event, whatever they answered."""
+    rows = db.session.execute(
+        select(Invitation.email, Invitation.name)
+        .where(Invitation.event_id == event.id)
+        .order_by(Invitation.email)
+    ).all()
+    # A name is a display name in a mail header: line breaks and tabs become spaces.
+    return [(email, " ".join(name.split())) for email, name in rows]
+
+
+def cancel_event(*, event: Event, message: str) -> EventCancelled:
+    """Cancel a published event and mail its message to everyone invited or registered."""
+    if event.status != EventStatus.PUBLISHED:
+        raise EventError("Only a published event can be cancelled; a draft can be deleted.")
+    message = message.replace("\r\n", "\n").strip()
+    if not message:
+        raise EventInvalid({"message": "Write a message to the people affected."})
+
+    people = people_affected(event)
+    bounced = bounced_among(email for email, _ in people)
+    event_url = external_url("events.show", slug=event.slug)
+    # Rendered before anything is written, so a template error leaves the event as it was.
+    mails = []
+    for email, name in people:
+        if email.strip().lower() in bounced:
+            continue
+        rendered = render_email(
+            "event_cancelled", event=event, person=name, message=message, event_url=event_url
+        )
+        mails.append(
+            build_message(
+                to=address(email, name),
+                subject=rendered.subject,
+                text=rendered.text,
+                html=rendered.html,
+            )
+        )
+
+    event.status = EventStatus.CANCELLED
+    event.cancellation_message = message
+    event.cancelled_at = utcnow()
+    # Calendars replace an event only when the sequence goes up, cancellation included.
+    event.sequence += 1
+    batch_key = cancellation_batch_key(event)
+    for mail in mails:
+        enqueue(mail, kind="event_cancelled", batch_key=batch_key)
+    db.session.flush()
+    record(
+        action="event.cancel",
+        target=f"event {event.slug}",
+        detail=f"{len(mails)} people mailed: {message}",
+    )
+    return EventCancelled(event=event, recipients=len(mails), batch_key=batch_key)
+
+
+def duplicate_event(*, event: Event) -> Event:
+    """A new draft with the event's content, a new slug and a new calendar identity."""
+    copy = Event(
+        enquiry_id=event.enquiry_id,
+        slug=unique_slug(Event.slug, event.title, max_length=SLUG_LENGTH, fallback="event"),
+        status=EventStatus.DRAFT,
+        **{
+            name: getattr(event, name)
+            for name in (
+                "title",
+                "description",
+                "format",
+                "venue",
+                "address",
+                "join_url",
+                "hosts",
+                "starts_at",
+                "ends_at",
+                "capacity",
+                "rsvp_deadline",
+                "access",
+                "ask_access_needs",
+                "ask_dietary_needs",
+                "ask_question",
+                "reminder_lead_hours",
+            )
+        },
+    )
+    db.session.add(copy)
+    db.session.flush()
+    record(action="event.duplicate", target=f"event {copy.slug}", detail=f"copy of {event.slug}")
+    return copy
+
+
+def delete_event(*, event: Event) -> None:
+    """Delete a draft nobody has been invited to; published events are cancelled instead."""
+    if event.status != EventStatus.DRAFT:
+        raise EventError("Only a draft can be deleted; cancel a published event instead.")
+    invited = db.session.scalar(
+        select(func.count()).select_from(Invitation).where(Invitation.event_id == event.id)
+    )
+    if invited:
+        raise EventError("People have been invited to this draft, so it cannot be deleted.")
+    record(action="event.delete", target=f"event {event.slug}", detail=event.title)
+    db.session.delete(event)
+    db.session.flush()

@@ -1,0 +1,84 @@
+"""The public event page: what people see, what they never see, and drafts that stay hidden."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from placeevents.events.models import EventAccess, EventFormat, EventStatus
+
+
+def test_a_published_event_page_shows_the_facts(client: FlaskClient, make_event: Any) -> None:
+    event = make_event(
+        title="Learning that travels",
+        slug="learning-that-travels",
+        format=EventFormat.HYBRID,
+        venue="The Station",
+        address="Silver Street, Bristol",
+        join_url="https://meet.example.org/secret-room",
+        hosts="Jo Bloggs and Sam Lee",
+        capacity=30,
+        places_taken=26,
+        access=EventAccess.OPEN,
+        description="Bring **one question**.\n\n- listen\n- ask",
+        starts_at=datetime(2030, 5, 14, 9, 0, tzinfo=UTC),
+        ends_at=datetime(2030, 5, 14, 11, 30, tzinfo=UTC),
+    )
+    response = client.get("/events/learning-that-travels")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>Learning that travels</h1>" in page
+    assert "Tue 14 May 2030, 10:00–12:30 BST" in page
+    assert "The Station, Silver Street, Bristol — or join online" in page
+    assert "<dd>Hybrid</dd>" in page
+    assert "Jo Bloggs and Sam Lee" in page
+    assert "4 of 30 in person; joining online is not limited" in page
+    assert "Bring <strong>one question</strong>." in page and "<li>listen</li>" in page
+    assert "Open to registration" in page
+    assert event.enquiry.title in page
+    assert "secret-room" not in page and "meet.example.org" not in page
+
+
+def test_an_online_event_says_online(client: FlaskClient, make_event: Any) -> None:
+    make_event(
+        slug="online-one",
+        format=EventFormat.ONLINE,
+        venue="",
+        address="",
+        join_url="https://meet.example.org/secret-room",
+    )
+    page = client.get("/events/online-one").get_data(as_text=True)
+    assert "<dt>Where</dt><dd>Online</dd>" in page
+    assert "secret-room" not in page and "Places left" not in page
+
+
+def test_drafts_are_never_public(
+    client: FlaskClient, logged_in: FlaskClient, make_event: Any
+) -> None:
+    draft = make_event(status=EventStatus.DRAFT, slug="secret-draft", title="Not ready yet")
+    assert client.get("/events/secret-draft").status_code == 404
+    assert "Not ready yet" not in client.get("/").get_data(as_text=True)
+    assert "Not ready yet" not in client.get(f"/enquiries/{draft.enquiry.slug}").get_data(
+        as_text=True
+    )
+    # Not even for a signed-in organiser: the organiser page is where drafts are seen.
+    assert logged_in.get("/events/secret-draft").status_code == 404
+    assert "Not ready yet" in logged_in.get(f"/manage/events/{draft.id}").get_data(as_text=True)
+
+
+def test_a_cancelled_event_says_so(client: FlaskClient, make_event: Any) -> None:
+    make_event(
+        slug="called-off",
+        status=EventStatus.CANCELLED,
+        cancellation_message="Our speaker is unwell; a new date will follow.",
+        capacity=10,
+    )
+    page = client.get("/events/called-off").get_data(as_text=True)
+    assert "This event has been cancelled." in page
+    assert "Our speaker is unwell; a new date will follow." in page
+    assert "Places left" not in page
+    assert "Cancelled" in client.get("/").get_data(as_text=True)
+
+
+def test_an_unknown_event_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/events/no-such-event").status_code == 404
