@@ -89,8 +89,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.auth.cli import organiser_cli
     from placeevents.demo import demo_cli
     from placeevents.exports.cli import export_cli
+    from placeevents.mail.cli import outbox_cli
+    from placeevents.worker import worker_command
 
     app.cli.add_command(organiser_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(export_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(worker_command)
     return app
