@@ -1,5 +1,6 @@
 """Building messages and queueing them in the caller's transaction."""
 
+import email.policy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -139,7 +140,8 @@ def enqueue(
         sender=sender,
         recipients="\n".join(recipients),
         subject=str(message["Subject"] or "")[:300],
-        raw=message.as_bytes(),
+        # CRLF line ends, as SMTP requires: servers refuse bare newlines.
+        raw=message.as_bytes(policy=email.policy.SMTP),
         next_attempt_at=utcnow(),
     )
     db.session.add(row)
