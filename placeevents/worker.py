@@ -59,6 +59,9 @@ class Worker:
 def worker_command(once: bool) -> None:
     """Deliver mail and run scheduled jobs; SIGTERM finishes the current message and stops."""
     worker = Worker(poll_seconds=current_app.config["WORKER_POLL_SECONDS"])
-    signal.signal(signal.SIGTERM, worker.stop)
-    signal.signal(signal.SIGINT, worker.stop)
-    worker.run(once=once)
+    previous = {sig: signal.signal(sig, worker.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.run(once=once)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
