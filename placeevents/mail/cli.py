@@ -5,6 +5,7 @@ from flask.cli import AppGroup
 
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
+from placeevents.mail.models import OutboxStatus
 from placeevents.mail.services import MailError, outbox_overview, retry_message
 
 outbox_cli = AppGroup("outbox", help="Deliver and inspect queued mail.")
@@ -24,8 +25,8 @@ def list_command() -> None:
     """List pending and failed messages, with the reason of each failure or delay."""
     overview = outbox_overview(limit=1000)
     click.echo(
-        f"{overview.counts['pending']} pending, {overview.counts['failed']} failed, "
-        f"{overview.counts['sent']} sent"
+        f"{overview.counts[OutboxStatus.PENDING]} pending, "
+        f"{overview.counts[OutboxStatus.FAILED]} failed, {overview.counts[OutboxStatus.SENT]} sent"
     )
     for message in [*overview.pending, *overview.failed]:
         recipients = ", ".join(message.recipient_list)

@@ -1,6 +1,7 @@
 """The organisers' outgoing-mail page and the development mailbox."""
 
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from placeevents.audit.models import AuditEntry
 from placeevents.extensions import db
@@ -129,10 +131,6 @@ def test_development_without_a_server_writes_eml_files(dev_app: Flask, tmp_path:
 def test_the_mailbox_shows_a_delivered_message_in_chromium(
     dev_app: Flask, page: Any
 ) -> None:
-    import threading
-
-    from werkzeug.serving import make_server
-
     dev_app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, dev_app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
