@@ -26,7 +26,11 @@ run: install
 	PLACEEVENTS_ENV=development $(BIN)/flask demo load --if-empty \
 		--organiser $(DEMO_ORGANISER) --password $(DEMO_PASSWORD)
 	@echo "Organiser login: $(DEMO_ORGANISER) / $(DEMO_PASSWORD) at http://127.0.0.1:5000/login"
-	PLACEEVENTS_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
+	@echo "Mail without MAIL_SERVER lands in the dev mailbox: http://127.0.0.1:5000/dev/mailbox"
+	@# The worker runs beside the server and is stopped with it, however the server ends.
+	PLACEEVENTS_ENV=development bash -c '$(BIN)/flask worker & worker=$$!; \
+		trap "kill $$worker 2>/dev/null; wait $$worker" EXIT; \
+		$(BIN)/flask run --host 127.0.0.1 --port 5000'
 
 lint: install
 	$(BIN)/ruff check .

@@ -90,9 +90,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.calendar import cli as _calendar_cli  # noqa: F401  (joins `flask export`)
     from placeevents.demo import demo_cli
     from placeevents.exports.cli import export_cli
+    from placeevents.mail.cli import outbox_cli
     from placeevents.newsletter import cli as _newsletter_cli  # noqa: F401  (export subscribers)
+    from placeevents.worker import worker_command
 
     app.cli.add_command(organiser_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(export_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(worker_command)
     return app

@@ -27,3 +27,17 @@ def record_bounce(*, email: str, reason: str) -> Bounce:
         bounce.reason = reason
     db.session.flush()
     return bounce
+
+
+def list_bounces() -> list[Bounce]:
+    """Every address on the bounce list, newest first."""
+    return list(db.session.scalars(select(Bounce).order_by(Bounce.created_at.desc(), Bounce.id)))
+
+
+def remove_bounce(*, bounce_id: int) -> Bounce | None:
+    """Take an address off the bounce list (it was mistyped and fixed, or the server recovered)."""
+    bounce = db.session.get(Bounce, bounce_id)
+    if bounce is not None:
+        db.session.delete(bounce)
+        db.session.flush()
+    return bounce

@@ -1,47 +1,493 @@
-"""Delivering outbox messages over SMTP (first version: no leases or retries yet)."""
+"""Delivering outbox messages: claim a batch with a lease, send it over one connection, retry.
 
+Delivery is at least once with at most one repeat: each message is marked sent and committed
+as soon as the server accepts it, so only a message whose acceptance reply was lost is sent
+again, with the same Message-ID.
+"""
+
+import hashlib
+import os
+import random
 import smtplib
+import socket
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
 
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, g
+from flask_mail import Connection
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from placeevents.clock import utcnow
-from placeevents.extensions import db
+from placeevents.extensions import db, mail
+from placeevents.mail.bounces import bounced_among, record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
 
 
-def deliver(ids: list[int] | None = None, *, limit: int = 100) -> int:
-    """Send due pending messages (only these ids, if given); commit after each. Returns sent."""
-    query = select(OutboxMessage).where(
-        OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= utcnow()
+class MailConfigurationError(Exception):
+    """The mail server refused us as a whole (5xx at connect or login, no server set)."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did; `stopped` says why it ended early, if it did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    stopped: str | None = None
+
+    def __str__(self) -> str:
+        line = f"sent {self.sent}, retried {self.retried}, failed {self.failed}"
+        return f"{line}; stopped: {self.stopped}" if self.stopped else line
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    message_id: str
+    sender: str
+    recipients: list[str]
+    raw: bytes | None
+    attempts: int
+
+
+# --- transports
+
+
+class Transport(Protocol):
+    """Where claimed messages go: an SMTP connection or the development mailbox."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class TimeoutConnection(Connection):
+    """Flask-Mail's connection with a socket timeout (Flask-Mail 0.10 opens one without)."""
+
+    def __init__(self, state: Any, *, timeout: float) -> None:
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        state = self.mail
+        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = smtp_class(state.server, state.port, timeout=self.timeout)
+        try:
+            host.set_debuglevel(int(state.debug))
+            if state.use_tls:
+                host.starttls()
+            if state.username and state.password:
+                host.login(state.username, state.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except (smtplib.SMTPException, OSError):
+            # A server that dropped us cannot say goodbye; the socket is closed either way.
+            self.host.close()
+
+
+class SMTPTransport:
+    """The configured SMTP server, reached through Flask-Mail's settings and connection."""
+
+    def __init__(self) -> None:
+        app = current_app
+        # Read the live configuration, so a changed MAIL_* setting takes effect at once.
+        state = mail.init_mail(app.config, app.debug, app.testing)
+        self.connection = TimeoutConnection(state, timeout=app.config["MAIL_TIMEOUT"])
+
+    def __enter__(self) -> Self:
+        self.connection.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.connection.__exit__(*exc)
+
+    @property
+    def connected(self) -> bool:
+        host = self.connection.host
+        return host is None or host.sock is not None
+
+    def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]:
+        host = self.connection.host
+        if host is None:
+            return {}  # MAIL_SUPPRESS_SEND: Flask-Mail's "pretend to send"
+        return host.sendmail(sender, recipients, raw)
+
+
+class MailboxTransport:
+    """Development without a mail server: each message becomes an .eml file in a folder."""
+
+    connected = True
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def __enter__(self) -> Self:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]:
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        name = f"{utcnow():%Y%m%d-%H%M%S-%f}-{digest}.eml"
+        partial = self.directory / f".{name}.part"
+        partial.write_bytes(raw)
+        partial.replace(self.directory / name)
+        return {}
+
+
+def mailbox_dir() -> Path:
+    """The development mailbox folder (PLACEEVENTS_MAILBOX_DIR, else instance/mailbox)."""
+    configured = current_app.config.get("PLACEEVENTS_MAILBOX_DIR")
+    return Path(configured) if configured else Path(current_app.instance_path) / "mailbox"
+
+
+def uses_mailbox() -> bool:
+    """Whether mail goes to the development mailbox rather than a server."""
+    config = current_app.config
+    return (
+        config["PLACEEVENTS_ENV"] == "development"
+        and not config["MAIL_SERVER"]
+        and not config["MAIL_SUPPRESS_SEND"]
+    )
+
+
+def open_transport() -> Transport:
+    """The transport the configuration asks for (not yet connected)."""
+    config = current_app.config
+    if uses_mailbox():
+        return MailboxTransport(mailbox_dir())
+    if not config["MAIL_SERVER"] and not config["MAIL_SUPPRESS_SEND"]:
+        raise MailConfigurationError("MAIL_SERVER is not set")
+    return SMTPTransport()
+
+
+# --- classifying failures
+
+CONFIG, TEMPORARY, PERMANENT = "configuration", "temporary", "permanent"
+
+
+def _response_text(code: int, response: bytes | str) -> str:
+    text = response.decode("utf-8", "replace") if isinstance(response, bytes) else response
+    return f"{code} {' '.join(text.split())}"
+
+
+def classify(exc: BaseException) -> tuple[str, str]:
+    """(kind, reason) for a delivery failure: configuration, temporary or permanent."""
+    if isinstance(exc, MailConfigurationError):
+        return CONFIG, str(exc)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return CONFIG, f"login refused: {_response_text(exc.smtp_code, exc.smtp_error)}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return CONFIG, f"server does not support what the settings ask: {exc}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reason = _response_text(exc.smtp_code, exc.smtp_error)
+        if exc.smtp_code < 500:
+            return TEMPORARY, reason
+        # Refusing our connection, greeting or sender refuses every message alike.
+        whole = (smtplib.SMTPConnectError, smtplib.SMTPHeloError, smtplib.SMTPSenderRefused)
+        if isinstance(exc, whole):
+            return CONFIG, f"server refused us: {reason}"
+        return PERMANENT, reason
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return TEMPORARY, f"connection lost: {exc}" if str(exc) else "connection lost"
+    if isinstance(exc, TimeoutError):
+        return TEMPORARY, "the mail server did not answer in time"
+    if isinstance(exc, OSError):
+        return TEMPORARY, f"could not reach the mail server: {exc.strerror or exc}"
+    return TEMPORARY, str(exc) or type(exc).__name__
+
+
+# --- the claim and its bookkeeping (each step commits: the worker commits per message)
+
+
+def _claim_token() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _held(row_id: int, token: str) -> ColumnElement[bool]:
+    return and_(
+        OutboxMessage.id == row_id,
+        OutboxMessage.claimed_by == token,
+        OutboxMessage.status == OutboxStatus.PENDING,
+    )
+
+
+def _claim(*, token: str, cutoff: datetime, ids: Sequence[int] | None) -> list[_Claimed]:
+    config = current_app.config
+    now = utcnow()
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= cutoff,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(config["MAIL_BATCH_SIZE"])
     )
     if ids is not None:
-        query = query.where(OutboxMessage.id.in_(ids))
-    rows = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
-    if not rows:
-        return 0
+        due = due.where(OutboxMessage.id.in_(ids))
+    if db.session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    # One statement claims: on SQLite it runs under the write lock, so it is atomic there too.
+    claimed = db.session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due))
+        .values(
+            claimed_by=token,
+            claimed_until=now + timedelta(seconds=config["MAIL_LEASE_SECONDS"]),
+        )
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    rows: list[_Claimed] = []
+    if claimed:
+        result = db.session.execute(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.message_id,
+                OutboxMessage.sender,
+                OutboxMessage.recipients,
+                OutboxMessage.raw,
+                OutboxMessage.attempts,
+            )
+            .where(OutboxMessage.id.in_(claimed))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        )
+        rows = [
+            _Claimed(r.id, r.message_id, r.sender, [a for a in r.recipients.split("\n") if a],
+                     r.raw, r.attempts)
+            for r in result
+        ]
+    db.session.commit()
+    return rows
+
+
+def _update_held(row: _Claimed, token: str, **values: Any) -> bool:
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(_held(row.id, token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _extend_lease(row: _Claimed, token: str) -> bool:
+    until = utcnow() + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    return _update_held(row, token, claimed_until=until)
+
+
+def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
+    held = _update_held(
+        row, token, status=OutboxStatus.SENT, sent_at=utcnow(), attempts=row.attempts + 1,
+        claimed_until=None, last_error=note,
+    )
+    if not held:
+        current_app.logger.warning("message %s was sent after its lease ran out", row.message_id)
+
+
+def _fail(row: _Claimed, token: str, reason: str) -> None:
+    _update_held(
+        row, token, status=OutboxStatus.FAILED, attempts=row.attempts + 1, claimed_by=None,
+        claimed_until=None, last_error=reason[:2000],
+    )
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long to wait after the given failed attempt: doubling, capped, with jitter."""
     config = current_app.config
-    sent = 0
+    ceiling = min(config["MAIL_RETRY_MAX_DELAY"], config["MAIL_RETRY_DELAY"] * 2 ** (attempt - 1))
+    # Jitter spreads the retries of a batch that failed together.
+    return timedelta(seconds=max(1.0, random.uniform(ceiling / 2, ceiling)))
+
+
+def _retry(row: _Claimed, token: str, reason: str) -> bool:
+    """Schedule another attempt, or fail the message once it has had its last; True if retried."""
+    attempt = row.attempts + 1
+    if attempt >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+        _fail(row, token, f"gave up after {attempt} attempts: {reason}")
+        return False
+    _update_held(
+        row, token, attempts=attempt, next_attempt_at=utcnow() + retry_delay(attempt),
+        claimed_by=None, claimed_until=None, last_error=reason[:2000],
+    )
+    return True
+
+
+def _release(rows: Iterable[_Claimed], token: str) -> None:
+    ids = [row.id for row in rows]
+    if ids:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.claimed_by == token,
+                OutboxMessage.status == OutboxStatus.PENDING,
+            )
+            .values(claimed_by=None, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+# --- delivery
+
+
+def _record_outcome(report: DeliveryReport, row: _Claimed, token: str, kind: str,
+                    reason: str) -> None:
+    if kind == PERMANENT:
+        _fail(row, token, reason)
+        report.failed += 1
+    elif _retry(row, token, reason):
+        report.retried += 1
+    else:
+        report.failed += 1
+
+
+def _refused_recipients(
+    report: DeliveryReport, row: _Claimed, token: str, refused: dict[str, tuple[int, bytes]],
+    bounced: set[str],
+) -> None:
+    permanent = {a: r for a, r in refused.items() if r[0] >= 500}
+    for address_, (code, response) in permanent.items():
+        record_bounce(email=address_, reason=_response_text(code, response))
+        bounced.add(address_.lower())
+    reason = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
+    _record_outcome(report, row, token, PERMANENT if permanent == refused else TEMPORARY, reason)
+
+
+def _deliver_batch(
+    rows: list[_Claimed], token: str, report: DeliveryReport, should_stop: Callable[[], bool]
+) -> None:
+    bounced = bounced_among(a for row in rows for a in row.recipients)
     try:
-        with smtplib.SMTP(
-            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
-        ) as smtp:
+        transport = open_transport().__enter__()
+    except (MailConfigurationError, smtplib.SMTPException, OSError) as exc:
+        kind, reason = classify(exc)
+        if kind == CONFIG:
+            _release(rows, token)
+        else:
             for row in rows:
-                smtp.sendmail(row.sender, row.recipient_list, row.raw)
-                row.status = OutboxStatus.SENT
-                row.sent_at = utcnow()
-                db.session.commit()
-                sent += 1
-    except (OSError, smtplib.SMTPException) as exc:
-        db.session.rollback()
-        current_app.logger.warning("mail delivery deferred: %s", exc)
-    return sent
+                _record_outcome(report, row, token, TEMPORARY, reason)
+        current_app.logger.warning("mail delivery stopped: %s", reason)
+        report.stopped = reason
+        return
+    try:
+        _send_each(transport, rows, token, report, should_stop, bounced)
+    finally:
+        transport.__exit__(None, None, None)
+
+
+def _send_each(
+    transport: Transport, rows: list[_Claimed], token: str, report: DeliveryReport,
+    should_stop: Callable[[], bool], bounced: set[str],
+) -> None:
+    waiting = list(rows)
+    while waiting:
+        if should_stop():
+            _release(waiting, token)
+            return
+        row = waiting.pop(0)
+        if not _extend_lease(row, token):
+            continue  # the lease ran out and another worker has it
+        recipients = [a for a in row.recipients if a.lower() not in bounced]
+        if not recipients:
+            _fail(row, token, "every recipient is on the bounce list")
+            report.failed += 1
+            continue
+        if row.raw is None:
+            _fail(row, token, "the message body is no longer stored")
+            report.failed += 1
+            continue
+        try:
+            refused = transport.send(row.sender, recipients, row.raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            _refused_recipients(report, row, token, exc.recipients, bounced)
+        except (smtplib.SMTPException, OSError) as exc:
+            kind, reason = classify(exc)
+            if kind == CONFIG:
+                _release([row, *waiting], token)
+                report.stopped = reason
+                current_app.logger.warning("mail delivery stopped: %s", reason)
+                return
+            _record_outcome(report, row, token, kind, reason)
+        else:
+            note = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
+            _mark_sent(row, token, note)
+            for address_, (code, response) in refused.items():
+                if code >= 500:
+                    record_bounce(email=address_, reason=_response_text(code, response))
+            db.session.commit()
+            report.sent += 1
+        if not transport.connected:
+            # The rest wait for a fresh connection in the next batch.
+            _release(waiting, token)
+            return
+
+
+def deliver_due(
+    *, ids: Sequence[int] | None = None, should_stop: Callable[[], bool] | None = None
+) -> DeliveryReport:
+    """Deliver every message due now (or only these ids), batch by batch; one pass.
+
+    Each message is tried at most once per pass; a configuration error or an unreachable
+    server ends the pass early, leaving the rest due.
+    """
+    stop = should_stop or (lambda: False)
+    report = DeliveryReport()
+    token = _claim_token()
+    cutoff = utcnow()
+    while report.stopped is None and not stop():
+        rows = _claim(token=token, cutoff=cutoff, ids=ids)
+        if not rows:
+            break
+        _deliver_batch(rows, token, report, stop)
+    return report
 
 
 def deliver_after_request() -> None:
-    """Try to send what this request committed; whatever fails stays due for the worker."""
+    """Try to send what this request committed; whatever fails stays due for the worker.
+
+    Only a handful is sent inline, so a bulk send never holds up a response.
+    """
     from placeevents.mail.outbox import committed_in_this_request
 
     ids = committed_in_this_request()
-    if ids:
-        deliver(ids)
+    g.pop("outbox_committed", None)
+    if not ids or len(ids) > current_app.config["MAIL_INLINE_LIMIT"]:
+        return
+    try:
+        deliver_due(ids=ids)
+    except Exception:
+        # The request's own work is committed; its mail waits for the worker.
+        db.session.rollback()
+        current_app.logger.exception("inline mail delivery failed; left for the worker")

@@ -8,12 +8,12 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
 from flask import current_app, g, has_request_context, render_template
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from placeevents.clock import utcnow
 from placeevents.extensions import db
-from placeevents.mail.models import OutboxMessage
+from placeevents.mail.models import OutboxMessage, OutboxStatus
 
 # CRLF line ends (smtplib sends stored bytes as they are, and servers refuse bare LFs), and
 # room for a long link on one header line: folding a List-Unsubscribe link would turn it into
@@ -48,6 +48,13 @@ def _check_header(value: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise MailHeaderError("header values may not contain control characters")
     return value
+
+
+def _check_header_name(name: str) -> str:
+    # RFC 5322 field names: printable ASCII except the colon.
+    if not name or any(not 33 <= ord(ch) <= 126 or ch == ":" for ch in name):
+        raise MailHeaderError(f"not a header name: {name!r}")
+    return name
 
 
 def address(email: str, name: str = "") -> Address:
@@ -90,7 +97,7 @@ def build_message(
     message["To"] = to if isinstance(to, Address) else address(to)
     message["Subject"] = _check_header(subject)
     for key, value in (headers or {}).items():
-        message[_check_header(key)] = _check_header(value)
+        message[_check_header_name(key)] = _check_header(value)
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
@@ -188,10 +195,6 @@ class BatchProgress:
 
 def batch_progress(batch_key: str) -> BatchProgress:
     """Counts of one bulk send's messages: queued in all, sent, failed."""
-    from sqlalchemy import func, select
-
-    from placeevents.mail.models import OutboxStatus
-
     rows = db.session.execute(
         select(OutboxMessage.status, func.count())
         .where(OutboxMessage.batch_key == batch_key)

@@ -17,7 +17,7 @@ from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations.models import AttendanceMode, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import record_bounce
-from placeevents.mail.delivery import deliver
+from placeevents.mail.delivery import deliver_due
 from placeevents.mail.outbox import batch_progress, build_message, enqueue
 from tests.conftest import count_queries
 from tests.test_calendar.conftest import Parsed, calendar_part, parse_all, utc
@@ -42,7 +42,7 @@ def _mail_confirmation(invitation: Any) -> None:
         kind="rsvp_confirmation",
     )
     db.session.commit()
-    deliver()
+    deliver_due()
 
 
 def _received(smtp: Any, email: str) -> list[EmailMessage]:
@@ -186,7 +186,7 @@ def test_a_change_mails_every_confirmed_attendee_an_update(
         )
         db.session.commit()
     assert queued == 2
-    deliver()
+    deliver_due()
 
     assert {r for m in smtp.messages for r in m.rcpt_tos} == {"a@example.org", "b@example.org"}
     assert batch_progress(services.update_batch_key(event)).sent == 2
@@ -227,7 +227,7 @@ def test_sequence_rises_with_every_mail(
         # A change that did not raise the event's own SEQUENCE still mails a higher one.
         services.queue_event_update(event, change_summary=f"Change {change}.")
         db.session.commit()
-    deliver()
+    deliver_due()
     sequences = [_the_event(_part(m))["SEQUENCE"] for m in _received(smtp, "a@example.org")]
     assert sequences == [1, 2, 3, 4]
 
@@ -246,7 +246,7 @@ def test_cancelling_the_event_mails_a_cancel(
         queued = services.queue_event_cancellation(event, message="The venue flooded.")
         db.session.commit()
     assert queued == 1
-    deliver()
+    deliver_due()
 
     (delivered,) = smtp.messages
     assert delivered.rcpt_tos == ["a@example.org"]
@@ -290,7 +290,7 @@ def test_a_yes_after_a_no_is_never_taken_as_older(
         )
     )
     db.session.commit()
-    deliver()
+    deliver_due()
 
     invitation.rsvp.answer = RsvpAnswer.YES
     db.session.commit()
@@ -336,7 +336,7 @@ def test_uid_is_the_same_in_every_output(
     event.status = EventStatus.CANCELLED
     services.queue_event_cancellation(event, message="Sorry.")
     db.session.commit()
-    deliver()
+    deliver_due()
     outputs = [
         client.get("/events/bid-and-pilot/calendar.ics").data,
         client.get("/enquiries/total-place/calendar.ics").data,

@@ -1,0 +1,159 @@
+"""Queueing: in the caller's transaction, sent after commit, never with injected headers."""
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask, abort
+from sqlalchemy import func, select
+
+from placeevents.extensions import db
+from placeevents.mail.delivery import deliver_due
+from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.mail.outbox import MailHeaderError, address, build_message, enqueue
+from tests.test_mail.conftest import ScriptedServer, queue_mail
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage)) or 0
+
+
+def test_a_rolled_back_transaction_sends_nothing(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    mail_app(**server.config())
+    enqueue(build_message(to="someone@example.org", subject="Hi", text="Hello"), kind="test")
+    db.session.rollback()
+
+    assert deliver_due().sent == 0
+    assert _count() == 0 and server.handler.received == []
+
+
+def test_a_request_that_fails_after_queueing_sends_nothing(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config())
+
+    @app.post("/queue-then-fail")
+    def queue_then_fail() -> str:
+        enqueue(build_message(to="someone@example.org", subject="Hi", text="Hello"))
+        abort(409)
+
+    response = app.test_client().post("/queue-then-fail")
+
+    assert response.status_code == 409
+    db.session.remove()
+    assert _count() == 0
+    assert deliver_due().sent == 0 and server.handler.received == []
+
+
+def test_a_request_delivers_its_committed_mail_after_commit(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config())
+
+    @app.post("/queue")
+    def queue() -> str:
+        enqueue(build_message(to="someone@example.org", subject="Welcome", text="Hello"))
+        db.session.commit()
+        return "queued"
+
+    assert app.test_client().post("/queue").status_code == 200
+
+    [delivered] = server.handler.received
+    assert delivered.subject == "Welcome" and delivered.rcpt_tos == ["someone@example.org"]
+    row = db.session.scalar(select(OutboxMessage))
+    assert row.status == OutboxStatus.SENT and row.message_id == delivered.message_id
+
+
+def test_a_bulk_send_is_left_to_the_worker(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config(MAIL_INLINE_LIMIT=5))
+
+    @app.post("/bulk")
+    def bulk() -> str:
+        queue_mail(6)
+        return "queued"
+
+    assert app.test_client().post("/bulk").status_code == 200
+    assert server.handler.received == []
+    assert deliver_due().sent == 6
+
+
+def test_a_request_whose_server_is_down_still_succeeds_and_leaves_mail_due(
+    mail_app: Callable[..., Flask], closed_port: int
+) -> None:
+    app = mail_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=closed_port)
+
+    @app.post("/queue")
+    def queue() -> str:
+        queue_mail(1)
+        return "queued"
+
+    assert app.test_client().post("/queue").status_code == 200
+    db.session.remove()
+    row = db.session.scalar(select(OutboxMessage))
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+
+
+def test_message_id_is_stable_under_the_sender_domain_and_bcc_is_envelope_only(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    mail_app(**server.config())
+    message = build_message(to=address("ann@example.org", "Ann"), subject="Hi", text="Hello")
+    message["Bcc"] = "records@example.org"
+    row = enqueue(message, kind="test")
+    db.session.commit()
+
+    assert row.message_id.endswith("@placeevents.example>")
+    assert row.recipient_list == ["ann@example.org", "records@example.org"]
+    deliver_due()
+    [delivered] = server.handler.received
+    assert delivered.message_id == row.message_id
+    assert delivered.rcpt_tos == ["ann@example.org", "records@example.org"]
+    assert "Bcc" not in delivered.message and b"records@" not in delivered.raw
+    assert b"\r\n" in delivered.raw and b"\n" not in delivered.raw.replace(b"\r\n", b"")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: build_message(to="a@example.org", subject="Hi\r\nBcc: evil@example.com", text="x"),
+        lambda: build_message(to="a@example.org\nBcc: evil@example.com", subject="Hi", text="x"),
+        lambda: build_message(to=address("a@example.org", "Ann\r\nBcc: evil@example.com"),
+                              subject="Hi", text="x"),
+        lambda: build_message(to="a@example.org", subject="Hi", text="x",
+                              headers={"X-Tag": "a\nBcc: evil@example.com"}),
+        lambda: build_message(to="a@example.org", subject="Hi", text="x",
+                              headers={"Bcc: evil@example.com\nX": "a"}),
+        lambda: build_message(to="not-an-address", subject="Hi", text="x"),
+    ],
+)
+def test_header_injection_is_refused(
+    mail_app: Callable[..., Flask], build: Callable[[], object]
+) -> None:
+    mail_app()
+    with pytest.raises(MailHeaderError):
+        build()
+    assert _count() == 0
+
+
+def test_awkward_names_and_subjects_are_encoded_not_spliced(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    mail_app(**server.config())
+    name = 'Zoë "Zed" O\'Brien, Leeds City Council'
+    enqueue(build_message(to=address("zoe@example.org", name), subject="Café — 5 €", text="x"))
+    db.session.commit()
+    deliver_due()
+
+    [delivered] = server.handler.received
+    assert delivered.message["To"].addresses[0].display_name == name
+    assert delivered.subject == "Café — 5 €"
+    assert delivered.rcpt_tos == ["zoe@example.org"]
