@@ -45,7 +45,6 @@ def _list_form() -> AttendeeListForm:
 def _download(download: services.Download) -> Response:
     response = Response(stream_with_context(download.chunks), mimetype=download.mimetype)
     response.headers["Content-Disposition"] = download.content_disposition
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
