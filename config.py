@@ -38,6 +38,8 @@ class Config:
     PLACEEVENTS_PROXY_COUNT = int(os.environ.get("PLACEEVENTS_PROXY_COUNT", "0"))
     PLACEEVENTS_ORGANISATION = os.environ.get("PLACEEVENTS_ORGANISATION", "The Leadership Centre")
     PLACEEVENTS_PRIVACY_NOTICE = os.environ.get("PLACEEVENTS_PRIVACY_NOTICE", "")
+    # Access and dietary answers are blanked this many days after the event ends.
+    PLACEEVENTS_PERSONAL_DATA_DAYS = int(os.environ.get("PLACEEVENTS_PERSONAL_DATA_DAYS", "30"))
     # Password hashing: scrypt with N=2**17, r=8, p=1 (about 128 MiB per hash).
     PASSWORD_HASH_METHOD = "scrypt:131072:8:1"
 

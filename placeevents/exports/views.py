@@ -1,5 +1,152 @@
-"""Organiser pages of the exports domain, under /manage/."""
+"""Organiser pages of the exports domain, under /manage/exports/."""
 
-from flask import Blueprint
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from placeevents.db import writes_on_get
+from placeevents.enquiries.models import Enquiry
+from placeevents.events.models import Event
+from placeevents.exports import services
+from placeevents.exports.forms import AttendeeListForm, CheckInSearchForm
+from placeevents.extensions import db
 
 manage_bp = Blueprint("exports", __name__, url_prefix="/exports")
+
+
+def _event(event_id: int) -> Event:
+    try:
+        return services.get_event(event_id=event_id)
+    except services.NotFoundError:
+        abort(404)
+
+
+def _enquiry(enquiry_id: int) -> Enquiry:
+    try:
+        return services.get_enquiry(enquiry_id=enquiry_id)
+    except services.NotFoundError:
+        abort(404)
+
+
+def _list_form() -> AttendeeListForm:
+    # A bare link (no query string) gets the defaults: confirmed people, the usual columns.
+    return AttendeeListForm(formdata=request.args if request.args else None)
+
+
+def _download(download: services.Download) -> Response:
+    response = Response(stream_with_context(download.chunks), mimetype=download.mimetype)
+    response.headers["Content-Disposition"] = download.content_disposition
+    return response
+
+
+@manage_bp.get("/")
+def index() -> str:
+    return render_template("exports/index.html", events=services.list_events())
+
+
+@manage_bp.get("/events/<int:event_id>/")
+def event(event_id: int) -> str:
+    form = _list_form()
+    overview = services.event_overview(event=_event(event_id))
+    return render_template("exports/event.html", form=form, overview=overview)
+
+
+def _invalid_list(event: Event, form: AttendeeListForm) -> tuple[str, int]:
+    overview = services.event_overview(event=event)
+    return render_template("exports/event.html", form=form, overview=overview), 422
+
+
+@manage_bp.get("/events/<int:event_id>/attendees.csv", defaults={"fmt": "csv"})
+@manage_bp.get("/events/<int:event_id>/attendees.xlsx", defaults={"fmt": "xlsx"})
+@writes_on_get
+def attendees(event_id: int, fmt: str) -> Response | tuple[str, int]:
+    event = _event(event_id)
+    form = _list_form()
+    if not form.validate():
+        return _invalid_list(event, form)
+    download = services.export_attendees(
+        event=event, who=form.who.data, columns=form.columns.data, fmt=fmt
+    )
+    db.session.commit()
+    return _download(download)
+
+
+@manage_bp.get("/events/<int:event_id>/sign-in-sheet")
+@writes_on_get
+def sign_in_sheet(event_id: int) -> str | tuple[str, int]:
+    event = _event(event_id)
+    form = _list_form()
+    if not form.validate():
+        return _invalid_list(event, form)
+    sheet = services.sign_in_sheet(event=event, who=form.who.data)
+    db.session.commit()
+    return render_template("exports/sign_in_sheet.html", sheet=sheet)
+
+
+@manage_bp.get("/events/<int:event_id>/check-in")
+def check_in(event_id: int) -> str | tuple[str, int]:
+    event = _event(event_id)
+    form = CheckInSearchForm(formdata=request.args)
+    if not form.validate():
+        listing = services.check_in_list(event=event)
+        return render_template("exports/check_in.html", form=form, listing=listing), 422
+    listing = services.check_in_list(event=event, search=form.q.data or "")
+    return render_template("exports/check_in.html", form=form, listing=listing)
+
+
+def _back_to_check_in(event_id: int, invitation_id: int) -> BaseResponse:
+    search = request.form.get("q", "")[:200]
+    target = url_for(".check_in", event_id=event_id, q=search or None)
+    return redirect(f"{target}#person-{invitation_id}", code=303)
+
+
+@manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>")
+def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
+    try:
+        services.check_in(
+            event=_event(event_id), invitation_id=invitation_id, organiser=current_user
+        )
+    except services.NotFoundError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".check_in", event_id=event_id), code=303)
+    db.session.commit()
+    return _back_to_check_in(event_id, invitation_id)
+
+
+@manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>/undo")
+def undo_attended(event_id: int, invitation_id: int) -> BaseResponse:
+    try:
+        services.undo_check_in(
+            event=_event(event_id), invitation_id=invitation_id, organiser=current_user
+        )
+    except services.NotFoundError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".check_in", event_id=event_id), code=303)
+    db.session.commit()
+    return _back_to_check_in(event_id, invitation_id)
+
+
+@manage_bp.get("/enquiries/<int:enquiry_id>/matrix")
+def matrix(enquiry_id: int) -> str:
+    enquiry = _enquiry(enquiry_id)
+    matrix = services.attendance_matrix(enquiry=enquiry)
+    return render_template("exports/matrix.html", enquiry=enquiry, matrix=matrix)
+
+
+@manage_bp.get("/enquiries/<int:enquiry_id>/matrix.csv", defaults={"fmt": "csv"})
+@manage_bp.get("/enquiries/<int:enquiry_id>/matrix.xlsx", defaults={"fmt": "xlsx"})
+@writes_on_get
+def matrix_download(enquiry_id: int, fmt: str) -> Response:
+    download = services.export_matrix(enquiry=_enquiry(enquiry_id), fmt=fmt)
+    db.session.commit()
+    return _download(download)

@@ -1,0 +1,19 @@
+"""The audit log's filter form."""
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import NumberRange, Optional
+
+
+class AuditFilterForm(FlaskForm):
+    """Which action to show and which page (read from the query string)."""
+
+    class Meta:
+        csrf = False
+
+    # Choices are the actions recorded so far; an unknown one simply matches nothing.
+    action = SelectField(
+        "Action", choices=[SelectChoice("", "All actions")], default="", validate_choice=False
+    )
+    page = IntegerField("Page", validators=[Optional(), NumberRange(min=1)], default=1)

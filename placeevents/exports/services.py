@@ -1,0 +1,531 @@
+"""Attendee lists, sign-in sheets, check-in on the day, the attendance matrix and retention."""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from placeevents.audit.services import record
+from placeevents.clock import utcnow
+from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.timezones import format_range, to_local
+from placeevents.events.models import Event, EventFormat, EventStatus
+from placeevents.exports import xlsx
+from placeevents.exports.csv import iter_csv
+from placeevents.exports.rows import (
+    COLUMNS,
+    PERSONAL_COLUMNS,
+    WHO,
+    WHO_ANSWERS,
+    Matrix,
+    answer_label,
+    attendee_count_query,
+    attendee_header,
+    attendee_query,
+    attendee_rows,
+    build_matrix,
+    matrix_events_query,
+    matrix_header,
+    matrix_query,
+    matrix_rows,
+)
+from placeevents.extensions import db
+from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
+
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+FORMATS = ("csv", "xlsx")
+# Rows fetched from the database per round trip while an export streams.
+FETCH_ROWS = 1000
+# Bytes gathered before a CSV chunk is handed to the server.
+CSV_CHUNK = 64 * 1024
+CHECK_IN_LIMIT = 200
+
+
+class ExportError(Exception):
+    """Something the organiser asked for cannot be done; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(ExportError):
+    """The event or enquiry does not exist."""
+
+
+@dataclass
+class Download:
+    """A file ready to stream: its name, type, the number of rows and its bytes (lazily)."""
+
+    filename: str
+    mimetype: str
+    rows: int
+    chunks: Iterator[bytes]
+
+    @property
+    def content_disposition(self) -> str:
+        return f'attachment; filename="{self.filename}"'
+
+
+# --- looking things up
+
+
+def get_event(*, event_id: int | None = None, slug: str | None = None) -> Event:
+    """An event (with its enquiry) by id or slug, or NotFoundError."""
+    query = select(Event).options(joinedload(Event.enquiry))
+    query = query.where(Event.id == event_id) if slug is None else query.where(Event.slug == slug)
+    event = db.session.scalar(query)
+    if event is None:
+        raise NotFoundError(f"There is no event {slug or event_id}.")
+    return event
+
+
+def get_enquiry(*, enquiry_id: int | None = None, slug: str | None = None) -> Enquiry:
+    """An enquiry by id or slug, or NotFoundError."""
+    query = select(Enquiry)
+    query = (
+        query.where(Enquiry.id == enquiry_id) if slug is None else query.where(Enquiry.slug == slug)
+    )
+    enquiry = db.session.scalar(query)
+    if enquiry is None:
+        raise NotFoundError(f"There is no enquiry {slug or enquiry_id}.")
+    return enquiry
+
+
+def list_events() -> list[Event]:
+    """Every event that is not a draft, with its enquiry, newest enquiry and date first."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .options(joinedload(Event.enquiry))
+            .join(Enquiry, Enquiry.id == Event.enquiry_id)
+            .where(Event.status != EventStatus.DRAFT)
+            .order_by(Enquiry.created_at.desc(), Enquiry.id, Event.starts_at)
+        )
+    )
+
+
+# --- personal data retention
+
+
+def personal_data_days() -> int:
+    """Days after an event's end when its access and dietary answers are deleted."""
+    return int(current_app.config["PLACEEVENTS_PERSONAL_DATA_DAYS"])
+
+
+def personal_data_deleted_on(event: Event) -> date:
+    """The local date from which the event's access and dietary answers are gone."""
+    end = event.ends_at + timedelta(days=personal_data_days())
+    return to_local(end, event.enquiry.timezone).date()
+
+
+def personal_data_note(event: Event) -> str:
+    """'deleted 30 days after the event, on 13 Jun 2024'."""
+    on = personal_data_deleted_on(event)
+    return f"deleted {personal_data_days()} days after the event, on {on.day} {on:%b %Y}"
+
+
+def erase_personal_answers(*, now: datetime, days: int) -> int:
+    """Blank access and dietary answers of events that ended `days` ago; returns how many."""
+    ended = (
+        select(Invitation.id)
+        .join(Event, Event.id == Invitation.event_id)
+        .where(Event.ends_at <= now - timedelta(days=days))
+    )
+    result = db.session.execute(
+        update(Rsvp)
+        .where(
+            Rsvp.invitation_id.in_(ended),
+            sa.or_(Rsvp.access_needs != "", Rsvp.dietary_needs != ""),
+        )
+        .values(access_needs="", dietary_needs="")
+        .execution_options(synchronize_session=False)
+    )
+    count = result.rowcount or 0
+    if count:
+        record(
+            action="personal-data.erased",
+            target="access and dietary answers",
+            detail=f"{count} answers blanked, {days} days after their events",
+        )
+    return count
+
+
+# --- attendee lists
+
+
+def _clean_choice(values: Iterable[str], allowed: dict[str, str], what: str) -> list[str]:
+    chosen = list(dict.fromkeys(values))
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown:
+        raise ExportError(f"Unknown {what}: {', '.join(unknown)}.")
+    if not chosen:
+        raise ExportError(f"Choose at least one {what}.")
+    return chosen
+
+
+def _filename(stem: str, moment: datetime, tz: str, suffix: str) -> str:
+    return f"{stem}-{to_local(moment, tz):%Y-%m-%d}-{suffix}"
+
+
+def _stream_records(query: sa.Select[Any]) -> Iterator[Any]:
+    # Server-side cursor on PostgreSQL; fetched in batches everywhere, so memory stays flat.
+    result = db.session.execute(query.execution_options(yield_per=FETCH_ROWS))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _csv_chunks(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[bytes]:
+    pending: list[str] = []
+    size = 0
+    for piece in iter_csv(header, rows):
+        pending.append(piece)
+        size += len(piece)
+        if size >= CSV_CHUNK:
+            yield "".join(pending).encode("utf-8")
+            pending.clear()
+            size = 0
+    if pending:
+        yield "".join(pending).encode("utf-8")
+
+
+def _about_rows(event: Event, who: Sequence[str], rows: int) -> list[tuple[str, str]]:
+    tz = event.enquiry.timezone
+    return [
+        ("Event", event.title),
+        ("When", format_range(event.starts_at, event.ends_at, tz)),
+        ("Who", "; ".join(WHO[w] for w in who)),
+        ("People", str(rows)),
+        ("Exported", f"{to_local(utcnow(), tz):%Y-%m-%d %H:%M %Z}"),
+        ("Times are in", tz),
+        (
+            "Personal data",
+            "Access and dietary answers are personal data: they are "
+            f"{personal_data_note(event)}. Delete this file when you no longer need it.",
+        ),
+    ]
+
+
+def export_attendees(
+    *, event: Event, who: Sequence[str], columns: Sequence[str], fmt: str
+) -> Download:
+    """Record the export in the audit log and return the attendee list, ready to stream."""
+    who = _clean_choice(who, WHO, "group of people")
+    columns = _clean_choice(columns, COLUMNS, "column")
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown format {fmt}: choose CSV or XLSX.")
+    tz = event.enquiry.timezone
+    count = db.session.scalar(attendee_count_query(event.id, who)) or 0
+    header = attendee_header(columns, tz=tz, personal_note=personal_data_note(event))
+    query = attendee_query(event.id, who)
+    about = _about_rows(event, who, count)
+    record(
+        action="export.attendees",
+        target=f"event {event.slug}",
+        detail=(f"{fmt.upper()}, {count} people ({', '.join(who)}); columns: {', '.join(columns)}"),
+    )
+
+    def people() -> Iterator[list[Any]]:
+        return attendee_rows(_stream_records(query), columns, tz=tz)
+
+    def csv_chunks() -> Iterator[bytes]:
+        yield from _csv_chunks(header, people())
+
+    def xlsx_chunks() -> Iterator[bytes]:
+        workbook = xlsx.new_workbook()
+        widths = [32 if c in ("email", "question", *PERSONAL_COLUMNS) else 20 for c in columns]
+        xlsx.add_sheet(workbook, "Attendees", header, people(), widths=widths)
+        xlsx.add_sheet(workbook, "About this export", ["", ""], about, widths=(18, 80))
+        yield from xlsx.save_chunks(workbook)
+
+    return Download(
+        filename=_filename(event.slug, event.starts_at, tz, f"attendees.{fmt}"),
+        mimetype=CSV_MIMETYPE if fmt == "csv" else xlsx.MIMETYPE,
+        rows=count,
+        chunks=csv_chunks() if fmt == "csv" else xlsx_chunks(),
+    )
+
+
+@dataclass
+class SignInSheet:
+    """The printable list of people expected at an event."""
+
+    event: Event
+    who: list[str]
+    people: list[Any]
+    personal_note: str
+
+
+def sign_in_sheet(*, event: Event, who: Sequence[str]) -> SignInSheet:
+    """The people to print on the sign-in sheet (recorded in the audit log)."""
+    who = _clean_choice(who, WHO, "group of people")
+    people = list(db.session.execute(attendee_query(event.id, who)))
+    record(
+        action="export.sign-in-sheet",
+        target=f"event {event.slug}",
+        detail=f"{len(people)} people ({', '.join(who)})",
+    )
+    return SignInSheet(event, who, people, personal_data_note(event))
+
+
+@dataclass
+class EventOverview:
+    """How many people each group of an event's list holds."""
+
+    event: Event
+    by_group: dict[str, int]
+    attended: int
+    personal_note: str
+
+
+def event_overview(*, event: Event) -> EventOverview:
+    """Counts per group (one grouped query) for the event's export page."""
+    rows = db.session.execute(
+        select(
+            Rsvp.answer,
+            func.count(Invitation.id),
+            func.sum(sa.case((Rsvp.attended.is_(True), 1), else_=0)),
+        )
+        .select_from(Invitation)
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.event_id == event.id)
+        .group_by(Rsvp.answer)
+    ).all()
+    by_group = dict.fromkeys(WHO, 0)
+    attended = 0
+    for answer, count, came in rows:
+        group = next((k for k, answers in WHO_ANSWERS.items() if answer in answers), "no_answer")
+        by_group[group] += count
+        by_group["everyone"] += count
+        attended += int(came or 0)
+    return EventOverview(event, by_group, attended, personal_data_note(event))
+
+
+# --- check-in on the day
+
+
+@dataclass(frozen=True)
+class CheckInPerson:
+    """One person on the check-in list."""
+
+    invitation_id: int
+    name: str
+    email: str
+    organisation: str
+    answer: str | None
+    attended: bool
+    checked_in_at: datetime | None
+
+    @property
+    def answer_label(self) -> str:
+        return answer_label(self.answer)
+
+
+@dataclass
+class CheckInList:
+    """Whom the check-in page shows, and how many of those expected have arrived."""
+
+    event: Event
+    search: str
+    people: list[CheckInPerson]
+    expected: int
+    checked_in: int
+    more: bool = False
+    tz: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tz = self.event.enquiry.timezone
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def check_in_list(*, event: Event, search: str = "") -> CheckInList:
+    """Confirmed and checked-in people, or everyone invited whose name matches the search."""
+    search = " ".join(search.split())
+    query = (
+        select(
+            Invitation.id,
+            Invitation.name,
+            Invitation.email,
+            Invitation.organisation,
+            Rsvp.answer,
+            Rsvp.attended,
+            Rsvp.checked_in_at,
+        )
+        .select_from(Invitation)
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.event_id == event.id)
+        .order_by(func.lower(Invitation.name), Invitation.email, Invitation.id)
+        .limit(CHECK_IN_LIMIT + 1)
+    )
+    if search:
+        for word in search.split():
+            pattern = f"%{_escape_like(word)}%"
+            query = query.where(
+                sa.or_(
+                    Invitation.name.ilike(pattern, escape="\\"),
+                    Invitation.email.ilike(pattern, escape="\\"),
+                    Invitation.organisation.ilike(pattern, escape="\\"),
+                )
+            )
+    else:
+        query = query.where(sa.or_(Rsvp.answer == RsvpAnswer.YES, Rsvp.attended.is_(True)))
+    people = [
+        CheckInPerson(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+        for row in db.session.execute(query)
+    ]
+    expected, checked_in = db.session.execute(
+        select(
+            func.coalesce(func.sum(sa.case((Rsvp.answer == RsvpAnswer.YES, 1), else_=0)), 0),
+            func.coalesce(func.sum(sa.case((Rsvp.attended.is_(True), 1), else_=0)), 0),
+        )
+        .select_from(Invitation)
+        .join(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.event_id == event.id)
+    ).one()
+    more = len(people) > CHECK_IN_LIMIT
+    return CheckInList(event, search, people[:CHECK_IN_LIMIT], expected, checked_in, more)
+
+
+def _invitation(event: Event, invitation_id: int) -> Invitation:
+    invitation = db.session.scalar(
+        select(Invitation)
+        .options(joinedload(Invitation.rsvp))
+        .where(Invitation.id == invitation_id, Invitation.event_id == event.id)
+    )
+    if invitation is None:
+        raise NotFoundError("That person is not on this event's list.")
+    return invitation
+
+
+def _who(invitation: Invitation) -> str:
+    return f"{invitation.name} <{invitation.email}>" if invitation.name else invitation.email
+
+
+def _walk_in_mode(event: Event) -> AttendanceMode:
+    return AttendanceMode.ONLINE if event.format == EventFormat.ONLINE else AttendanceMode.IN_PERSON
+
+
+def check_in(*, event: Event, invitation_id: int, organiser: Any) -> Rsvp:
+    """Mark someone as attended; without an answer yet, they get a 'yes' set at check-in."""
+    invitation = _invitation(event, invitation_id)
+    now = utcnow()
+    rsvp = invitation.rsvp
+    if rsvp is not None and rsvp.attended:
+        return rsvp
+    if rsvp is None:
+        mode = _walk_in_mode(event)
+        rsvp = Rsvp(
+            answer=RsvpAnswer.YES,
+            mode=mode,
+            answered_at=now,
+            set_by_organiser_id=organiser.id,
+            attended=True,
+            checked_in_at=now,
+        )
+        if mode == AttendanceMode.IN_PERSON:
+            # They are in the room: count their place, as any confirmed in-person answer does.
+            rsvp.overbooked = event.capacity is not None and event.places_taken >= event.capacity
+            db.session.execute(
+                update(Event)
+                .where(Event.id == event.id)
+                .values(places_taken=Event.places_taken + 1)
+                .execution_options(synchronize_session=False)
+            )
+        invitation.rsvp = rsvp
+        detail = f"{_who(invitation)} (no answer before; recorded as yes)"
+    else:
+        rsvp.attended = True
+        rsvp.checked_in_at = now
+        detail = f"{_who(invitation)} (answer: {answer_label(rsvp.answer)})"
+    db.session.flush()
+    record(action="check-in", target=f"event {event.slug}", detail=detail, organiser=organiser)
+    return rsvp
+
+
+def _created_at_check_in(rsvp: Rsvp) -> bool:
+    # check_in() stamps a walk-in's answer and arrival with the same instant.
+    return (
+        rsvp.set_by_organiser_id is not None
+        and rsvp.checked_in_at is not None
+        and rsvp.answered_at == rsvp.checked_in_at
+    )
+
+
+def undo_check_in(*, event: Event, invitation_id: int, organiser: Any) -> Invitation:
+    """Take back a check-in; an answer that check-in created is removed with it."""
+    invitation = _invitation(event, invitation_id)
+    rsvp = invitation.rsvp
+    if rsvp is None or not rsvp.attended:
+        return invitation
+    if _created_at_check_in(rsvp):
+        if rsvp.mode == AttendanceMode.IN_PERSON and rsvp.answer == RsvpAnswer.YES:
+            db.session.execute(
+                update(Event)
+                .where(Event.id == event.id, Event.places_taken > 0)
+                .values(places_taken=Event.places_taken - 1)
+                .execution_options(synchronize_session=False)
+            )
+        invitation.rsvp = None
+        detail = f"{_who(invitation)} (the answer recorded at check-in is removed)"
+    else:
+        rsvp.attended = False
+        rsvp.checked_in_at = None
+        detail = _who(invitation)
+    db.session.flush()
+    record(
+        action="check-in.undone", target=f"event {event.slug}", detail=detail, organiser=organiser
+    )
+    return invitation
+
+
+# --- the attendance matrix
+
+
+def attendance_matrix(*, enquiry: Enquiry) -> Matrix:
+    """People × events of the enquiry, with totals and organisations (two queries)."""
+    events = list(db.session.scalars(matrix_events_query(enquiry.id)))
+    return build_matrix(events, _stream_records(matrix_query(enquiry.id)))
+
+
+def export_matrix(*, enquiry: Enquiry, fmt: str) -> Download:
+    """Record the export in the audit log and return the matrix as CSV or XLSX."""
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown format {fmt}: choose CSV or XLSX.")
+    matrix = attendance_matrix(enquiry=enquiry)
+    tz = enquiry.timezone
+    header = matrix_header(matrix, tz=tz)
+    record(
+        action="export.matrix",
+        target=f"enquiry {enquiry.slug}",
+        detail=f"{fmt.upper()}, {len(matrix.people)} people × {len(matrix.events)} events",
+    )
+
+    def xlsx_chunks() -> Iterator[bytes]:
+        workbook = xlsx.new_workbook()
+        widths = [24, 30, 24, *[22] * len(matrix.events), 12, 12, 12]
+        xlsx.add_sheet(workbook, "Attendance", header, matrix_rows(matrix), widths=widths)
+        xlsx.add_sheet(
+            workbook,
+            "Organisations",
+            ["Organisation", "People", "Attended at least once"],
+            ([o.name, o.people, o.attended] for o in matrix.organisations),
+            widths=(40, 10, 24),
+        )
+        yield from xlsx.save_chunks(workbook)
+
+    return Download(
+        filename=_filename(enquiry.slug, utcnow(), tz, f"attendance.{fmt}"),
+        mimetype=CSV_MIMETYPE if fmt == "csv" else xlsx.MIMETYPE,
+        rows=len(matrix.people),
+        chunks=_csv_chunks(header, matrix_rows(matrix)) if fmt == "csv" else xlsx_chunks(),
+    )

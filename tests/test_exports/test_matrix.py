@@ -1,0 +1,176 @@
+"""The attendance matrix: people × events of an enquiry, on screen, as CSV and XLSX."""
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from placeevents.audit.models import AuditEntry
+from placeevents.events.models import EventStatus
+from placeevents.extensions import db
+from tests.conftest import count_queries
+
+
+@pytest.fixture
+def enquiry(make_enquiry: Any, make_event: Any, make_invitation: Any) -> Any:
+    enquiry = make_enquiry(slug="total-place-2", title="Total Place 2.0")
+    first = make_event(
+        enquiry=enquiry, slug="leeds", title="Leeds", starts_at=datetime(2024, 3, 5, 10, tzinfo=UTC)
+    )
+    second = make_event(
+        enquiry=enquiry,
+        slug="online",
+        title="Online",
+        starts_at=datetime(2024, 6, 5, 9, tzinfo=UTC),
+    )
+    make_event(enquiry=enquiry, slug="draft", title="Closing draft", status=EventStatus.DRAFT)
+    make_invitation(
+        first,
+        answer="yes",
+        attended=True,
+        name="Ada",
+        email="ada@example.org",
+        organisation="Leeds City Council",
+    )
+    make_invitation(
+        second,
+        answer="no",
+        name="Ada L",
+        email="ADA@example.org",
+        organisation="Leeds City Council",
+    )
+    make_invitation(
+        first,
+        answer="maybe",
+        attended=True,
+        name="Bea",
+        email="bea@example.org",
+        organisation="NHS West Yorkshire",
+    )
+    make_invitation(
+        second,
+        answer="yes",
+        name="Bea",
+        email="bea@example.org",
+        organisation="NHS West Yorkshire",
+    )
+    make_invitation(second, name="Cal", email="cal@example.org", organisation="nhs  west yorkshire")
+    return enquiry
+
+
+def test_matrix_page(logged_in: FlaskClient, enquiry: Any) -> None:
+    html = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix").get_data(as_text=True)
+    assert "3 people invited to 2 events; 2 attended at least one" in html
+    assert "from 2 organisations" in html
+    assert "Closing draft" not in html
+    assert "yes, attended" in html and "maybe, attended" in html and "no answer" in html
+    assert "2 attended<br>1 said yes<br>2 invited" in html
+    assert "0 attended<br>1 said yes<br>3 invited" in html
+    assert '<td>Leeds City Council</td><td class="num">1</td><td class="num">1</td>' in html
+
+
+def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> None:
+    response = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix.csv")
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="total-place-2-')
+    assert disposition.endswith('-attendance.csv"')
+    text = response.get_data(as_text=True).removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[0] == [
+        "Name",
+        "Email",
+        "Organisation",
+        "Leeds, 2024-03-05",
+        "Online, 2024-06-05",
+        "Invited to",
+        "Said yes to",
+        "Attended",
+    ]
+    assert rows[1] == [
+        "Ada L",
+        "ada@example.org",
+        "Leeds City Council",
+        "yes, attended",
+        "no",
+        "2",
+        "1",
+        "1",
+    ]
+    assert rows[2] == [
+        "Bea",
+        "bea@example.org",
+        "NHS West Yorkshire",
+        "maybe, attended",
+        "yes",
+        "2",
+        "1",
+        "1",
+    ]
+    assert rows[3] == [
+        "Cal",
+        "cal@example.org",
+        "nhs  west yorkshire",
+        "",
+        "no answer",
+        "1",
+        "0",
+        "0",
+    ]
+    assert rows[4] == [
+        "Total: 3 people",
+        "",
+        "2 organisations",
+        "2 attended of 1 yes, 2 invited",
+        "0 attended of 1 yes, 3 invited",
+        "5",
+        "2",
+        "2",
+    ]
+    entry = db.session.scalar(select(AuditEntry))
+    assert entry is not None
+    assert (entry.action, entry.actor, entry.target) == (
+        "export.matrix",
+        organiser.email,
+        "enquiry total-place-2",
+    )
+
+
+def test_matrix_xlsx(logged_in: FlaskClient, enquiry: Any) -> None:
+    response = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix.xlsx")
+    workbook = load_workbook(io.BytesIO(response.get_data()))
+    assert workbook.sheetnames == ["Attendance", "Organisations"]
+    rows = list(workbook["Attendance"].iter_rows(values_only=True))
+    assert rows[1][:5] == ("Ada L", "ada@example.org", "Leeds City Council", "yes, attended", "no")
+    assert rows[1][5:] == (2, 1, 1)
+    organisations = list(workbook["Organisations"].iter_rows(values_only=True))
+    assert organisations == [
+        ("Organisation", "People", "Attended at least once"),
+        ("NHS West Yorkshire", 2, 1),
+        ("Leeds City Council", 1, 1),
+    ]
+
+
+def test_matrix_queries_do_not_grow_with_people(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any, make_invitation: Any
+) -> None:
+    enquiry = make_enquiry()
+    events = [make_event(enquiry=enquiry) for _ in range(3)]
+    counts = []
+    for people in (2, 30):
+        for n in range(people):
+            make_invitation(events[n % 3], answer="yes", email=f"p{people}-{n}@example.org")
+        for url in ("matrix", "matrix.csv", "matrix.xlsx"):
+            with count_queries() as queries:
+                logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/{url}").get_data()
+            counts.append((url, len(queries)))
+    assert counts[:3] == counts[3:]
+
+
+def test_unknown_enquiry(logged_in: FlaskClient) -> None:
+    assert logged_in.get("/manage/exports/enquiries/404/matrix").status_code == 404
+    assert logged_in.get("/manage/exports/enquiries/404/matrix.csv").status_code == 404

@@ -1,0 +1,161 @@
+"""The retention job, the export commands and the audit log page."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import time_machine
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from placeevents.audit.models import AuditEntry
+from placeevents.audit.services import record
+from placeevents.extensions import db
+from placeevents.invitations.models import Rsvp
+from placeevents.jobs import load_jobs, run_due_jobs
+
+ENDED = datetime(2024, 6, 4, 12, 30, tzinfo=UTC)
+
+
+def _needs(invitation_id: int) -> tuple[str, str, str]:
+    db.session.expire_all()
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.invitation_id == invitation_id))
+    assert rsvp is not None
+    return rsvp.access_needs, rsvp.dietary_needs, rsvp.question
+
+
+def test_access_and_dietary_answers_are_blanked_30_days_after_the_event(
+    app: Any, make_event: Any, make_invitation: Any
+) -> None:
+    load_jobs()
+    old = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED)
+    recent = make_event(starts_at=ENDED + timedelta(days=2), ends_at=ENDED + timedelta(days=2))
+    kept_question = "Who holds the budget?"
+    gone = make_invitation(
+        old, answer="yes", access_needs="Wheelchair", dietary_needs="Halal", question=kept_question
+    )
+    stays = make_invitation(recent, answer="yes", access_needs="BSL", dietary_needs="Vegan")
+
+    with time_machine.travel(ENDED + timedelta(days=29, hours=23), tick=False):
+        outcomes = run_due_jobs()
+    assert outcomes["erase-access-and-dietary-answers"].startswith("blanked access and dietary")
+    assert _needs(gone.id) == ("Wheelchair", "Halal", kept_question)
+
+    with time_machine.travel(ENDED + timedelta(days=30, minutes=1), tick=False):
+        outcomes = run_due_jobs()
+    assert "of 1 people" in outcomes["erase-access-and-dietary-answers"]
+    assert _needs(gone.id) == ("", "", kept_question)
+    assert _needs(stays.id) == ("BSL", "Vegan", "")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "personal-data.erased"))
+    assert entry is not None and entry.actor == "system" and entry.detail.startswith("1 answers")
+
+    # Run again in a later period: nothing more to do, nothing more recorded.
+    with time_machine.travel(ENDED + timedelta(days=30, hours=2), tick=False):
+        outcomes = run_due_jobs()
+    assert "of 0 people" in outcomes["erase-access-and-dietary-answers"]
+    assert len(db.session.scalars(select(AuditEntry)).all()) == 1
+
+
+def test_the_retention_period_is_configurable(
+    make_app: Any, make_event: Any, make_invitation: Any
+) -> None:
+    from placeevents.exports.services import erase_personal_answers
+
+    event = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED)
+    invitation = make_invitation(event, answer="yes", dietary_needs="Gluten-free")
+    app = make_app(PLACEEVENTS_PERSONAL_DATA_DAYS=7)
+    with app.app_context():
+        from placeevents.exports.services import personal_data_days
+
+        assert personal_data_days() == 7
+        assert erase_personal_answers(now=ENDED + timedelta(days=6), days=7) == 0
+        assert erase_personal_answers(now=ENDED + timedelta(days=7), days=7) == 1
+        db.session.commit()
+    assert _needs(invitation.id)[1] == ""
+
+
+def test_export_attendees_command(
+    app: Any, runner: Any, tmp_path: Any, make_event: Any, make_invitation: Any
+) -> None:
+    event = make_event(slug="leeds", starts_at=ENDED - timedelta(hours=3), ends_at=ENDED)
+    make_invitation(event, answer="yes", name="Ada", email="ada@example.org")
+    make_invitation(event, answer="maybe", name="=cmd|' /C calc'!A0", email="b@example.org")
+    make_invitation(event, answer="no", name="Eve", email="eve@example.org")
+    out = tmp_path / "leeds.csv"
+    result = runner.invoke(
+        args=[
+            "export", "attendees", "leeds", "--status", "confirmed", "--status", "maybe",
+            "--column", "name", "--column", "email", "-o", str(out),
+        ]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 people" in result.output
+    rows = list(csv.reader(io.StringIO(out.read_text("utf-8-sig"), newline="")))
+    assert rows == [
+        ["Name", "Email"],
+        ["'=cmd|' /C calc'!A0", "b@example.org"],
+        ["Ada", "ada@example.org"],
+    ]
+
+    book = tmp_path / "leeds.xlsx"
+    result = runner.invoke(
+        args=["export", "attendees", "leeds", "--status", "everyone", "-o", book]
+    )
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(book)["Attendees"]
+    assert sheet.max_row == 4 and sheet["A1"].value == "Name"
+    entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.actor) for e in entries] == [("export.attendees", "system")] * 2
+
+    result = runner.invoke(args=["export", "attendees", "nowhere", "-o", str(out)])
+    assert result.exit_code == 1 and "There is no event nowhere." in result.output
+    result = runner.invoke(args=["export", "attendees", "leeds", "--status", "vip", "-o", out])
+    assert result.exit_code == 2
+
+
+def test_export_matrix_command(
+    app: Any, runner: Any, tmp_path: Any, make_enquiry: Any, make_event: Any, make_invitation: Any
+) -> None:
+    enquiry = make_enquiry(slug="total-place-2")
+    make_invitation(make_event(enquiry=enquiry), answer="yes", name="Ada", attended=True)
+    out = tmp_path / "matrix.xlsx"
+    result = runner.invoke(args=["export", "matrix", "total-place-2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = list(load_workbook(out)["Attendance"].iter_rows(values_only=True))
+    assert rows[1][0] == "Ada" and rows[1][3] == "yes, attended"
+    out_csv = tmp_path / "matrix.csv"
+    result = runner.invoke(args=["export", "matrix", "total-place-2", "-o", str(out_csv)])
+    assert result.exit_code == 0 and "Wrote 1 people" in result.output
+    assert out_csv.read_text("utf-8-sig").splitlines()[1].startswith("Ada,")
+    result = runner.invoke(args=["export", "matrix", "nope", "-o", str(out_csv)])
+    assert result.exit_code == 1 and "There is no enquiry nope." in result.output
+
+
+def test_audit_log_page_newest_first_paginated_and_filtered(
+    logged_in: FlaskClient, organiser: Any
+) -> None:
+    start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+    for n in range(60):
+        with time_machine.travel(start + timedelta(minutes=n), tick=False):
+            record(action="export.attendees" if n % 2 else "newsletter.sent", target=f"item {n}")
+    db.session.commit()
+
+    html = logged_in.get("/manage/audit/").get_data(as_text=True)
+    assert "60 entries · page 1 of 2." in html
+    assert html.index("item 59") < html.index("item 58")
+    assert "item 9<" not in html
+    assert 'rel="next"' in html and 'rel="prev"' not in html
+
+    html = logged_in.get("/manage/audit/?page=2").get_data(as_text=True)
+    assert "item 9<" in html and "item 59" not in html and 'rel="prev"' in html
+
+    html = logged_in.get("/manage/audit/?action=newsletter.sent").get_data(as_text=True)
+    assert "30 entries for “newsletter.sent”." in html
+    assert "item 58" in html and "item 59" not in html
+    assert '<option value="export.attendees">export.attendees</option>' in html
+
+    response = logged_in.get("/manage/audit/?page=many")
+    assert response.status_code == 422 and "60 entries" in response.get_data(as_text=True)
+    assert logged_in.get("/manage/audit/?page=99").status_code == 200
