@@ -57,8 +57,8 @@ class NoteForm(FlaskForm):
         default=NoteVisibility.PRIVATE.value,
         validators=[InputRequired(message="Choose who can read the note.")],
     )
-    body = TextAreaField("Notes", validators=[Optional(), Length(max=100_000)])
-    resources = TextAreaField("Resource links", validators=[Optional(), Length(max=30_000)])
+    body = TextAreaField("Notes", validators=[Optional(), Length(max=60_000)])
+    resources = TextAreaField("Resource links", validators=[Optional(), Length(max=20_000)])
     questions = MultiCheckboxField("Lines of enquiry", coerce=int, validators=[Optional()])
     tags = StringField("Tags", validators=[Optional(), Length(max=500)])
     base_revision = HiddenField()

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -78,3 +79,54 @@ def make_invitation(app: Flask) -> Callable[..., Any]:
         return invitation
 
     return factory
+
+
+class _Markup(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag in ("script", "iframe", "object", "embed", "style", "img", "svg", "form"):
+            if tag != "script" or not dict(attrs).get("src", "").startswith("/static/"):
+                self.problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"{tag}[{name}]")
+            if name in ("href", "src", "action", "formaction") and value:
+                scheme = "".join(value.split()).lower()
+                if scheme.startswith(("javascript:", "data:", "vbscript:")):
+                    self.problems.append(f"{tag}[{name}={value}]")
+
+
+def markup_problems(html: str) -> list[str]:
+    """Script, handlers and javascript:/data: links found in a page or mail (none expected)."""
+    parser = _Markup()
+    parser.feed(html)
+    parser.close()
+    return parser.problems
+
+
+@pytest.fixture
+def problems() -> Callable[[str], list[str]]:
+    return markup_problems
+
+
+XSS_PAYLOADS = [
+    "<script>alert('xss')</script>",
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">click</a>',
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    "[click](java\tscript:alert(1))",
+    "<javascript:alert(1)>",
+    "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "![pixel](data:image/png;base64,iVBORw0KGgo=)",
+    '<svg onload="alert(1)"></svg>',
+    '<iframe src="https://evil.example"></iframe>',
+    "<style>body{display:none}</style>",
+    '"><script>alert(1)</script>',
+    '[x](https://ok.example "title" onmouseover=alert(1))',
+]
