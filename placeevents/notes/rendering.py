@@ -112,6 +112,11 @@ class _TextWriter(HTMLParser):
             self.out.append(" ")
 
 
+def plain_text(value: str | None) -> str:
+    """A one-line value (title, name) for plain-text mail, without any markup typed into it."""
+    return " ".join(_TAG_LIKE.sub("", value or "").split())
+
+
 def markdown_to_text(text: str | None) -> str:
     """Markdown to plain text for the text part of mails, from the same cleaned rendering."""
     writer = _TextWriter()

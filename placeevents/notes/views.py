@@ -23,7 +23,7 @@ from placeevents.mail.outbox import batch_progress
 from placeevents.notes import services
 from placeevents.notes.forms import ActionForm, NoteForm, ShareForm
 from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteVisibility
-from placeevents.notes.rendering import markdown_to_text, render_markdown
+from placeevents.notes.rendering import markdown_to_text, plain_text, render_markdown
 from placeevents.web import external_url
 
 bp = Blueprint("notes", __name__)
@@ -31,6 +31,7 @@ manage_bp = Blueprint("notes", __name__, url_prefix="/notes")
 
 bp.add_app_template_filter(render_markdown, "notes_markdown")
 bp.add_app_template_filter(markdown_to_text, "notes_text")
+bp.add_app_template_filter(plain_text, "notes_plain")
 bp.add_app_template_global(services.public_notes_for, "public_notes_for")
 bp.add_app_template_global(services.attendee_notes, "attendee_notes")
 
