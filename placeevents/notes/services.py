@@ -590,6 +590,8 @@ def share_notes(
         message.policy = email.policy.SMTP
         enqueue(message, kind="note_share", batch_key=batch_key)
         messages += 1
+    if not messages:
+        raise NoteError("These notes were sent a moment ago, from another page or by a colleague.")
     record(
         action="note.share",
         target=f"event:{event.id}",
