@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 22:46:46.880953
+Create Date: 2026-11-28 23:05:51.126053
 
 """
 from alembic import op
@@ -298,6 +298,8 @@ def upgrade():
     sa.Column('tags', sa.String(length=500), nullable=False),
     sa.Column('edited_by_id', sa.Integer(), nullable=True),
     sa.Column('edited_at', placeevents.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('question_ids', sa.String(length=200), nullable=True),
+    sa.Column('restored_from', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['edited_by_id'], ['organiser.id'], name=op.f('fk_note_revision_edited_by_id_organiser'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['note_id'], ['note.id'], name=op.f('fk_note_revision_note_id_note'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_note_revision')),

@@ -1,0 +1,72 @@
+"""Forms of the notes pages: they check shape; the services check the rules."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from placeevents.notes.models import NoteKind, NoteVisibility
+
+VISIBILITY_CHOICES = [
+    SelectChoice(NoteVisibility.PRIVATE.value, "Private to organisers"),
+    SelectChoice(
+        NoteVisibility.ATTENDEES.value, "Shared with the event's attendees (and those who asked)"
+    ),
+    SelectChoice(NoteVisibility.PUBLIC.value, "Public: on the event page and the learning page"),
+]
+
+ATTRIBUTION_CHOICES = [
+    SelectChoice("attributed", "Attributed: show the author's name"),
+    SelectChoice(
+        "unattributed", "Unattributed (Chatham House): never name the author outside these pages"
+    ),
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NoteForm(FlaskForm):
+    title = StringField("Title", validators=[InputRequired(), Length(max=200)])
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice(k.value, k.label) for k in NoteKind],
+        validators=[InputRequired()],
+    )
+    author_name = StringField("Author", validators=[Optional(), Length(max=200)])
+    attribution = RadioField(
+        "Attribution",
+        choices=ATTRIBUTION_CHOICES,
+        default="attributed",
+        validators=[InputRequired(message="Choose whether the note names its author.")],
+    )
+    visibility = RadioField(
+        "Who can read it",
+        choices=VISIBILITY_CHOICES,
+        default=NoteVisibility.PRIVATE.value,
+        validators=[InputRequired(message="Choose who can read the note.")],
+    )
+    body = TextAreaField("Notes", validators=[Optional(), Length(max=60_000)])
+    resources = TextAreaField("Resource links", validators=[Optional(), Length(max=20_000)])
+    questions = MultiCheckboxField("Lines of enquiry", coerce=int, validators=[Optional()])
+    tags = StringField("Tags", validators=[Optional(), Length(max=500)])
+    base_revision = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that acts (restore, delete): only the CSRF token."""
+
+
+class ShareForm(FlaskForm):
+    note_id = IntegerField(validators=[Optional(), NumberRange(min=1)])

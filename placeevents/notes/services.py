@@ -1,0 +1,647 @@
+"""Session notes: writing and revising them, who may read them, sharing them, the learning page."""
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, selectinload
+
+from placeevents.audit.services import record
+from placeevents.clock import utcnow
+from placeevents.enquiries.models import Enquiry, EnquiryQuestion
+from placeevents.events.models import Event, EventStatus
+from placeevents.extensions import db
+from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
+from placeevents.mail.bounces import bounced_among
+from placeevents.mail.outbox import (
+    MailHeaderError,
+    RenderedEmail,
+    address,
+    build_message,
+    enqueue,
+    render_email,
+)
+from placeevents.notes.models import (
+    Note,
+    NoteKind,
+    NoteRevision,
+    NoteShare,
+    NoteVisibility,
+    is_web_address,
+    split_resource_line,
+)
+from placeevents.tokens import InvalidToken, make_token, read_token
+
+if TYPE_CHECKING:
+    from placeevents.auth.models import Organiser
+
+TOKEN_PURPOSE = "note"
+SHARE_BATCH_PREFIX = "note-share"
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+MAX_RESOURCES = 30
+SHARED = (NoteVisibility.ATTENDEES, NoteVisibility.PUBLIC)
+
+# The fields a revision records, with the words the revisions page uses for them.
+REVISED_FIELDS = {
+    "title": "title",
+    "body": "text",
+    "kind": "kind",
+    "visibility": "visibility",
+    "attributed": "attribution",
+    "author_name": "author",
+    "resources": "resource links",
+    "tags": "tags",
+    "question_ids": "lines of enquiry",
+}
+
+
+class NoteError(Exception):
+    """A note cannot be saved or shared as asked; the message is for the organiser."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NoteNotFound(Exception):
+    """A reader's link does not lead to a note they may read."""
+
+
+@dataclass(frozen=True)
+class NoteInput:
+    """What an organiser entered for a note, before it is checked."""
+
+    title: str
+    body: str = ""
+    kind: NoteKind = NoteKind.SUMMARY
+    author_name: str = ""
+    visibility: NoteVisibility = NoteVisibility.PRIVATE
+    attributed: bool = True
+    resources: str = ""
+    tags: str = ""
+    question_ids: Sequence[int] = ()
+
+
+# --- checking what was entered
+
+
+def _single_line(value: str, *, label: str, field_name: str, limit: int) -> str:
+    value = " ".join(value.split()) if value else ""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise NoteError(f"The {label} cannot contain control characters.", field_name)
+    if len(value) > limit:
+        raise NoteError(f"The {label} can be at most {limit} characters.", field_name)
+    return value
+
+
+def normalise_tags(text: str) -> str:
+    """Free tags as stored: trimmed, de-duplicated ignoring case, comma separated."""
+    seen: dict[str, str] = {}
+    for raw in (text or "").split(","):
+        tag = " ".join(raw.split())
+        if not tag:
+            continue
+        if any(ord(ch) < 32 for ch in tag):
+            raise NoteError("Tags cannot contain control characters.", "tags")
+        if len(tag) > MAX_TAG_LENGTH:
+            raise NoteError(
+                f"Each tag can be at most {MAX_TAG_LENGTH} characters: “{tag[:20]}…” is longer.",
+                "tags",
+            )
+        seen.setdefault(tag.casefold(), tag)
+    if len(seen) > MAX_TAGS:
+        raise NoteError(f"A note can have at most {MAX_TAGS} tags.", "tags")
+    return ", ".join(seen.values())
+
+
+def normalise_resources(text: str) -> str:
+    """Resource links as stored, one per line, each checked to be an http(s) address."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if len(lines) > MAX_RESOURCES:
+        raise NoteError(f"A note can have at most {MAX_RESOURCES} resource links.", "resources")
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        resource = split_resource_line(line)
+        if not is_web_address(resource.url) or len(resource.url) > 1000:
+            raise NoteError(
+                f"Line {number} needs a web address starting https:// or http:// "
+                "(write “Title | https://…” or just the address).",
+                "resources",
+            )
+        title = _single_line(
+            resource.title, label="resource title", field_name="resources", limit=200
+        )
+        kept.append(f"{title} | {resource.url}" if title else resource.url)
+    return "\n".join(kept)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    title: str
+    body: str
+    kind: NoteKind
+    author_name: str
+    visibility: NoteVisibility
+    attributed: bool
+    resources: str
+    tags: str
+    questions: list[EnquiryQuestion] = field(default_factory=list)
+
+
+def _check(data: NoteInput, event: Event) -> _Checked:
+    title = _single_line(data.title, label="title", field_name="title", limit=200)
+    if not title:
+        raise NoteError("Give the note a title.", "title")
+    author = _single_line(data.author_name, label="author", field_name="author_name", limit=200)
+    by_id = {q.id: q for q in event.enquiry.questions}
+    wanted = list(dict.fromkeys(data.question_ids))
+    if any(qid not in by_id for qid in wanted):
+        raise NoteError("Choose lines of enquiry from this event's enquiry.", "questions")
+    return _Checked(
+        title=title,
+        body=(data.body or "").replace("\r\n", "\n").strip(),
+        kind=NoteKind(data.kind),
+        author_name=author,
+        visibility=NoteVisibility(data.visibility),
+        attributed=bool(data.attributed),
+        resources=normalise_resources(data.resources),
+        tags=normalise_tags(data.tags),
+        questions=[by_id[qid] for qid in sorted(wanted, key=lambda q: by_id[q].position)],
+    )
+
+
+def _question_ids(questions: Iterable[EnquiryQuestion]) -> str:
+    return ",".join(str(q.id) for q in questions)
+
+
+def _apply(note: Note, checked: _Checked) -> None:
+    note.title = checked.title
+    note.body = checked.body
+    note.kind = checked.kind
+    note.author_name = checked.author_name
+    note.visibility = checked.visibility
+    note.attributed = checked.attributed
+    note.resources = checked.resources
+    note.tags = checked.tags
+    note.questions = list(checked.questions)
+
+
+def _snapshot(note: Note, editor: "Organiser | None", restored_from: int | None = None) -> None:
+    note.revisions.append(
+        NoteRevision(
+            number=note.revision,
+            title=note.title,
+            body=note.body,
+            kind=note.kind,
+            visibility=note.visibility,
+            attributed=note.attributed,
+            author_name=note.author_name,
+            resources=note.resources,
+            tags=note.tags,
+            question_ids=_question_ids(note.questions),
+            edited_by_id=editor.id if editor is not None else None,
+            edited_at=utcnow(),
+            restored_from=restored_from,
+        )
+    )
+
+
+def _state(source: Note | NoteRevision | _Checked) -> dict[str, object]:
+    state: dict[str, object] = {
+        name: getattr(source, name) for name in REVISED_FIELDS if name != "question_ids"
+    }
+    if isinstance(source, NoteRevision):
+        state["question_ids"] = source.question_ids
+    else:
+        state["question_ids"] = _question_ids(source.questions)
+    return state
+
+
+# --- organiser use cases
+
+
+def notes_for_event(event: Event) -> list[Note]:
+    """Every note of an event, oldest first, with what its organiser list shows."""
+    return list(
+        db.session.scalars(
+            select(Note)
+            .where(Note.event_id == event.id)
+            .options(selectinload(Note.questions))
+            .order_by(Note.created_at, Note.id)
+        )
+    )
+
+
+def create_note(*, event: Event, data: NoteInput, editor: "Organiser | None") -> Note:
+    """Attach a new note to an event; its first revision records who wrote it."""
+    checked = _check(data, event)
+    note = Note(event=event, revision=1, created_by_id=editor.id if editor else None)
+    _apply(note, checked)
+    db.session.add(note)
+    _snapshot(note, editor)
+    db.session.flush()
+    record(action="note.create", target=f"note:{note.id}", detail=note.title, organiser=editor)
+    return note
+
+
+def update_note(
+    *,
+    note: Note,
+    data: NoteInput,
+    editor: "Organiser | None",
+    base_revision: int | None = None,
+) -> Note:
+    """Save changes as a new revision; refuses when someone saved the note in the meantime."""
+    db.session.refresh(note, with_for_update=True)
+    if base_revision is not None and base_revision != note.revision:
+        raise NoteError(
+            f"Someone else saved this note (now at revision {note.revision}) after you opened "
+            "it. Your changes were not saved: open it again and redo them."
+        )
+    checked = _check(data, note.event)
+    if _state(checked) == _state(note):
+        return note
+    _apply(note, checked)
+    note.revision += 1
+    _snapshot(note, editor)
+    db.session.flush()
+    record(
+        action="note.update",
+        target=f"note:{note.id}",
+        detail=f"revision {note.revision}",
+        organiser=editor,
+    )
+    return note
+
+
+def restore_revision(*, note: Note, number: int, editor: "Organiser | None") -> Note:
+    """Bring back an earlier revision's content as a new revision."""
+    db.session.refresh(note, with_for_update=True)
+    revision = next((r for r in note.revisions if r.number == number), None)
+    if revision is None:
+        raise NoteError(f"This note has no revision {number}.")
+    if _state(revision) == _state(note):
+        raise NoteError(f"Revision {number} is the same as the current text; nothing to restore.")
+    note.title = revision.title
+    note.body = revision.body
+    note.kind = revision.kind
+    note.visibility = revision.visibility
+    note.attributed = revision.attributed
+    note.author_name = revision.author_name
+    note.resources = revision.resources
+    note.tags = revision.tags
+    if revision.question_ids is not None:
+        ids = {int(i) for i in revision.question_ids.split(",") if i}
+        # Lines of enquiry removed from the enquiry since then cannot come back.
+        note.questions = [q for q in note.event.enquiry.questions if q.id in ids]
+    note.revision += 1
+    _snapshot(note, editor, restored_from=number)
+    db.session.flush()
+    record(
+        action="note.restore",
+        target=f"note:{note.id}",
+        detail=f"revision {number} restored as {note.revision}",
+        organiser=editor,
+    )
+    return note
+
+
+def delete_note(*, note: Note, editor: "Organiser | None") -> None:
+    """Delete a note with its revisions and its sharing log."""
+    record(action="note.delete", target=f"note:{note.id}", detail=note.title, organiser=editor)
+    db.session.delete(note)
+    db.session.flush()
+
+
+def revision_history(note: Note) -> list[tuple[NoteRevision, list[str]]]:
+    """Revisions newest first, each with the words for what it changed from the one before."""
+    ordered = sorted(note.revisions, key=lambda r: r.number)
+    history = []
+    previous: dict[str, object] | None = None
+    for revision in ordered:
+        state = _state(revision)
+        if previous is None:
+            changed = ["created"]
+        else:
+            changed = [
+                label
+                for name, label in REVISED_FIELDS.items()
+                if state[name] != previous[name]
+                and not (name == "question_ids" and None in (state[name], previous[name]))
+            ]
+        history.append((revision, changed))
+        previous = state
+    return list(reversed(history))
+
+
+# --- who may read what
+
+
+def can_receive_notes(invitation: Invitation) -> bool:
+    """Whether this invitee gets the event's shared notes.
+
+    Those who attended, those who answered "No, but send me the session notes", and, while
+    check-in is not recorded, those confirmed ("yes") for an event that has ended.
+    """
+    rsvp = invitation.rsvp
+    if rsvp is None:
+        return False
+    if rsvp.attended or rsvp.wants_notes:
+        return True
+    return rsvp.answer == RsvpAnswer.YES and invitation.event.ends_at < utcnow()
+
+
+def attendee_notes(invitation: Invitation) -> list[Note]:
+    """The notes this invitee may read: shared or public notes of their event, if eligible."""
+    if not can_receive_notes(invitation):
+        return []
+    return list(
+        db.session.scalars(
+            select(Note)
+            .where(Note.event_id == invitation.event_id, Note.visibility.in_(SHARED))
+            .options(selectinload(Note.questions))
+            .order_by(Note.created_at, Note.id)
+        )
+    )
+
+
+def public_notes_for(event: Event) -> list[Note]:
+    """An event's public notes, shown once the public event has ended."""
+    if not event.is_public or event.ends_at > utcnow():
+        return []
+    return list(
+        db.session.scalars(
+            select(Note)
+            .where(Note.event_id == event.id, Note.visibility == NoteVisibility.PUBLIC)
+            .options(selectinload(Note.questions))
+            .order_by(Note.created_at, Note.id)
+        )
+    )
+
+
+def attendee_token(invitation: Invitation) -> str:
+    """The token of an invitee's links to their notes (dies with the invitation's nonce)."""
+    return make_token(TOKEN_PURPOSE, invitation.id, invitation.token_nonce)
+
+
+def invitation_for_token(token: str) -> Invitation:
+    """The invitation a notes link belongs to, if it is genuine and still current."""
+    try:
+        data = read_token(TOKEN_PURPOSE, token)
+    except InvalidToken as exc:
+        raise NoteNotFound from exc
+    invitation = db.session.scalar(
+        select(Invitation)
+        .where(Invitation.id == data.row_id)
+        .options(
+            joinedload(Invitation.rsvp),
+            joinedload(Invitation.event).joinedload(Event.enquiry),
+        )
+    )
+    if invitation is None or not secrets.compare_digest(invitation.token_nonce, data.nonce):
+        raise NoteNotFound
+    return invitation
+
+
+def attendee_note(*, token: str, note_id: int) -> tuple[Invitation, Note]:
+    """One note read through an invitee's link, if they may read it."""
+    invitation = invitation_for_token(token)
+    note = next((n for n in attendee_notes(invitation) if n.id == note_id), None)
+    if note is None:
+        raise NoteNotFound
+    return invitation, note
+
+
+# --- sharing
+
+
+def share_recipients(event: Event) -> list[Invitation]:
+    """Invitees of the event who get its shared notes (see can_receive_notes)."""
+    invitations = db.session.scalars(
+        select(Invitation)
+        .join(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.event_id == event.id)
+        .options(joinedload(Invitation.rsvp))
+        .order_by(Invitation.email)
+    ).all()
+    return [i for i in invitations if can_receive_notes(i)]
+
+
+def _sent_pairs(notes: Sequence[Note]) -> set[tuple[int, str]]:
+    # (note id, address) pairs that already have each note's current revision.
+    if not notes:
+        return set()
+    current = {n.id: n.revision for n in notes}
+    rows = db.session.execute(
+        select(NoteShare.note_id, NoteShare.revision, NoteShare.email).where(
+            NoteShare.note_id.in_(current)
+        )
+    ).all()
+    return {(note_id, email) for note_id, revision, email in rows if current[note_id] == revision}
+
+
+@dataclass(frozen=True)
+class SharePreview:
+    """What a share would do now: who gets notes, and how many have each note already."""
+
+    recipients: list[Invitation]
+    notes: list[Note]
+    waiting: dict[int, int]
+    bounced: int
+
+
+def share_preview(event: Event) -> SharePreview:
+    """The recipients and shareable notes of an event, with who still waits for each note."""
+    notes = [n for n in notes_for_event(event) if n.is_shared]
+    candidates = share_recipients(event)
+    bounced = bounced_among(i.email for i in candidates)
+    recipients = [i for i in candidates if i.email.strip().lower() not in bounced]
+    sent = _sent_pairs(notes)
+    waiting = {n.id: sum(1 for i in recipients if (n.id, _key(i.email)) not in sent) for n in notes}
+    return SharePreview(recipients, notes, waiting, len(candidates) - len(recipients))
+
+
+@dataclass(frozen=True)
+class ShareResult:
+    """What a share queued: its batch (for progress), how many mails, and what was skipped."""
+
+    batch_key: str
+    messages: int
+    already_had: int
+    bounced: int
+
+
+def _key(email: str) -> str:
+    return email.strip().lower()
+
+
+def _to(invitation: Invitation) -> Address:
+    try:
+        return address(invitation.email, invitation.name)
+    except MailHeaderError:
+        return address(invitation.email)
+
+
+def _render_share(invitation: Invitation, event: Event, notes: list[Note]) -> RenderedEmail:
+    from placeevents.web import external_url
+
+    token = attendee_token(invitation)
+    return render_email(
+        "note_share",
+        event=event,
+        notes=notes,
+        invitation=invitation,
+        note_urls={
+            n.id: external_url("notes.attendee_show", token=token, note_id=n.id) for n in notes
+        },
+        all_url=external_url("notes.attendee_index", token=token),
+    )
+
+
+def _claim(pairs: list[tuple[int, int, str]]) -> set[tuple[int, str]]:
+    # Insert the share log rows; a row someone else wrote first (a double click, a second
+    # organiser) is skipped, so each revision goes to each address once.
+    if not pairs:
+        return set()
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    now = utcnow()
+    statement = (
+        insert(NoteShare)
+        .values(
+            [
+                {"note_id": note_id, "revision": revision, "email": email, "shared_at": now}
+                for note_id, revision, email in pairs
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["note_id", "revision", "email"])
+        .returning(NoteShare.note_id, NoteShare.email)
+    )
+    return {(note_id, email) for note_id, email in db.session.execute(statement)}
+
+
+def share_notes(
+    *, event: Event, note: Note | None = None, editor: "Organiser | None" = None
+) -> ShareResult:
+    """Mail one note, or all shared notes of the event, to its attendees and those who asked.
+
+    Each address gets each revision once; one mail per person carries what is new to them,
+    queued in the outbox under one batch key.
+    """
+    if note is not None:
+        if note.event_id != event.id:
+            raise NoteError("That note belongs to another event.")
+        if not note.is_shared:
+            raise NoteError(
+                "This note is private to organisers. Change its visibility before sharing it."
+            )
+        notes = [note]
+    else:
+        notes = [n for n in notes_for_event(event) if n.is_shared]
+        if not notes:
+            raise NoteError("This event has no notes shared with attendees or public yet.")
+    preview = share_preview(event)
+    if not preview.recipients:
+        raise NoteError(
+            "Nobody can receive these notes yet: they go to people who attended and to those "
+            "who asked for the session notes."
+        )
+    sent = _sent_pairs(notes)
+    plan = {
+        i.id: [n for n in notes if (n.id, _key(i.email)) not in sent] for i in preview.recipients
+    }
+    plan = {invitation_id: due for invitation_id, due in plan.items() if due}
+    already_had = len(preview.recipients) - len(plan)
+    if not plan:
+        raise NoteError("Everyone has already been sent the current revision of these notes.")
+    invitations = {i.id: i for i in preview.recipients}
+    rendered = {
+        invitation_id: _render_share(invitations[invitation_id], event, due)
+        for invitation_id, due in plan.items()
+    }
+    claimed = _claim(
+        [
+            (n.id, n.revision, _key(invitations[invitation_id].email))
+            for invitation_id, due in plan.items()
+            for n in due
+        ]
+    )
+    batch_key = f"{SHARE_BATCH_PREFIX}-{event.id}-{secrets.token_hex(8)}"
+    messages = 0
+    for invitation_id, due in plan.items():
+        invitation = invitations[invitation_id]
+        mine = [n for n in due if (n.id, _key(invitation.email)) in claimed]
+        if not mine:
+            continue
+        mail = rendered[invitation_id] if mine == due else _render_share(invitation, event, mine)
+        message = build_message(
+            to=_to(invitation), subject=mail.subject, text=mail.text, html=mail.html
+        )
+        enqueue(message, kind="note_share", batch_key=batch_key)
+        messages += 1
+    if not messages:
+        raise NoteError("These notes were sent a moment ago, from another page or by a colleague.")
+    record(
+        action="note.share",
+        target=f"event:{event.id}",
+        detail=f"{messages} mails, notes {', '.join(str(n.id) for n in notes)}",
+        organiser=editor,
+    )
+    return ShareResult(batch_key, messages, already_had, preview.bounced)
+
+
+def share_batch_belongs_to(batch_key: str, event: Event) -> bool:
+    """Whether a batch key names a share of this event (so progress pages stay per event)."""
+    return batch_key.startswith(f"{SHARE_BATCH_PREFIX}-{event.id}-")
+
+
+def shares_by_note(event: Event) -> dict[int, int]:
+    """How many addresses have had each note's current revision."""
+    notes = notes_for_event(event)
+    counts: dict[int, int] = defaultdict(int)
+    for note_id, _email in _sent_pairs(notes):
+        counts[note_id] += 1
+    return dict(counts)
+
+
+# --- the learning page
+
+
+@dataclass(frozen=True)
+class LearningSection:
+    """One line of enquiry (or "Other learning") with its public notes, newest first."""
+
+    title: str
+    question: EnquiryQuestion | None
+    notes: list[Note]
+
+
+def learning(enquiry: Enquiry) -> list[LearningSection]:
+    """Public notes of an enquiry's ended events, grouped by its lines of enquiry."""
+    notes = db.session.scalars(
+        select(Note)
+        .join(Event, Event.id == Note.event_id)
+        .where(
+            Event.enquiry_id == enquiry.id,
+            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+            Event.ends_at <= utcnow(),
+            Note.visibility == NoteVisibility.PUBLIC,
+        )
+        .options(joinedload(Note.event).joinedload(Event.enquiry), selectinload(Note.questions))
+        .order_by(Event.starts_at.desc(), Note.created_at.desc(), Note.id.desc())
+    ).all()
+    by_question: dict[int | None, list[Note]] = defaultdict(list)
+    for note in notes:
+        for question in note.questions or [None]:
+            by_question[question.id if question else None].append(note)
+    sections = [LearningSection(q.title, q, by_question.get(q.id, [])) for q in enquiry.questions]
+    sections.append(LearningSection("Other learning", None, by_question.get(None, [])))
+    return sections
