@@ -5,6 +5,9 @@ attributes and link schemes listed here, so no script, event handler or javascri
 survives whatever the source.
 """
 
+import re
+from html.parser import HTMLParser
+
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -21,7 +24,11 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 def _parser() -> MarkdownIt:
     # Images would load from other sites (and the CSP refuses them): written as links instead.
-    return MarkdownIt("js-default").enable("table").enable("strikethrough").disable("image")
+    md = MarkdownIt("js-default").enable("table").enable("strikethrough").disable("image")
+    # Every link target becomes an <a> and nh3 drops any href outside URL_SCHEMES, so a
+    # javascript: or data: link shows as its label rather than as its raw source text.
+    md.validateLink = lambda url: True  # type: ignore[method-assign]
+    return md
 
 
 _md = _parser()
@@ -46,61 +53,89 @@ def render_markdown(text: str) -> Markup:
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
     )
     # nh3 has just removed everything not on the lists above.
     return Markup(cleaned)
 
 
-def markdown_to_text(text: str) -> str:
-    """Organiser-written Markdown as readable plain text (links spelled out), for text mail."""
-    lines: list[str] = []
-    prefix_stack: list[str] = []
-    counters: list[int] = []
-    for token in _md.parse(text or ""):
-        if token.type == "bullet_list_open":
-            counters.append(0)
-            prefix_stack.append("-")
-        elif token.type == "ordered_list_open":
-            counters.append(int(token.attrGet("start") or 1) - 1)
-            prefix_stack.append("1.")
-        elif token.type in ("bullet_list_close", "ordered_list_close"):
-            counters.pop()
-            prefix_stack.pop()
-            if not prefix_stack:
-                lines.append("")
-        elif token.type == "list_item_open":
-            counters[-1] += 1
-        elif token.type == "inline":
-            content = _inline_text(token)
-            if prefix_stack:
-                marker = "-" if prefix_stack[-1] == "-" else f"{counters[-1]}."
-                indent = "  " * (len(prefix_stack) - 1)
-                lines.append(f"{indent}{marker} {content}")
+_TAG_LIKE = re.compile(r"</?[A-Za-z][^<>]*>")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_BLOCKS = {"p", "blockquote", "pre", "table", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+
+
+class _TextWriter(HTMLParser):
+    # Turns the cleaned HTML back into readable plain text: bullets, numbers, "text (link)".
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.lists: list[list[int]] = []
+        self.links: list[tuple[str, int]] = []
+        self.in_pre = False
+
+    def _newline(self, count: int = 1) -> None:
+        text = "".join(self.out)
+        trailing = len(text) - len(text.rstrip("\n"))
+        if text and trailing < count:
+            self.out.append("\n" * (count - trailing))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in ("ul", "ol"):
+            self._newline(1 if self.lists else 2)
+            start = int(values.get("start") or 1) if tag == "ol" else 0
+            self.lists.append([start])
+        elif tag == "li":
+            self._newline()
+            indent = "  " * (len(self.lists) - 1)
+            counter = self.lists[-1] if self.lists else [0]
+            if counter[0]:
+                self.out.append(f"{indent}{counter[0]}. ")
+                counter[0] += 1
             else:
-                lines.append(content)
-                lines.append("")
-        elif token.type in ("fence", "code_block"):
-            code = token.content.rstrip("\n").split("\n")
-            lines.extend(("    " + line).rstrip() for line in code)
-            lines.append("")
-        elif token.type == "hr":
-            lines.extend(["----", ""])
-    return "\n".join(lines).strip() + ("\n" if lines else "")
+                self.out.append(f"{indent}- ")
+        elif tag == "a":
+            self.links.append((values.get("href") or "", len(self.out)))
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag in ("td", "th"):
+            self.out.append(" | " if self.out and not self.out[-1].endswith("\n") else "")
+        elif tag in _BLOCKS:
+            self._newline(2)
+            if tag == "pre":
+                self.in_pre = True
+            elif tag == "hr":
+                self.out.append("----")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+            self._newline(1 if self.lists else 2)
+        elif tag == "a" and self.links:
+            href, start = self.links.pop()
+            label = "".join(self.out[start:]).strip()
+            if href and href != label and not href.startswith("mailto:"):
+                self.out.append(f" ({href})")
+        elif tag in _BLOCKS:
+            self.in_pre = False if tag == "pre" else self.in_pre
+            self._newline(2)
+
+    def handle_data(self, data: str) -> None:
+        if self.in_pre:
+            self.out.append(data)
+        elif data.strip():
+            self.out.append(" ".join(data.split("\n")))
+        elif self.out and not self.out[-1][-1:].isspace():
+            # Whitespace between inline elements is a space; between blocks it is dropped.
+            self.out.append(" ")
 
 
-def _inline_text(token: Token) -> str:
-    parts: list[str] = []
-    href_stack: list[tuple[str, int]] = []
-    for child in token.children or []:
-        if child.type in ("text", "code_inline", "html_inline"):
-            parts.append(child.content)
-        elif child.type in ("softbreak", "hardbreak"):
-            parts.append("\n")
-        elif child.type == "link_open":
-            href_stack.append((str(child.attrGet("href") or ""), len(parts)))
-        elif child.type == "link_close" and href_stack:
-            href, start = href_stack.pop()
-            label = "".join(parts[start:])
-            if href and href != label and href != f"mailto:{label}":
-                parts.append(f" ({href})")
-    return "".join(parts)
+def markdown_to_text(text: str | None) -> str:
+    """Organiser-written Markdown as readable plain text (links spelled out), for text mail."""
+    writer = _TextWriter()
+    writer.feed(str(render_markdown(text)))
+    writer.close()
+    text = "\n".join(line.rstrip() for line in "".join(writer.out).strip().splitlines())
+    # Markup typed into the source means nothing to a reader of plain text: leave it out.
+    text = _TAG_LIKE.sub("", text)
+    return _BLANK_LINES.sub("\n\n", text)

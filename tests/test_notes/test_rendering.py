@@ -23,7 +23,8 @@ def test_markdown_formatting_survives() -> None:
             "> quoted\n\nSee [the paper](https://example.org/paper?a=1&b=2)."
         )
     )
-    assert "<h2>Heard</h2>" in html
+    # The page's own headings come first: a heading in a note comes out one level down.
+    assert "<h3>Heard</h3>" in html
     assert "<li>one <strong>bold</strong></li>" in html
     assert "<ol>" in html and "<blockquote>" in html
     assert 'href="https://example.org/paper?a=1&amp;b=2"' in html
