@@ -348,14 +348,17 @@ def queue_event_update(event: Event, *, change_summary: str) -> int:
     return count
 
 
-def queue_event_cancellation(event: Event, *, message: str) -> int:
-    """Mail every confirmed attendee a METHOD:CANCEL for the event; how many were queued."""
+def queue_event_cancellation(event: Event, *, message: str, batch_key: str | None = None) -> int:
+    """Mail every confirmed attendee a METHOD:CANCEL for the event; how many were queued.
+
+    `batch_key` lets the cancellation join the bulk send telling everyone else.
+    """
     count = _mail_everyone_confirmed(
         event,
         template="calendar_cancellation",
         method="CANCEL",
         kind="calendar_cancellation",
-        batch_key=cancellation_batch_key(event),
+        batch_key=batch_key or cancellation_batch_key(event),
         note=message.strip(),
     )
     record(

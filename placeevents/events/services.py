@@ -7,6 +7,11 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from placeevents.audit.services import record
+from placeevents.calendar.services import (
+    confirmed_invitations,
+    queue_event_cancellation,
+    queue_event_update,
+)
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.timezones import (
@@ -75,6 +80,8 @@ class EventSaved:
     changes: list[str] = field(default_factory=list)
     # Ambiguous local times (the autumn change) and which occurrence was taken.
     notes: list[str] = field(default_factory=list)
+    # Updated calendar invitations queued for confirmed attendees.
+    calendar_updates: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,8 @@ def update_event(*, event: Event, details: EventDetails) -> EventSaved:
         event.sequence += 1
     db.session.flush()
     record(action="event.update", target=f"event {event.slug}", detail=" ".join(changes))
-    return EventSaved(event=event, changes=changes, notes=notes)
+    updates = queue_event_update(event, change_summary=" ".join(changes)) if changes else 0
+    return EventSaved(event=event, changes=changes, notes=notes, calendar_updates=updates)
 
 
 def publish_event(*, event: Event) -> Event:
@@ -277,7 +285,9 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
     if not message:
         raise EventInvalid({"message": "Write a message to the people affected."})
 
-    people = people_affected(event)
+    # Confirmed attendees get the message with a calendar cancellation instead (see below).
+    confirmed = {i.email for i in confirmed_invitations(event)}
+    people = [(email, name) for email, name in people_affected(event) if email not in confirmed]
     bounced = bounced_among(email for email, _ in people)
     event_url = external_url("events.show", slug=event.slug)
     # Rendered before anything is written, so a template error leaves the event as it was.
@@ -306,12 +316,15 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
     for mail in mails:
         enqueue(mail, kind="event_cancelled", batch_key=batch_key)
     db.session.flush()
+    calendar_cancellations = queue_event_cancellation(event, message=message, batch_key=batch_key)
     record(
         action="event.cancel",
         target=f"event {event.slug}",
-        detail=f"{len(mails)} people mailed: {message}",
+        detail=f"{len(mails) + calendar_cancellations} people mailed: {message}",
     )
-    return EventCancelled(event=event, recipients=len(mails), batch_key=batch_key)
+    return EventCancelled(
+        event=event, recipients=len(mails) + calendar_cancellations, batch_key=batch_key
+    )
 
 
 def duplicate_event(*, event: Event) -> Event:

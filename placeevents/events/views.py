@@ -55,6 +55,13 @@ def _flash_saved(saved: services.EventSaved, done: str) -> None:
         flash(note, "warning")
     if saved.changes:
         flash("What changed for the people coming: " + " ".join(saved.changes), "info")
+        if saved.calendar_updates:
+            count = saved.calendar_updates
+            flash(
+                f"{count} updated calendar {'invitation is' if count == 1 else 'invitations are'}"
+                " on their way to the confirmed attendees.",
+                "info",
+            )
 
 
 @manage_bp.route("/new", methods=["GET", "POST"])

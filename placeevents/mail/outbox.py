@@ -58,8 +58,13 @@ def _check_header_name(name: str) -> str:
 
 
 def address(email: str, name: str = "") -> Address:
-    """A To/From address; the display name is encoded, never spliced in raw."""
+    """A To/From address; the display name is encoded, never spliced in raw.
+
+    Line breaks and tabs in a stored name become spaces (one odd row must not stop a bulk
+    send); any other control character is refused.
+    """
     _check_header(email)
+    name = " ".join(name.split())
     _check_header(name)
     username, _, domain = email.rpartition("@")
     if not username or not domain:

@@ -77,13 +77,21 @@ def test_cancel_mails_everyone_invited_whatever_they_answered(
         "silent@example.org",
         "waiting@example.org",
     }
-    mail = smtp.last_to("yes@example.org")
+    mail = smtp.last_to("no@example.org")
     assert mail.subject == "Cancelled: Learning that travels"
-    assert "Dear Yasmin Yes," in mail.text()
+    assert "Dear Nadia No," in mail.text()
     assert "Our speaker is unwell." in mail.text() and "We will set a new date soon." in mail.text()
     assert f"http://localhost/events/{event.slug}" in mail.links()
     assert "<p>Our speaker is unwell.</p>" in mail.html()
-    assert mail.message["To"].addresses[0].display_name == "Yasmin Yes"
+    assert mail.message["To"].addresses[0].display_name == "Nadia No"
+    assert not any(p.get_content_type() == "text/calendar" for p in mail.message.walk())
+    # A confirmed attendee gets the same message with a calendar cancellation in it.
+    confirmed = smtp.last_to("yes@example.org")
+    assert confirmed.subject.startswith("Cancelled: Learning that travels")
+    assert "Our speaker is unwell." in confirmed.text()
+    [calendar] = [p for p in confirmed.message.walk() if p.get_content_type() == "text/calendar"]
+    assert calendar.get_param("method") == "CANCEL"
+    assert confirmed.message["To"].addresses[0].display_name == "Yasmin Yes"
     rows = db.session.scalars(select(OutboxMessage)).all()
     assert {r.batch_key for r in rows} == {f"event-cancelled-{event.id}"}
 
@@ -157,7 +165,7 @@ def test_a_name_with_a_line_break_is_mailed_safely(
     logged_in: FlaskClient, make_event: Any, invite: Any, smtp: Any
 ) -> None:
     event = make_event()
-    invite(event, "odd@example.org", name="Odd\nName", answer="yes")
+    invite(event, "odd@example.org", name="Odd\nName", answer="no")
     response = logged_in.post(f"/manage/events/{event.id}/cancel", data={"message": "Sorry."})
     assert response.status_code == 302
     mail = smtp.last_to("odd@example.org")

@@ -125,7 +125,7 @@ def test_message_id_is_stable_under_the_sender_domain_and_bcc_is_envelope_only(
     [
         lambda: build_message(to="a@example.org", subject="Hi\r\nBcc: evil@example.com", text="x"),
         lambda: build_message(to="a@example.org\nBcc: evil@example.com", subject="Hi", text="x"),
-        lambda: build_message(to=address("a@example.org", "Ann\r\nBcc: evil@example.com"),
+        lambda: build_message(to=address("a@example.org", "Ann\x00Bcc: evil@example.com"),
                               subject="Hi", text="x"),
         lambda: build_message(to="a@example.org", subject="Hi", text="x",
                               headers={"X-Tag": "a\nBcc: evil@example.com"}),
@@ -141,6 +141,16 @@ def test_header_injection_is_refused(
     with pytest.raises(MailHeaderError):
         build()
     assert _count() == 0
+
+
+def test_line_breaks_in_a_name_become_spaces(mail_app: Callable[..., Flask]) -> None:
+    mail_app()
+    message = build_message(
+        to=address("a@example.org", "Ann\r\nBcc: evil@example.com"), subject="Hi", text="x"
+    )
+    assert message["To"].addresses[0].display_name == "Ann Bcc: evil@example.com"
+    assert message["Bcc"] is None
+    assert b"\nBcc:" not in message.as_bytes()
 
 
 def test_awkward_names_and_subjects_are_encoded_not_spliced(
