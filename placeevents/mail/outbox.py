@@ -132,7 +132,8 @@ def enqueue(
         sender=sender,
         recipients="\n".join(recipients),
         subject=str(message["Subject"] or "")[:300],
-        raw=message.as_bytes(),
+        # SMTP wants CRLF line ends; bare LF makes the whole message one over-long line.
+        raw=message.as_bytes(policy=message.policy.clone(linesep="\r\n")),
         next_attempt_at=utcnow(),
     )
     db.session.add(row)
