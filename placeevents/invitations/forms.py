@@ -90,7 +90,11 @@ class InviteForm(FlaskForm):
             raise ValidationError(" ".join(errors[:20]) + (" …" if len(errors) > 20 else ""))
 
     def validate_subscribers(self, field: RadioField) -> None:
-        if field.data == "none" and not self.past_attendees.data and not self.pasted.data.strip():
+        if (
+            field.data == "none"
+            and not self.past_attendees.data
+            and not (self.pasted.data or "").strip()
+        ):
             raise ValidationError("Choose at least one group of people, or paste addresses.")
 
 
