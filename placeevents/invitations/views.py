@@ -84,7 +84,6 @@ def _rsvp_page(
         can_change=services.can_change_answer(invitation),
         can_withdraw=services.can_withdraw(invitation),
         show_join=show_join,
-        modes=services.mode_choices(event),
         error=error,
         where=where(event),
         stop_token=stop_token(invitation),

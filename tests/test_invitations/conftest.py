@@ -9,8 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from placeevents.extensions import db
-from placeevents.invitations.mail import rsvp_token
+from placeevents.invitations.mail import RSVP_PURPOSE, rsvp_token
 from placeevents.invitations.models import Invitation, InvitationSource
+from placeevents.tokens import read_token
 
 
 @pytest.fixture
@@ -49,3 +50,12 @@ def path_of(url: str) -> str:
 def answer(client: FlaskClient, invitation: Invitation, value: str, **form: str) -> Any:
     """POST an answer from the invitee's RSVP page."""
     return client.post(rsvp_path(invitation), data={"answer": value, **form})
+
+
+def links_to(url: str, invitation: Invitation) -> bool:
+    """Whether a mailed link opens this invitation's RSVP page (tokens carry their signing time)."""
+    path = path_of(url)
+    if not path.startswith("/rsvp/"):
+        return False
+    data = read_token(RSVP_PURPOSE, path.removeprefix("/rsvp/"))
+    return data.row_id == invitation.id and data.nonce == invitation.token_nonce

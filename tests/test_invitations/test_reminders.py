@@ -7,12 +7,14 @@ from typing import Any
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from placeevents.clock import utcnow
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
 from placeevents.jobs import load_jobs, run_due_jobs
 from placeevents.mail.delivery import deliver
+from placeevents.mail.models import OutboxMessage
 from tests.test_invitations.conftest import answer
 
 
@@ -43,7 +45,6 @@ def test_reminders_go_once_with_two_workers_and_carry_the_join_link_online(
     def worker() -> None:
         with app.app_context():
             run_due_jobs()
-            deliver()
             db.session.remove()
 
     db.session.close()
@@ -57,6 +58,11 @@ def test_reminders_go_once_with_two_workers_and_carry_the_join_link_online(
     with time_machine.travel(start - timedelta(hours=20), tick=False):
         worker()
         worker()
+        reminders = db.session.scalars(
+            select(OutboxMessage.recipients).where(OutboxMessage.kind == "event_reminder")
+        ).all()
+        assert sorted(reminders) == ["room@example.org", "screen@example.org"]
+        deliver()
 
     assert len(smtp.to("room@example.org")) == 1
     assert len(smtp.to("screen@example.org")) == 1

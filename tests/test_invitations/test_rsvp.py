@@ -22,7 +22,7 @@ from placeevents.invitations.models import (
 from placeevents.mail.models import OutboxMessage
 from placeevents.newsletter.models import DoNotInvite
 from placeevents.tokens import make_token
-from tests.test_invitations.conftest import answer, path_of, rsvp_path
+from tests.test_invitations.conftest import answer, links_to, path_of, rsvp_path
 
 
 def text(response: Any) -> str:
@@ -108,9 +108,7 @@ def test_yes_takes_a_place_and_mails_a_confirmation(
     body = mail.text()
     assert "booked in person" in body
     assert "place to change your answer" in body
-    assert path_of(mail.links()[0]) == rsvp_path(invitation) or rsvp_path(invitation) in [
-        path_of(link) for link in mail.links()
-    ]
+    assert any(links_to(link, invitation) for link in mail.links())
     page = text(client.get(response.headers["Location"]))
     assert "You're coming in person" in page
     assert "Thank you: your place is confirmed" in page
@@ -238,7 +236,7 @@ def test_links_expire_thirty_days_after_the_event_and_a_fresh_link_can_be_asked_
     assert text(sent) == text(unknown)
     assert smtp.to("nobody@example.org") == []
     mail = smtp.last_to("late@example.org")
-    assert path in [path_of(link) for link in mail.links()]
+    assert any(links_to(link, invitation) for link in mail.links())
     bad = client.post("/rsvp/fresh-link", data={"email": "not an address"})
     assert bad.status_code == 422 and "Enter a valid email address." in text(bad)
 
