@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 23:05:51.126053
+Create Date: 2026-11-28 23:16:47.549295
 
 """
 from alembic import op
@@ -192,6 +192,31 @@ def upgrade():
     )
     with op.batch_alter_table('import_batch', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_batch_organiser_id'), ['organiser_id'], unique=False)
+
+    op.create_table('event_mailing',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('invitation', 'message', 'reminder', name='mailingkind', native_enum=False, length=20), nullable=False),
+    sa.Column('batch_key', sa.String(length=80), nullable=False),
+    sa.Column('audience', sa.String(length=200), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('recipients', sa.Integer(), nullable=False),
+    sa.Column('already_invited', sa.Integer(), nullable=False),
+    sa.Column('skipped_bounced', sa.Integer(), nullable=False),
+    sa.Column('skipped_do_not_invite', sa.Integer(), nullable=False),
+    sa.Column('skipped_erased', sa.Integer(), nullable=False),
+    sa.Column('skipped_recent', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', placeevents.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['organiser.id'], name=op.f('fk_event_mailing_created_by_id_organiser'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['event.id'], name=op.f('fk_event_mailing_event_id_event'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_event_mailing')),
+    sa.UniqueConstraint('batch_key', name=op.f('uq_event_mailing_batch_key'))
+    )
+    with op.batch_alter_table('event_mailing', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_event_mailing_created_by_id'), ['created_by_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_event_mailing_event_id'), ['event_id'], unique=False)
 
     op.create_table('note',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -392,6 +417,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_note_created_by_id'))
 
     op.drop_table('note')
+    with op.batch_alter_table('event_mailing', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_event_mailing_event_id'))
+        batch_op.drop_index(batch_op.f('ix_event_mailing_created_by_id'))
+
+    op.drop_table('event_mailing')
     with op.batch_alter_table('import_batch', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_batch_organiser_id'))
 

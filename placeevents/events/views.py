@@ -58,8 +58,9 @@ def _flash_saved(saved: services.EventSaved, done: str) -> None:
         if saved.calendar_updates:
             count = saved.calendar_updates
             flash(
-                f"{count} updated calendar {'invitation is' if count == 1 else 'invitations are'}"
-                " on their way to the confirmed attendees.",
+                f"{count} updated calendar "
+                f"{'invitation is on its way' if count == 1 else 'invitations are on their way'}"
+                " to the confirmed attendees.",
                 "info",
             )
 

@@ -31,10 +31,30 @@ class RsvpAnswer(enum.StrEnum):
     MAYBE = "maybe"
     NO = "no"
 
+    @property
+    def label(self) -> str:
+        return {
+            "yes": "Coming",
+            "waitlisted": "On the waiting list",
+            "offered": "Offered a place",
+            "maybe": "Maybe",
+            "no": "Not coming",
+        }[self.value]
+
 
 class AttendanceMode(enum.StrEnum):
     IN_PERSON = "in_person"
     ONLINE = "online"
+
+    @property
+    def label(self) -> str:
+        return {"in_person": "in person", "online": "online"}[self.value]
+
+
+class MailingKind(enum.StrEnum):
+    INVITATION = "invitation"
+    MESSAGE = "message"
+    REMINDER = "reminder"
 
 
 class Invitation(db.Model):
@@ -98,3 +118,30 @@ class Rsvp(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     invitation: Mapped[Invitation] = relationship(back_populates="rsvp")
+
+
+class EventMailing(db.Model):
+    """One bulk send for an event (invitations, a message, reminders) and its counts."""
+
+    __tablename__ = "event_mailing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[MailingKind] = mapped_column(str_enum(MailingKind))
+    # The outbox batch key of its messages, for progress.
+    batch_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    audience: Mapped[str] = mapped_column(sa.String(200), default="")
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    recipients: Mapped[int] = mapped_column(default=0)
+    already_invited: Mapped[int] = mapped_column(default=0)
+    skipped_bounced: Mapped[int] = mapped_column(default=0)
+    skipped_do_not_invite: Mapped[int] = mapped_column(default=0)
+    skipped_erased: Mapped[int] = mapped_column(default=0)
+    skipped_recent: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organiser.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped["Event"] = relationship()

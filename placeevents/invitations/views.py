@@ -1,6 +1,455 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from placeevents.calendar.services import NotConfirmed, personal_ics_for
+from placeevents.events.models import Event, EventStatus
+from placeevents.extensions import db, limiter
+from placeevents.invitations import forms, services
+from placeevents.invitations.mail import STOP_PURPOSE, stop_token, where
+from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
+from placeevents.mail.outbox import batch_progress
+from placeevents.notes.services import attendee_notes
+from placeevents.tokens import ExpiredToken, InvalidToken
 
 bp = Blueprint("invitations", __name__)
 manage_bp = Blueprint("invitations", __name__, url_prefix="/invitations")
+
+Page = str | tuple[str, int] | Response
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Every public page here is reached through a personal link: never cached.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _form_email_key() -> str:
+    return "email:" + services.normalise_email(request.form.get("email", ""))
+
+
+def _link_problem(expired: bool) -> tuple[str, int]:
+    form = forms.FreshLinkForm()
+    return render_template("invitations/link_problem.html", form=form, expired=expired), (
+        410 if expired else 404
+    )
+
+
+def _invitation(token: str, purpose: str | None = None) -> Invitation | tuple[str, int]:
+    try:
+        if purpose is None:
+            return services.invitation_for_token(token=token)
+        return services.invitation_for_token(token=token, purpose=purpose)
+    except ExpiredToken:
+        return _link_problem(expired=True)
+    except InvalidToken:
+        return _link_problem(expired=False)
+
+
+def _rsvp_page(
+    invitation: Invitation, token: str, form: forms.RsvpForm | None = None, error: str = ""
+) -> str:
+    rsvp = invitation.rsvp
+    if form is None:
+        form = forms.RsvpForm()
+        if rsvp is not None:
+            form.mode.data = rsvp.mode.value if rsvp.mode is not None else None
+            form.access_needs.data = rsvp.access_needs
+            form.dietary_needs.data = rsvp.dietary_needs
+            form.question.data = rsvp.question
+    position = (
+        services.waitlist_position(rsvp)
+        if rsvp is not None and rsvp.answer == RsvpAnswer.WAITLISTED
+        else None
+    )
+    event = invitation.event
+    show_join = (
+        rsvp is not None
+        and rsvp.answer == RsvpAnswer.YES
+        and rsvp.mode == AttendanceMode.ONLINE
+        and event.is_online
+        and event.status == EventStatus.PUBLISHED
+    )
+    return render_template(
+        "invitations/rsvp.html",
+        invitation=invitation,
+        event=event,
+        rsvp=rsvp,
+        token=token,
+        form=form,
+        button_form=forms.ButtonForm(),
+        position=position,
+        can_change=services.can_change_answer(invitation),
+        can_withdraw=services.can_withdraw(invitation),
+        show_join=show_join,
+        error=error,
+        where=where(event),
+        stop_token=stop_token(invitation),
+        notes=attendee_notes(invitation),
+    )
+
+
+@bp.get("/rsvp/<token>")
+def rsvp(token: str) -> Page:
+    found = _invitation(token)
+    if not isinstance(found, Invitation):
+        return found
+    return _rsvp_page(found, token)
+
+
+@bp.get("/rsvp/<token>/calendar.ics")
+def personal_calendar(token: str) -> Page:
+    found = _invitation(token)
+    if not isinstance(found, Invitation):
+        return found
+    try:
+        body = personal_ics_for(found)
+    except NotConfirmed:
+        abort(404)
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{found.event.slug}.ics"',
+        },
+    )
+
+
+ANSWERS = {
+    "yes": (RsvpAnswer.YES, False),
+    "maybe": (RsvpAnswer.MAYBE, False),
+    "no": (RsvpAnswer.NO, False),
+    "no_notes": (RsvpAnswer.NO, True),
+}
+
+CONFIRMATIONS = {
+    RsvpAnswer.YES: "Thank you: your place is confirmed. We have sent you a confirmation.",
+    RsvpAnswer.WAITLISTED: "All in-person places are taken, so you are on the waiting list.",
+    RsvpAnswer.MAYBE: "Thank you: we have noted your maybe.",
+    RsvpAnswer.NO: "Thank you for letting us know you can't come.",
+}
+
+
+@bp.post("/rsvp/<token>")
+@limiter.limit("30 per minute")
+def answer(token: str) -> Page:
+    found = _invitation(token)
+    if not isinstance(found, Invitation):
+        return found
+    form = forms.RsvpForm()
+    if not form.validate_on_submit():
+        return _rsvp_page(found, token, form, error="Please check your answer."), 422
+    answer, wants_notes = ANSWERS[form.answer.data]
+    mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
+    try:
+        rsvp = services.answer_invitation(
+            invitation=found,
+            answer=services.Answer(
+                answer=answer,
+                mode=AttendanceMode(mode) if mode else None,
+                wants_notes=wants_notes,
+                access_needs=form.access_needs.data or "",
+                dietary_needs=form.dietary_needs.data or "",
+                question=form.question.data or "",
+            ),
+        )
+    except services.InvitationError as exc:
+        db.session.rollback()
+        found = services.invitation_for_token(token=token)
+        return _rsvp_page(found, token, form, error=str(exc)), 422
+    db.session.commit()
+    flash(CONFIRMATIONS[rsvp.answer], "info")
+    return redirect(url_for("invitations.rsvp", token=token))
+
+
+@bp.post("/rsvp/<token>/accept")
+@limiter.limit("30 per minute")
+def accept(token: str) -> Page:
+    found = _invitation(token)
+    if not isinstance(found, Invitation):
+        return found
+    form = forms.ButtonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.accept_offer(invitation=found)
+    except services.InvitationError as exc:
+        db.session.rollback()
+        found = services.invitation_for_token(token=token)
+        return _rsvp_page(found, token, error=str(exc)), 422
+    db.session.commit()
+    flash("Your place is confirmed. We have sent you a confirmation.", "info")
+    return redirect(url_for("invitations.rsvp", token=token))
+
+
+@bp.route("/rsvp/fresh-link", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
+def fresh_link() -> Page:
+    form = forms.FreshLinkForm()
+    if form.validate_on_submit():
+        services.send_fresh_links(email=form.email.data)
+        db.session.commit()
+        return render_template("invitations/fresh_link_sent.html")
+    status = 422 if request.method == "POST" else 200
+    return render_template("invitations/link_problem.html", form=form, expired=None), status
+
+
+@bp.get("/invitations/stop/<token>")
+def stop(token: str) -> Page:
+    found = _invitation(token, STOP_PURPOSE)
+    if not isinstance(found, Invitation):
+        return found
+    return render_template(
+        "invitations/stop.html",
+        invitation=found,
+        form=forms.ButtonForm(),
+        stopped=services.is_stopped(found.email),
+    )
+
+
+@bp.post("/invitations/stop/<token>")
+def stop_confirm(token: str) -> Page:
+    found = _invitation(token, STOP_PURPOSE)
+    if not isinstance(found, Invitation):
+        return found
+    if not forms.ButtonForm().validate_on_submit():
+        abort(400)
+    services.stop_invitations(invitation=found)
+    db.session.commit()
+    return redirect(url_for("invitations.stop", token=token))
+
+
+def _open_event(slug: str) -> Event:
+    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    if event is None or not event.is_public:
+        abort(404)
+    return event
+
+
+@bp.route("/events/<slug>/request-place", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+@limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
+def request_place(slug: str) -> Page:
+    event = _open_event(slug)
+    form = forms.RequestPlaceForm()
+    if form.validate_on_submit():
+        try:
+            services.request_place(event=event, name=form.name.data, email=form.email.data)
+        except services.InvitationError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            return redirect(url_for("invitations.request_place_sent", slug=event.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("invitations/request_place.html", event=event, form=form), status
+
+
+@bp.get("/events/<slug>/request-place/sent")
+def request_place_sent(slug: str) -> str:
+    return render_template("invitations/request_place_sent.html", event=_open_event(slug))
+
+
+# --- organiser pages
+
+
+def _event(event_id: int) -> Event:
+    try:
+        return services.get_event(event_id=event_id)
+    except services.InvitationError:
+        abort(404)
+
+
+def _choice(form: forms.InviteForm) -> services.RecipientChoice:
+    return services.RecipientChoice(
+        subscribers=form.subscribers.data,
+        past_attendees=bool(form.past_attendees.data),
+        pasted=tuple(getattr(form, "pasted_addresses", ())),
+    )
+
+
+@manage_bp.route("/events/<int:event_id>/invite", methods=["GET", "POST"])
+def invite(event_id: int) -> Page:
+    event = _event(event_id)
+    form = forms.InviteForm()
+    if request.method == "GET":
+        form.subject.data, form.body.data = services.default_invitation_text(event)
+    preview = None
+    action = request.form.get("action", "preview")
+    if form.validate_on_submit():
+        try:
+            if action == "send":
+                mailing = services.send_invitations(
+                    event=event,
+                    choice=_choice(form),
+                    subject=form.subject.data,
+                    body=form.body.data,
+                    organiser=current_user,
+                )
+                db.session.commit()
+                return redirect(
+                    url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id)
+                )
+            if action == "test":
+                services.send_test_invitation(
+                    event=event,
+                    organiser=current_user,
+                    subject=form.subject.data,
+                    body=form.body.data,
+                )
+                db.session.commit()
+                flash(f"A test has been sent to {current_user.email}.", "info")
+            preview = services.preview_invitation(
+                event=event, choice=_choice(form), subject=form.subject.data, body=form.body.data
+            )
+        except services.InvitationError as exc:
+            db.session.rollback()
+            form.subscribers.errors = [*form.subscribers.errors, str(exc)]
+            return render_template("invitations/invite.html", event=event, form=form), 422
+    elif request.method == "POST":
+        return render_template("invitations/invite.html", event=event, form=form), 422
+    return render_template("invitations/invite.html", event=event, form=form, preview=preview)
+
+
+@manage_bp.get("/events/<int:event_id>/mailings/<int:mailing_id>")
+def mailing(event_id: int, mailing_id: int) -> Page:
+    try:
+        found = services.get_mailing(event_id=event_id, mailing_id=mailing_id)
+    except services.InvitationError:
+        abort(404)
+    return render_template(
+        "invitations/mailing.html",
+        mailing=found,
+        event=found.event,
+        progress=batch_progress(found.batch_key),
+    )
+
+
+@manage_bp.get("/events/<int:event_id>/responses")
+def responses(event_id: int) -> Page:
+    try:
+        found = services.responses(event_id=event_id)
+    except services.InvitationError:
+        abort(404)
+    return render_template(
+        "invitations/responses.html",
+        responses=found,
+        event=found.event,
+        remind_form=forms.RemindForm(),
+    )
+
+
+@manage_bp.post("/events/<int:event_id>/remind")
+def remind(event_id: int) -> Page:
+    event = _event(event_id)
+    form = forms.RemindForm()
+    if not form.validate_on_submit():
+        flash("Choose at least one person to remind.", "error")
+        return redirect(url_for("manage.invitations.responses", event_id=event.id))
+    mailing = services.remind_non_responders(
+        event=event, invitation_ids=form.invitations.data, organiser=current_user
+    )
+    db.session.commit()
+    message = f"Reminded {mailing.recipients}."
+    if mailing.skipped_recent:
+        message += f" {mailing.skipped_recent} already reminded in the last day were left alone."
+    flash(message, "info")
+    return redirect(url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id))
+
+
+@manage_bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
+def message(event_id: int) -> Page:
+    event = _event(event_id)
+    form = forms.MessageForm()
+    if form.validate_on_submit():
+        try:
+            mailing = services.message_attendees(
+                event=event,
+                audience=form.audience.data,
+                subject=form.subject.data,
+                body=form.body.data,
+                organiser=current_user,
+            )
+        except services.InvitationError as exc:
+            db.session.rollback()
+            form.audience.errors = [*form.audience.errors, str(exc)]
+        else:
+            db.session.commit()
+            return redirect(
+                url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id)
+            )
+    status = 422 if request.method == "POST" else 200
+    return render_template("invitations/message.html", event=event, form=form), status
+
+
+def _managed_invitation(invitation_id: int) -> Invitation:
+    try:
+        return services.get_invitation(invitation_id=invitation_id)
+    except services.InvitationError:
+        abort(404)
+
+
+@manage_bp.route("/<int:invitation_id>/answer", methods=["GET", "POST"])
+def set_answer(invitation_id: int) -> Page:
+    invitation = _managed_invitation(invitation_id)
+    form = forms.OrganiserAnswerForm()
+    if request.method == "GET" and invitation.rsvp is not None:
+        rsvp = invitation.rsvp
+        form.answer.data = (
+            "yes"
+            if rsvp.answer in (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)
+            else rsvp.answer.value
+        )
+        form.mode.data = rsvp.mode.value if rsvp.mode is not None else None
+    if form.validate_on_submit():
+        mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
+        rsvp = invitation.rsvp
+        try:
+            services.set_answer_for(
+                invitation=invitation,
+                answer=services.Answer(
+                    answer=RsvpAnswer(form.answer.data),
+                    mode=AttendanceMode(mode) if mode else None,
+                    access_needs=rsvp.access_needs if rsvp else "",
+                    dietary_needs=rsvp.dietary_needs if rsvp else "",
+                    question=rsvp.question if rsvp else "",
+                ),
+                organiser=current_user,
+                overbook=bool(form.overbook.data),
+                notify=bool(form.notify.data),
+            )
+        except services.InvitationError as exc:
+            db.session.rollback()
+            invitation = _managed_invitation(invitation_id)
+            form.mode.errors = [*form.mode.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"The answer of {invitation.name or invitation.email} is saved.", "info")
+            return redirect(url_for("manage.invitations.responses", event_id=invitation.event_id))
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "invitations/set_answer.html",
+        invitation=invitation,
+        event=invitation.event,
+        form=form,
+        button_form=forms.ButtonForm(),
+        modes=services.mode_choices(invitation.event),
+    ), status
+
+
+@manage_bp.post("/<int:invitation_id>/remove")
+def remove(invitation_id: int) -> Page:
+    invitation = _managed_invitation(invitation_id)
+    if not forms.ButtonForm().validate_on_submit():
+        abort(400)
+    who = invitation.name or invitation.email
+    event = services.remove_invitation(invitation=invitation, organiser=current_user)
+    db.session.commit()
+    flash(f"{who} has been removed from the list.", "info")
+    return redirect(url_for("manage.invitations.responses", event_id=event.id))

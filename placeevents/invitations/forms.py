@@ -1,0 +1,135 @@
+"""Forms of the invitations domain: they check shape; the services check the rules."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from placeevents.invitations.services import parse_pasted
+
+
+def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    """Choices for a radio or select field, in the form WTForms expects."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+MODE_CHOICES = choices(("in_person", "In person"), ("online", "Online"))
+
+
+def _single_line(form: FlaskForm, field: StringField) -> None:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data or ""):
+        raise ValidationError("Use a single line without control characters.")
+
+
+class ButtonForm(FlaskForm):
+    """A form that is only a button (and its CSRF token)."""
+
+
+class RsvpForm(FlaskForm):
+    answer = HiddenField(
+        "Answer",
+        validators=[
+            InputRequired(),
+            AnyOf(["yes", "maybe", "no", "no_notes"], "Choose an answer."),
+        ],
+    )
+    mode = RadioField("How will you take part?", choices=MODE_CHOICES, validate_choice=False)
+    access_needs = TextAreaField(
+        "Any access needs we should plan for?", validators=[Length(max=2000)]
+    )
+    dietary_needs = TextAreaField("Any dietary needs?", validators=[Length(max=2000)])
+    question = TextAreaField(
+        "The question you bring to this exploration", validators=[Length(max=2000)]
+    )
+
+
+class RequestPlaceForm(FlaskForm):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=200), _single_line])
+    email = EmailField(
+        "Your email address",
+        validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],
+    )
+
+
+class FreshLinkForm(FlaskForm):
+    email = EmailField(
+        "Your email address",
+        validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],
+    )
+
+
+class InviteForm(FlaskForm):
+    subscribers = RadioField(
+        "Subscribers",
+        choices=choices(
+            ("none", "None"),
+            ("interest", "Confirmed subscribers interested in this format"),
+            ("all", "All confirmed subscribers"),
+        ),
+        default="none",
+    )
+    past_attendees = BooleanField("People who attended earlier events of this enquiry")
+    pasted = TextAreaField(
+        "Other addresses", validators=[Length(max=200_000)], render_kw={"rows": 6}
+    )
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=250), _single_line])
+    body = TextAreaField("Text", validators=[DataRequired(), Length(max=10_000)])
+
+    def validate_pasted(self, field: TextAreaField) -> None:
+        self.pasted_addresses, errors = parse_pasted(field.data or "")
+        if errors:
+            raise ValidationError(" ".join(errors[:20]) + (" …" if len(errors) > 20 else ""))
+
+    def validate_subscribers(self, field: RadioField) -> None:
+        if (
+            field.data == "none"
+            and not self.past_attendees.data
+            and not (self.pasted.data or "").strip()
+        ):
+            raise ValidationError("Choose at least one group of people, or paste addresses.")
+
+
+class OrganiserAnswerForm(FlaskForm):
+    answer = RadioField(
+        "Answer",
+        choices=choices(("yes", "Coming"), ("maybe", "Maybe"), ("no", "Not coming")),
+        validators=[InputRequired("Choose an answer.")],
+    )
+    mode = RadioField("Taking part", choices=MODE_CHOICES, validate_choice=False)
+    overbook = BooleanField("If in-person places are full, overbook rather than waitlist")
+    notify = BooleanField("Mail them the confirmation", default=True)
+
+
+class MessageForm(FlaskForm):
+    audience = RadioField(
+        "Send to",
+        choices=choices(
+            ("confirmed", "The confirmed"),
+            ("waitlisted", "The waiting list"),
+            ("everyone", "Everyone invited"),
+        ),
+        validators=[InputRequired("Choose whom to write to.")],
+    )
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=250), _single_line])
+    body = TextAreaField("Message", validators=[DataRequired(), Length(max=10_000)])
+
+
+class RemindForm(FlaskForm):
+    invitations = SelectMultipleField(
+        "People to remind",
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired("Choose at least one person to remind.")],
+    )

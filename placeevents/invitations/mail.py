@@ -1,0 +1,239 @@
+"""The mails of the invitations domain: one builder per mail, each returning an EmailMessage."""
+
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any
+
+from placeevents.calendar.services import (
+    calendar_part_for_confirmation,
+    calendar_was_sent,
+    cancel_part_for_declined,
+)
+from placeevents.enquiries import timezones
+from placeevents.events.models import EventFormat
+from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
+from placeevents.mail.outbox import address, build_message, render_email
+from placeevents.tokens import make_token
+from placeevents.web import external_url
+
+if TYPE_CHECKING:
+    from placeevents.events.models import Event
+
+RSVP_PURPOSE = "rsvp"
+STOP_PURPOSE = "do-not-invite"
+
+
+def rsvp_token(invitation: Invitation) -> str:
+    """The token of an invitation's personal RSVP page."""
+    return make_token(RSVP_PURPOSE, invitation.id, invitation.token_nonce)
+
+
+def rsvp_url(invitation: Invitation) -> str:
+    """The absolute link to an invitation's personal RSVP page."""
+    return external_url("invitations.rsvp", token=rsvp_token(invitation))
+
+
+def stop_token(invitation: Invitation) -> str:
+    """The token of an invitation's "don't send me invitations" page."""
+    return make_token(STOP_PURPOSE, invitation.id, invitation.token_nonce)
+
+
+def stop_url(invitation: Invitation) -> str:
+    """The absolute link to the "don't send me invitations" page."""
+    return external_url("invitations.stop", token=stop_token(invitation))
+
+
+def where(event: "Event") -> str:
+    """Where the event happens, in words: the venue, "Online", or both."""
+    place = ", ".join(part for part in (event.venue, event.address) if part)
+    if event.format == EventFormat.ONLINE:
+        return "Online"
+    if event.format == EventFormat.HYBRID:
+        return f"{place}, or online" if place else "Online, or in person"
+    return place
+
+
+def _event_context(event: "Event") -> dict[str, Any]:
+    return {
+        "event": event,
+        "when": timezones.format_range(event.starts_at, event.ends_at, event.enquiry.timezone),
+        "where": where(event),
+        "event_url": external_url("events.show", slug=event.slug),
+    }
+
+
+def _join_url(invitation: Invitation) -> str:
+    rsvp = invitation.rsvp
+    if (
+        rsvp is not None
+        and rsvp.answer == RsvpAnswer.YES
+        and rsvp.mode == AttendanceMode.ONLINE
+        and invitation.event.is_online
+    ):
+        return invitation.event.join_url
+    return ""
+
+
+def _context(invitation: Invitation) -> dict[str, Any]:
+    return {
+        **_event_context(invitation.event),
+        "invitation": invitation,
+        "rsvp": invitation.rsvp,
+        "person_name": invitation.name,
+        "rsvp_url": rsvp_url(invitation),
+        "join_url": _join_url(invitation),
+    }
+
+
+def _to(invitation: Invitation) -> Any:
+    return address(invitation.email, invitation.name)
+
+
+def _message(
+    name: str,
+    invitation: Invitation,
+    *,
+    calendar: bytes | None = None,
+    calendar_method: str | None = None,
+    **extra: Any,
+) -> EmailMessage:
+    mail = render_email(name, **_context(invitation), **extra)
+    return build_message(
+        to=_to(invitation),
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        calendar=calendar,
+        calendar_method=calendar_method,
+    )
+
+
+def build_invitation(
+    invitation: Invitation,
+    *,
+    subject: str,
+    body: str,
+    extra_headers: Mapping[str, str] | None = None,
+    footer_links: Sequence[tuple[str, str]] = (),
+) -> EmailMessage:
+    """The invitation itself: the organiser's words, the event, the RSVP and opt-out links.
+
+    Subscribers' invitations carry the mailing list's headers and footer links; pasted
+    invitees get neither.
+    """
+    mail = render_email(
+        "invitation",
+        **_context(invitation),
+        subject=subject,
+        body=body,
+        stop_url=stop_url(invitation),
+        footer_links=list(footer_links),
+    )
+    return build_message(
+        to=_to(invitation),
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        headers=dict(extra_headers or {}),
+    )
+
+
+def build_invitation_test(
+    event: "Event", *, subject: str, body: str, to_email: str, to_name: str
+) -> EmailMessage:
+    """A test of an invitation sent to the organiser; its links open the public event page."""
+    context = _event_context(event)
+    mail = render_email(
+        "invitation",
+        **context,
+        invitation=None,
+        rsvp=None,
+        person_name=to_name,
+        rsvp_url=context["event_url"],
+        join_url="",
+        subject=subject,
+        body=body,
+        stop_url=context["event_url"],
+        footer_links=[],
+        test=True,
+    )
+    return build_message(
+        to=address(to_email, to_name),
+        subject=f"[Test] {mail.subject}",
+        text=mail.text,
+        html=mail.html,
+    )
+
+
+def build_rsvp_confirmation(invitation: Invitation, *, promoted: bool = False) -> EmailMessage:
+    """The mail confirming a yes (or a promotion from the waiting list) to the person coming.
+
+    It carries the calendar invitation (iMIP METHOD:REQUEST) for the confirmed place.
+    """
+    return _message(
+        "rsvp_confirmation",
+        invitation,
+        promoted=promoted,
+        calendar=calendar_part_for_confirmation(invitation),
+        calendar_method="REQUEST",
+    )
+
+
+def build_rsvp_answer(invitation: Invitation) -> EmailMessage:
+    """The acknowledgement of a maybe or a no; it takes back any calendar entry sent before."""
+    if calendar_was_sent(invitation):
+        return _message(
+            "rsvp_answer",
+            invitation,
+            calendar=cancel_part_for_declined(invitation),
+            calendar_method="CANCEL",
+        )
+    return _message("rsvp_answer", invitation)
+
+
+def build_waitlist_joined(invitation: Invitation, *, position: int) -> EmailMessage:
+    """Telling someone their yes put them on the waiting list, and where."""
+    return _message("waitlist_joined", invitation, position=position)
+
+
+def build_waitlist_offer(invitation: Invitation) -> EmailMessage:
+    """Offering a freed place close to the start, to accept with a button before it lapses."""
+    rsvp = invitation.rsvp
+    assert rsvp is not None and rsvp.offer_expires_at is not None
+    expires = timezones.format_datetime(rsvp.offer_expires_at, invitation.event.enquiry.timezone)
+    return _message("waitlist_offer", invitation, expires=expires)
+
+
+def build_waitlist_lapsed(invitation: Invitation) -> EmailMessage:
+    """Telling someone an offered place passed on because it was not accepted in time."""
+    return _message("waitlist_lapsed", invitation)
+
+
+def build_answer_reminder(invitation: Invitation) -> EmailMessage:
+    """A nudge to someone who has not answered their invitation."""
+    return _message("reminder_answer", invitation)
+
+
+def build_event_reminder(invitation: Invitation) -> EmailMessage:
+    """The reminder before the event to a confirmed attendee (with the join link if online)."""
+    return _message("reminder_event", invitation)
+
+
+def build_request_place(invitation: Invitation) -> EmailMessage:
+    """The answer to "Request a place": the link to the person's own RSVP page."""
+    return _message("request_place", invitation)
+
+
+def build_fresh_links(email: str, invitations: Sequence[Invitation]) -> EmailMessage:
+    """Fresh links to every RSVP page an address can still reach."""
+    items = [
+        {**_event_context(invitation.event), "rsvp_url": rsvp_url(invitation)}
+        for invitation in invitations
+    ]
+    mail = render_email("rsvp_fresh_link", items=items)
+    return build_message(to=address(email), subject=mail.subject, text=mail.text, html=mail.html)
+
+
+def build_attendee_message(invitation: Invitation, *, subject: str, body: str) -> EmailMessage:
+    """An organiser's message to the people invited to an event."""
+    return _message("invitation_message", invitation, subject=subject, body=body)

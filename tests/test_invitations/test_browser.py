@@ -1,0 +1,56 @@
+"""The invitee's journey in Chromium: a request for a place, the mailed link, answering."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from placeevents.events.models import EventAccess, EventFormat
+from placeevents.extensions import db
+from placeevents.invitations.models import Rsvp, RsvpAnswer
+
+
+@pytest.mark.browser
+def test_request_a_place_then_answer_from_the_mailed_link(
+    live_server: Any, page: Any, make_event: Any, smtp: Any
+) -> None:
+    event = make_event(
+        title="Sharing the learning",
+        format=EventFormat.HYBRID,
+        access=EventAccess.OPEN,
+        capacity=20,
+        join_url="https://meet.example.org/learning",
+    )
+    slug = event.slug
+    db.session.close()
+
+    page.goto(f"{live_server.url}/events/{slug}/request-place")
+    page.get_by_label("Your name").fill("Bea Browser")
+    page.get_by_label("Your email address").fill("bea@example.org")
+    page.get_by_role("button", name="Request a place").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+
+    mail = smtp.last_to("bea@example.org")
+    link = next(url for url in mail.links() if "/rsvp/" in url)
+    page.goto(link)
+    assert page.get_by_text("Invitation for Bea Browser").is_visible()
+    assert page.get_by_text("meet.example.org").count() == 0
+
+    page.get_by_label("Online").check()
+    page.get_by_label("The question you bring to this exploration").fill(
+        "How do we keep learning flowing?"
+    )
+    page.get_by_role("button", name="Yes, I'll come").click()
+    assert page.get_by_text("You're coming online.").is_visible()
+    assert page.get_by_role("link", name="https://meet.example.org/learning").is_visible()
+
+    confirmation = smtp.last_to("bea@example.org")
+    assert "https://meet.example.org/learning" in confirmation.text()
+
+    page.get_by_role("button", name="No, but send me the session notes").click()
+    assert page.get_by_text("You're not coming.").is_visible()
+    assert page.get_by_text("meet.example.org").count() == 0
+
+    db.session.expire_all()
+    rsvp = db.session.scalars(select(Rsvp)).one()
+    assert rsvp.answer == RsvpAnswer.NO and rsvp.wants_notes and rsvp.mode is None
