@@ -9,6 +9,7 @@ from placeevents.enquiries import services
 from placeevents.enquiries.forms import EnquiryForm, QuestionForm
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
 from placeevents.extensions import db
+from placeevents.invitations.services import answer_counts
 
 bp = Blueprint("enquiries", __name__)
 
@@ -93,6 +94,7 @@ def _enquiry_page(enquiry_id: int, question_form: QuestionForm) -> str:
         enquiry=enquiry,
         question_form=question_form,
         home_enquiry=services.current_enquiry(),
+        answers=answer_counts(event_ids=[event.id for event in enquiry.events]),
     )
 
 

@@ -1139,3 +1139,27 @@ def mode_choices(event: Event) -> Sequence[AttendanceMode]:
     if event.format == EventFormat.ONLINE:
         return (AttendanceMode.ONLINE,)
     return (AttendanceMode.IN_PERSON,)
+
+
+def answer_counts(*, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
+    """Per event: invited, yes, waitlisted (with offers), maybe, no, unanswered; one query."""
+    ids = list(event_ids)
+    counts: dict[int, Counter[str]] = {event_id: Counter() for event_id in ids}
+    if not ids:
+        return counts
+    rows = db.session.execute(
+        select(Invitation.event_id, Rsvp.answer, sa.func.count())
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.event_id.in_(ids))
+        .group_by(Invitation.event_id, Rsvp.answer)
+    ).all()
+    for event_id, answer, n in rows:
+        tally = counts[event_id]
+        tally["invited"] += n
+        if answer is None:
+            tally["unanswered"] += n
+        elif answer in (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED):
+            tally["waitlisted"] += n
+        else:
+            tally[answer.value] += n
+    return counts

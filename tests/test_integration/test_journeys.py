@@ -171,3 +171,35 @@ def test_the_event_page_offers_calendar_signup_and_request_a_place(
     home = client.get("/").get_data(as_text=True)
     assert db.session.scalar(select(Note.id)) is None
     assert "webcal://" in home
+
+
+def test_the_organiser_enquiry_page_counts_answers_per_event(
+    logged_in: FlaskClient, make_event: Any, make_enquiry: Any
+) -> None:
+    from tests.conftest import count_queries
+
+    enquiry = make_enquiry()
+    event = make_event(enquiry=enquiry)
+    quiet = make_event(enquiry=enquiry)
+    answers = ["yes", "yes", "maybe", "no", "waitlisted", "offered", None]
+    for n, answer in enumerate(answers):
+        invitation = _invite(event, email=f"p{n}@example.org")
+        if answer:
+            invitation.rsvp = Rsvp(answer=RsvpAnswer(answer))
+    db.session.commit()
+    html = logged_in.get(f"/manage/enquiries/{enquiry.id}").get_data(as_text=True)
+    assert "7 invited</a>: 2 yes, 2 waiting, 1 maybe, 1 no, 1 not answered" in html
+    assert html.count("Nobody invited yet") == 1 and quiet.title in html
+
+    # The request shares the test's session: start it empty, as a real request does.
+    db.session.remove()
+    with count_queries() as few:
+        logged_in.get(f"/manage/enquiries/{enquiry.id}")
+    enquiry = db.session.get(type(enquiry), enquiry.id)
+    for n in range(6):
+        make_event(enquiry=enquiry, title=f"More {n}")
+        _invite(db.session.get(type(event), event.id), email=f"more{n}@example.org")
+    db.session.remove()
+    with count_queries() as many:
+        logged_in.get(f"/manage/enquiries/{enquiry.id}")
+    assert len(many) == len(few)
