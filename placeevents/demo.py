@@ -163,6 +163,7 @@ PEOPLE = [
     ("Laura Bennett", "laura.bennett@example.org", "Integrated Care Board", "Chief Officer"),
 ]
 
+# Per event: (title, kind, visibility, attributed, question indexes, body, free tags).
 NOTES = {
     "opening-exploration-london": [
         (
@@ -179,6 +180,7 @@ NOTES = {
             "know it exists.\n"
             "- People asked for fewer new pilots and more patient support for what already "
             "works.",
+            "funding, continuity",
         ),
         (
             "Facilitator reflections",
@@ -188,6 +190,7 @@ NOTES = {
             [],
             "Energy dipped after the break; next time start the table conversations earlier. "
             "Follow up with the two national officials who asked for a smaller conversation.",
+            "facilitation",
         ),
     ],
     "bid-and-pilot-online": [
@@ -202,6 +205,7 @@ NOTES = {
             "existing work.\n"
             "3. Participants suggested pooling a share of each pot into long-term place "
             "development funds.",
+            "funding, bidding",
         ),
         (
             "Actions agreed",
@@ -211,6 +215,7 @@ NOTES = {
             [0],
             "- Collect examples of long-term funding agreements from three places.\n"
             "- Share the slides and the reading list with everyone who took part.",
+            "follow-up",
         ),
     ],
     "national-bodies-manchester": [
@@ -224,6 +229,7 @@ NOTES = {
             "well national bodies support place-based work.\n\n"
             "People saw promise in it, and real risks: it could become another compliance "
             "exercise unless national bodies co-design it.",
+            "accountability, national bodies",
         ),
     ],
 }
@@ -310,7 +316,7 @@ def load_demo() -> Enquiry:
             _past_answers(event, subscribers, offset)
         elif offset < 60:
             _upcoming_answers(event, subscribers)
-        for n_title, kind, visibility, attributed, qs, body in NOTES.get(slug, []):
+        for n_title, kind, visibility, attributed, qs, body, tags in NOTES.get(slug, []):
             note = Note(
                 event=event,
                 title=n_title,
@@ -320,7 +326,7 @@ def load_demo() -> Enquiry:
                 attributed=attributed,
                 author_name="Kwame Asante" if attributed else "",
                 questions=[enquiry.questions[q] for q in qs],
-                tags="demo",
+                tags=tags,
             )
             note.revisions = [
                 NoteRevision(
@@ -331,7 +337,7 @@ def load_demo() -> Enquiry:
                     visibility=visibility,
                     attributed=attributed,
                     author_name=note.author_name,
-                    tags="demo",
+                    tags=tags,
                 )
             ]
             db.session.add(note)
