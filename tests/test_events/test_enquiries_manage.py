@@ -107,6 +107,17 @@ def test_enquiry_errors_are_shown_beside_the_field(logged_in: FlaskClient) -> No
     assert _enquiries() == []
 
 
+def test_enquiry_errors_all_show_on_one_submit(logged_in: FlaskClient) -> None:
+    response = logged_in.post("/manage/enquiries/new", data={"title": "", "timezone": "Nowhere"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "title") == "Give the enquiry a title."
+    assert field_error(page, "timezone") == (
+        "'Nowhere' is not a time zone we know. Use a name like Europe/London."
+    )
+    assert _enquiries() == []
+
+
 def test_edit_an_enquiry(logged_in: FlaskClient, make_enquiry: Any) -> None:
     enquiry = make_enquiry(title="Old title")
     form = logged_in.get(f"/manage/enquiries/{enquiry.id}/edit").get_data(as_text=True)
