@@ -234,7 +234,7 @@ def test_export_command_writes_the_enquiry_file(
 
 def test_add_to_calendar_partial(app: Flask, make_event: Callable[..., Any]) -> None:
     event = make_event(slug="bid", title="Bid & pilot", starts_at=utc(2025, 3, 30, 1, 30))
-    with app.test_request_context():
+    with app.test_request_context(), time_machine.travel(utc(2025, 3, 1, 9, 0), tick=False):
         html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
     assert 'href="/events/bid/calendar.ics"' in html
     assert "https://calendar.google.com/calendar/render?action=TEMPLATE" in html
@@ -243,8 +243,12 @@ def test_add_to_calendar_partial(app: Flask, make_event: Callable[..., Any]) -> 
     assert "https://outlook.office.com/calendar/0/deeplink/compose?" in html
     assert "https://outlook.live.com/calendar/0/deeplink/compose?" in html
     assert "startdt=2025-03-30T01%3A30%3A00Z" in html
+    # Once the event is over there is nothing to add to a calendar.
+    with app.test_request_context(), time_machine.travel(utc(2025, 3, 30, 3, 30), tick=False):
+        html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
+    assert "calendar.ics" not in html
     event.status = EventStatus.CANCELLED
-    with app.test_request_context():
+    with app.test_request_context(), time_machine.travel(utc(2025, 3, 1, 9, 0), tick=False):
         html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
     assert "calendar.ics" not in html
 
