@@ -253,6 +253,29 @@ def test_add_to_calendar_partial(app: Flask, make_event: Callable[..., Any]) -> 
     assert "calendar.ics" not in html
 
 
+def test_web_calendar_links_carry_the_description_as_plain_text(
+    app: Flask, make_event: Callable[..., Any]
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from placeevents.calendar.services import google_calendar_url, outlook_calendar_url
+
+    event = make_event(
+        slug="plain",
+        description="Bring **one question** and read [the report](https://example.org/r).\n\n"
+        "- listen\n- ask",
+    )
+    expected = (
+        "Bring one question and read the report (https://example.org/r).\n\n- listen\n- ask"
+        "\n\nhttp://localhost/events/plain"
+    )
+    with app.test_request_context():
+        google = parse_qs(urlsplit(google_calendar_url(event)).query)
+        outlook = parse_qs(urlsplit(outlook_calendar_url(event)).query)
+    assert google["details"] == [expected]
+    assert outlook["body"] == [expected]
+
+
 def test_links_written_by_hand_match_the_routes(
     app: Flask, make_event: Callable[..., Any], make_enquiry: Callable[..., Any]
 ) -> None:
