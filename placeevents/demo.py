@@ -25,6 +25,7 @@ from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteVisibilit
 demo_cli = AppGroup("demo", help="Demo content.")
 
 TIMEZONE = "Europe/London"
+DEMO_ENQUIRY_SLUGS = ("total-place-2", "leading-beyond-boundaries")
 
 INTRODUCTION = """
 Place-based leadership means leading beyond the walls of any one organisation: councils,
@@ -38,7 +39,7 @@ power, money and governance tend to absorb or reject change, lessons from one pr
 lost in the rush to bid for the next, and the many national pilots rarely connect with each
 other, let alone with the whole system.
 
-Through 2024 we are holding a series of face-to-face and online explorations with people who
+Over the year we are holding a series of face-to-face and online explorations with people who
 know this work best. Each one takes up one of three lines of enquiry. Join the mailing list to
 be invited to any or all of them.
 """
@@ -344,7 +345,7 @@ def load_demo() -> Enquiry:
 
     old_event = Event(
         enquiry=archived,
-        slug="total-place-lessons-2023",
+        slug="total-place-ten-years-on",
         title="What Total Place taught us, ten years on",
         description="A look back with people who led the original pilots.",
         format=EventFormat.IN_PERSON,
@@ -455,8 +456,12 @@ def load_command(
 
 
 def _remove_demo() -> None:
-    slugs = [e[0] for e in EVENTS] + ["total-place-lessons-2023"]
-    for event in db.session.scalars(select(Event).where(Event.slug.in_(slugs))):
+    demo_enquiries = select(Enquiry.id).where(Enquiry.slug.in_(DEMO_ENQUIRY_SLUGS))
+    # Every event of the demo enquiries goes with them, whatever its slug.
+    events = select(Event).where(
+        Event.slug.in_([e[0] for e in EVENTS]) | Event.enquiry_id.in_(demo_enquiries)
+    )
+    for event in db.session.scalars(events):
         for note in db.session.scalars(select(Note).where(Note.event_id == event.id)):
             db.session.delete(note)
         for invitation in db.session.scalars(
@@ -465,7 +470,7 @@ def _remove_demo() -> None:
             db.session.delete(invitation)
         db.session.delete(event)
     for enquiry in db.session.scalars(
-        select(Enquiry).where(Enquiry.slug.in_(["total-place-2", "leading-beyond-boundaries"]))
+        select(Enquiry).where(Enquiry.slug.in_(DEMO_ENQUIRY_SLUGS))
     ):
         db.session.delete(enquiry)
     emails = [p[1] for p in PEOPLE]

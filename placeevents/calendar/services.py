@@ -24,6 +24,7 @@ from placeevents.extensions import db
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, default_sender, enqueue, render_email
+from placeevents.markdown import markdown_to_text
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
@@ -130,7 +131,9 @@ def webcal_url(enquiry: Enquiry) -> str:
 
 def _public_details(event: Event) -> str:
     page = ics.event_url(event, _base_url())
-    return f"{event.description.strip()}\n\n{page}" if event.description.strip() else page
+    # Calendar apps show this text as it is: the Markdown is written out as plain text.
+    description = markdown_to_text(event.description)
+    return f"{description}\n\n{page}" if description else page
 
 
 def google_calendar_url(event: Event) -> str:

@@ -84,16 +84,24 @@ def enquiry_for_organisers(enquiry_id: int) -> Enquiry | None:
     )
 
 
-def _checked(title: str, timezone: str) -> str:
-    title = " ".join(title.split())
-    if not title:
-        raise EnquiryError("Give the enquiry a title.", field="title")
+def rule_errors(*, title: str, timezone: str) -> dict[str, str]:
+    """Every rule an enquiry's title and time zone break, keyed by field."""
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "Give the enquiry a title."
     if not is_valid_timezone(timezone):
-        raise EnquiryError(
-            f"{timezone!r} is not a time zone we know. Use a name like Europe/London.",
-            field="timezone",
+        errors["timezone"] = (
+            f"{timezone!r} is not a time zone we know. Use a name like Europe/London."
         )
-    return title
+    return errors
+
+
+def _checked(title: str, timezone: str) -> str:
+    errors = rule_errors(title=title, timezone=timezone)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise EnquiryError(message, field=field)
+    return " ".join(title.split())
 
 
 def _archive_other_current(enquiry: Enquiry) -> None:

@@ -55,6 +55,20 @@ def _field_error(form: EnquiryForm | QuestionForm, error: services.EnquiryError)
         flash(error.message, "error")
 
 
+def _enquiry_form_valid(form: EnquiryForm) -> bool:
+    """Whether a submitted enquiry form is valid; if not, the rules' errors join the form's."""
+    if form.validate_on_submit():
+        return True
+    if form.is_submitted():
+        rules = services.rule_errors(
+            title=form.title.data or "", timezone=form.timezone.data or ""
+        )
+        for name, message in rules.items():
+            if not form[name].errors:
+                form[name].errors = [message]
+    return False
+
+
 def _status() -> int:
     return 422 if request.method == "POST" else 200
 
@@ -67,7 +81,7 @@ def index() -> str:
 @manage_bp.route("/new", methods=["GET", "POST"])
 def new() -> Page:
     form = EnquiryForm()
-    if form.validate_on_submit():
+    if _enquiry_form_valid(form):
         try:
             enquiry = services.create_enquiry(
                 title=form.title.data or "",
@@ -107,7 +121,7 @@ def manage_show(enquiry_id: int) -> str:
 def edit(enquiry_id: int) -> Page:
     enquiry = db.get_or_404(Enquiry, enquiry_id)
     form = EnquiryForm(obj=enquiry)
-    if form.validate_on_submit():
+    if _enquiry_form_valid(form):
         try:
             services.update_enquiry(
                 enquiry=enquiry,

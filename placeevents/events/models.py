@@ -90,6 +90,11 @@ class Event(db.Model):
         return self.status in (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
     @property
+    def has_ended(self) -> bool:
+        """Whether the event is over: nobody can join it, book it or add it to a calendar."""
+        return self.ends_at <= utcnow()
+
+    @property
     def has_place(self) -> bool:
         return self.format in (EventFormat.IN_PERSON, EventFormat.HYBRID)
 

@@ -56,8 +56,8 @@ class EventDetails:
 
     title: str
     format: EventFormat
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
     description: str = ""
     venue: str = ""
     address: str = ""
@@ -127,6 +127,10 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
     ends_at = to_utc("ends_at", details.ends_at)
     rsvp_deadline = to_utc("rsvp_deadline", details.rsvp_deadline)
 
+    if details.starts_at is None:
+        errors["starts_at"] = "Enter the start date and time."
+    if details.ends_at is None:
+        errors["ends_at"] = "Enter the end date and time."
     title = " ".join(details.title.split())
     if not title:
         errors["title"] = "Give the event a title."
@@ -176,6 +180,17 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
         "ask_question": details.ask_question,
     }
     return values, notes
+
+
+def rule_errors(
+    *, enquiry: Enquiry, details: EventDetails, event: Event | None = None
+) -> dict[str, str]:
+    """Every rule `details` break, keyed by field; empty when they could be saved."""
+    try:
+        _clean(details, tz=enquiry.timezone, event=event)
+    except EventInvalid as error:
+        return error.errors
+    return {}
 
 
 def create_event(*, enquiry: Enquiry, details: EventDetails) -> EventSaved:

@@ -9,6 +9,7 @@ from placeevents.enquiries.models import Enquiry
 from placeevents.events import services
 from placeevents.events.forms import CancelForm, EventForm
 from placeevents.events.models import Event, EventStatus
+from placeevents.events.services import EventDetails
 from placeevents.extensions import db
 from placeevents.mail.outbox import batch_progress
 from placeevents.markdown import render_markdown
@@ -49,6 +50,29 @@ def _show_errors(form: EventForm | CancelForm, error: services.EventError) -> No
         flash(error.message, "error")
 
 
+def _submitted_details(
+    form: EventForm, *, enquiry: Enquiry, event: Event | None = None
+) -> EventDetails | None:
+    """The details of a valid submission; otherwise None, with every error beside its field.
+
+    When the form finds a fault, the rules are checked too, so one submit shows them all.
+    """
+    if form.validate_on_submit():
+        return form.details()
+    if not form.is_submitted():
+        return None
+    try:
+        details = form.details()
+    except ValueError:
+        # A format or access outside the choices: the form already says so.
+        return None
+    rules = services.rule_errors(enquiry=enquiry, details=details, event=event)
+    for name, message in rules.items():
+        if not form[name].errors:
+            form[name].errors = [message]
+    return None
+
+
 def _flash_saved(saved: services.EventSaved, done: str) -> None:
     flash(done, "info")
     for note in saved.notes:
@@ -72,9 +96,10 @@ def new() -> Page:
     if enquiry is None:
         abort(404)
     form = EventForm()
-    if form.validate_on_submit():
+    details = _submitted_details(form, enquiry=enquiry)
+    if details is not None:
         try:
-            saved = services.create_event(enquiry=enquiry, details=form.details())
+            saved = services.create_event(enquiry=enquiry, details=details)
         except services.EventError as error:
             db.session.rollback()
             _show_errors(form, error)
@@ -101,9 +126,10 @@ def manage_show(event_id: int) -> str:
 def edit(event_id: int) -> Page:
     event = _event_or_404(event_id)
     form = EventForm(data=EventForm.data_of(event)) if request.method == "GET" else EventForm()
-    if form.validate_on_submit():
+    details = _submitted_details(form, enquiry=event.enquiry, event=event)
+    if details is not None:
         try:
-            saved = services.update_event(event=event, details=form.details())
+            saved = services.update_event(event=event, details=details)
         except services.EventError as error:
             db.session.rollback()
             _show_errors(form, error)

@@ -234,7 +234,7 @@ def test_export_command_writes_the_enquiry_file(
 
 def test_add_to_calendar_partial(app: Flask, make_event: Callable[..., Any]) -> None:
     event = make_event(slug="bid", title="Bid & pilot", starts_at=utc(2025, 3, 30, 1, 30))
-    with app.test_request_context():
+    with app.test_request_context(), time_machine.travel(utc(2025, 3, 1, 9, 0), tick=False):
         html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
     assert 'href="/events/bid/calendar.ics"' in html
     assert "https://calendar.google.com/calendar/render?action=TEMPLATE" in html
@@ -243,10 +243,37 @@ def test_add_to_calendar_partial(app: Flask, make_event: Callable[..., Any]) -> 
     assert "https://outlook.office.com/calendar/0/deeplink/compose?" in html
     assert "https://outlook.live.com/calendar/0/deeplink/compose?" in html
     assert "startdt=2025-03-30T01%3A30%3A00Z" in html
-    event.status = EventStatus.CANCELLED
-    with app.test_request_context():
+    # Once the event is over there is nothing to add to a calendar.
+    with app.test_request_context(), time_machine.travel(utc(2025, 3, 30, 3, 30), tick=False):
         html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
     assert "calendar.ics" not in html
+    event.status = EventStatus.CANCELLED
+    with app.test_request_context(), time_machine.travel(utc(2025, 3, 1, 9, 0), tick=False):
+        html = render_template_string('{% include "calendar/_add_to_calendar.html" %}', event=event)
+    assert "calendar.ics" not in html
+
+
+def test_web_calendar_links_carry_the_description_as_plain_text(
+    app: Flask, make_event: Callable[..., Any]
+) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from placeevents.calendar.services import google_calendar_url, outlook_calendar_url
+
+    event = make_event(
+        slug="plain",
+        description="Bring **one question** and read [the report](https://example.org/r).\n\n"
+        "- listen\n- ask",
+    )
+    expected = (
+        "Bring one question and read the report (https://example.org/r).\n\n- listen\n- ask"
+        "\n\nhttp://localhost/events/plain"
+    )
+    with app.test_request_context():
+        google = parse_qs(urlsplit(google_calendar_url(event)).query)
+        outlook = parse_qs(urlsplit(outlook_calendar_url(event)).query)
+    assert google["details"] == [expected]
+    assert outlook["body"] == [expected]
 
 
 def test_links_written_by_hand_match_the_routes(

@@ -93,6 +93,27 @@ def test_open_a_new_enquiry(logged_in: FlaskClient, make_enquiry: Any) -> None:
     assert "Total Place 3.0" in home and "We ask <strong>again</strong>." in home
 
 
+def test_index_pages_list_the_current_enquiry_first_and_count_events_in_words(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any
+) -> None:
+    current = make_enquiry(title="Total Place 2.0")
+    one = make_enquiry(title="One event enquiry", status=EnquiryStatus.ARCHIVED)
+    make_event(enquiry=one)
+    two = make_enquiry(title="Two events enquiry", status=EnquiryStatus.ARCHIVED)
+    make_event(enquiry=two)
+    make_event(enquiry=two)
+    # The archived ones were made after the current one, yet it comes first.
+    assert current.created_at <= one.created_at <= two.created_at
+    for url in ("/manage/", "/manage/enquiries/"):
+        page = logged_in.get(url).get_data(as_text=True)
+        assert page.index("Total Place 2.0") < page.index("Two events enquiry"), url
+        assert page.index("Total Place 2.0") < page.index("One event enquiry"), url
+    dashboard = logged_in.get("/manage/").get_data(as_text=True)
+    assert "One event enquiry</a> · 1 event</li>" in dashboard
+    assert "Two events enquiry</a> · 2 events</li>" in dashboard
+    assert "1 events" not in dashboard
+
+
 def test_enquiry_errors_are_shown_beside_the_field(logged_in: FlaskClient) -> None:
     response = logged_in.post(
         "/manage/enquiries/new", data={"title": "Something", "timezone": "Mars/Olympus_Mons"}
@@ -104,6 +125,17 @@ def test_enquiry_errors_are_shown_beside_the_field(logged_in: FlaskClient) -> No
     response = logged_in.post("/manage/enquiries/new", data={"title": " ", "timezone": "UTC"})
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True), "title") == "Give the enquiry a title."
+    assert _enquiries() == []
+
+
+def test_enquiry_errors_all_show_on_one_submit(logged_in: FlaskClient) -> None:
+    response = logged_in.post("/manage/enquiries/new", data={"title": "", "timezone": "Nowhere"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "title") == "Give the enquiry a title."
+    assert field_error(page, "timezone") == (
+        "'Nowhere' is not a time zone we know. Use a name like Europe/London."
+    )
     assert _enquiries() == []
 
 

@@ -161,6 +161,40 @@ def test_several_errors_are_reported_together(
     assert _events() == []
 
 
+def test_form_and_rule_errors_all_show_on_one_submit(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any, event_form: Any
+) -> None:
+    enquiry = make_enquiry()
+    data = event_form(
+        format="hybrid",
+        capacity="-5",
+        join_url="http://insecure.example.org/x",
+        rsvp_deadline="2030-05-15T10:00",
+    )
+    response = logged_in.post(f"/manage/events/new?enquiry={enquiry.id}", data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "capacity") == "Enter a number of places from 1 to 100000."
+    assert field_error(page, "join_url") == (
+        "The join link must be a secure link starting with https://."
+    )
+    assert field_error(page, "rsvp_deadline") == (
+        "The RSVP deadline must be no later than the start."
+    )
+    assert _events() == []
+
+    # A missing title and an unreadable end still leave the other rules checked.
+    event = make_event(enquiry=enquiry, title="Kept")
+    data = event_form(title="", ends_at="soon", format="online", join_url="ftp://x.example")
+    response = logged_in.post(f"/manage/events/{event.id}/edit", data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "title") == "Give the event a title."
+    assert field_error(page, "ends_at") == "Enter a date and a time, for example 14/05/2024 10:00."
+    assert field_error(page, "join_url")
+    assert _events()[0].title == "Kept"
+
+
 def test_the_edit_form_shows_local_times(logged_in: FlaskClient, make_event: Any) -> None:
     event = make_event(
         starts_at=datetime(2030, 5, 14, 9, 0, tzinfo=UTC),

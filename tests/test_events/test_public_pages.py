@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
+import time_machine
 from flask.testing import FlaskClient
 
 from placeevents.events.models import EventAccess, EventFormat, EventStatus
@@ -78,6 +79,33 @@ def test_a_cancelled_event_says_so(client: FlaskClient, make_event: Any) -> None
     assert "Our speaker is unwell; a new date will follow." in page
     assert "Places left" not in page
     assert "Cancelled" in client.get("/").get_data(as_text=True)
+
+
+def test_an_event_that_has_ended_says_when_it_took_place(
+    client: FlaskClient, make_event: Any
+) -> None:
+    event = make_event(
+        slug="over",
+        access=EventAccess.OPEN,
+        capacity=30,
+        places_taken=6,
+        starts_at=datetime(2030, 5, 14, 9, 0, tzinfo=UTC),
+        ends_at=datetime(2030, 5, 14, 11, 30, tzinfo=UTC),
+    )
+    with time_machine.travel(datetime(2030, 5, 14, 8, 0, tzinfo=UTC), tick=False):
+        before = client.get("/events/over").get_data(as_text=True)
+        assert not event.has_ended
+    assert "Places left" in before and "Add to your calendar" in before
+    assert "Request a place" in before and "took place" not in before
+
+    with time_machine.travel(datetime(2030, 5, 14, 11, 30, tzinfo=UTC), tick=False):
+        page = client.get("/events/over").get_data(as_text=True)
+        assert event.has_ended
+    assert "This event took place on Tue 14 May 2030." in page
+    assert "Places left" not in page
+    assert "Add to your calendar" not in page and "Add to Google Calendar" not in page
+    assert "Request a place" not in page
+    assert "Join our mailing list" in page
 
 
 def test_an_unknown_event_is_not_found(client: FlaskClient) -> None:

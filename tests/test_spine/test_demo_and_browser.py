@@ -56,6 +56,31 @@ def test_demo_events_are_dated_from_the_day_it_is_loaded(app: Flask) -> None:
         assert starts[-1] < utcnow() + timedelta(days=70)
 
 
+def test_demo_wording_stays_true_whatever_day_it_is_loaded(
+    runner: Any, client: Any, make_event: Any
+) -> None:
+    import re
+
+    import time_machine
+
+    with time_machine.travel("2031-06-01 09:00Z", tick=False):
+        assert runner.invoke(args=["demo", "load"]).exit_code == 0
+        home = client.get("/").get_data(as_text=True)
+        archive = client.get("/enquiries/leading-beyond-boundaries").get_data(as_text=True)
+    assert "Over the year we are holding a series of face-to-face and online explorations" in home
+    enquiry = db.session.scalar(select(Enquiry).where(Enquiry.slug == "total-place-2"))
+    # No year is written into the words or the addresses, only into the dates shown.
+    assert not re.search(r"\b20\d\d\b", enquiry.introduction + enquiry.summary)
+    assert not any(re.search(r"20\d\d", e.slug) for e in db.session.scalars(select(Event)))
+    assert "/events/total-place-ten-years-on" in archive
+
+    # An event an organiser added to the demo enquiry goes too when it is loaded again.
+    make_event(enquiry=enquiry, slug="added-by-hand")
+    forced = runner.invoke(args=["demo", "load", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert db.session.scalar(select(Event).where(Event.slug == "added-by-hand")) is None
+
+
 def test_utc_datetimes_come_back_aware(make_event: Any) -> None:
     event = make_event()
     db.session.expire_all()
