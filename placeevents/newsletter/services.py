@@ -84,6 +84,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def mask_email(email: str) -> str:
+    """An address shown on a page reached by link, e.g. a***@example.org."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
+
+
 def suppression_hash(email: str) -> str:
     """The hash an erased address leaves behind."""
     # Unkeyed on purpose: a keyed hash would stop matching when SECRET_KEY is rotated.
@@ -337,13 +343,22 @@ def _confirm(subscriber: Subscriber, ip: str) -> None:
     _send(subscriber, "newsletter_welcome")
 
 
-def confirm_subscription(*, token: str, ip: str) -> Subscriber:
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of pressing the confirmation button: who, and whether it was news."""
+
+    subscriber: Subscriber
+    already_confirmed: bool
+
+
+def confirm_subscription(*, token: str, ip: str) -> Confirmation:
     """Confirm from the button on the confirmation page; a second press changes nothing."""
     subscriber = subscriber_for_confirmation(token=token)
-    if subscriber.status == SubscriberStatus.PENDING:
+    already = subscriber.status == SubscriberStatus.CONFIRMED
+    if not already:
         _confirm(subscriber, ip)
     db.session.flush()
-    return subscriber
+    return Confirmation(subscriber=subscriber, already_confirmed=already)
 
 
 def subscriber_for_preferences(*, token: str) -> Subscriber:

@@ -113,16 +113,22 @@ def confirm(token: str) -> Page:
     form = ActionForm()
     try:
         if form.validate_on_submit():
-            subscriber = services.confirm_subscription(token=token, ip=request.remote_addr or "")
+            outcome = services.confirm_subscription(token=token, ip=request.remote_addr or "")
             db.session.commit()
-            return render_template(
-                "newsletter/confirmed.html",
-                preferences_url=_page_url(".preferences", PREFERENCES, subscriber),
-            )
-        services.subscriber_for_confirmation(token=token)
+            subscriber = outcome.subscriber
+            template = "confirm" if outcome.already_confirmed else "confirmed"
+        else:
+            subscriber = services.subscriber_for_confirmation(token=token)
+            template = "confirm"
     except services.InvalidLink as exc:
         return _link_problem(exc)
-    return render_template("newsletter/confirm.html", form=form)
+    return render_template(
+        f"newsletter/{template}.html",
+        form=form,
+        subscriber=subscriber,
+        masked_email=services.mask_email(subscriber.email),
+        preferences_url=_page_url(".preferences", PREFERENCES, subscriber),
+    )
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])

@@ -76,13 +76,17 @@ def test_the_journey_through_the_test_client(
         shown = method(_path(confirm_link))
         assert shown.status_code == 200
         assert shown.headers["Cache-Control"] == "no-store"
-    assert "Confirm my subscription" in client.get(_path(confirm_link)).get_data(as_text=True)
+    asked = client.get(_path(confirm_link)).get_data(as_text=True)
+    assert "Confirm my subscription" in asked and "<strong>a***@example.org</strong>" in asked
+    assert "ada@example.org" not in asked
     assert _subscriber().status == SubscriberStatus.PENDING
     assert len(smtp.messages) == 1
 
     confirmed = client.post(_path(confirm_link), environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert confirmed.status_code == 200
-    assert "Thank you for signing up to receive our newsletter" in confirmed.get_data(as_text=True)
+    thanks = confirmed.get_data(as_text=True)
+    assert "Thank you for signing up to receive our newsletter" in thanks
+    assert "a***@example.org" in thanks
     subscriber = _subscriber()
     assert subscriber.status == SubscriberStatus.CONFIRMED
     assert subscriber.confirmed_at is not None and subscriber.confirmed_ip == "192.0.2.7"
@@ -91,12 +95,22 @@ def test_the_journey_through_the_test_client(
     assert "Face-to-face events" in welcome.text() and "News and updates" in welcome.text()
     assert welcome.message["List-Unsubscribe"].startswith("<http://localhost/")
 
-    # Pressing the button twice is harmless: still confirmed, no second welcome.
+    # Pressing the button twice is harmless: still confirmed, no second welcome, and it says so.
     again = client.post(_path(confirm_link))
     assert again.status_code == 200
-    assert "Thank you for signing up" in again.get_data(as_text=True)
+    html = again.get_data(as_text=True)
+    assert "You are already subscribed" in html and "a***@example.org" in html
+    assert "We have sent you a welcome message" not in html
     assert len(smtp.to("ada@example.org")) == 2
     assert _subscriber().confirmed_ip == "192.0.2.7"
+
+    # Opening the link again later says the address is confirmed, with no button to press.
+    later = client.get(_path(confirm_link))
+    assert later.status_code == 200
+    html = later.get_data(as_text=True)
+    assert "You are already subscribed" in html and "a***@example.org" in html
+    assert "Confirm my subscription</button>" not in html
+    assert "/newsletter/preferences/" in html
 
 
 @pytest.mark.parametrize("state", ["new", "pending", "confirmed", "unsubscribed"])
