@@ -198,6 +198,7 @@ def _send_confirmation(subscriber: Subscriber) -> None:
         "newsletter_confirm",
         confirm_url=links.confirm_url(subscriber),
         lifetime_days=CONFIRM_LINK_LIFETIME.days,
+        awaiting_confirmation=True,
     )
 
 

@@ -244,3 +244,37 @@ def test_signup_needs_the_csrf_token(csrf_app: Flask) -> None:
     )
     assert response.status_code == 400
     assert _count(Subscriber) == 0
+
+
+@pytest.mark.parametrize("organisation", ["The Leadership Centre", "Acme Trust"])
+def test_mail_wording_reads_well_for_any_organisation_and_status(
+    app: Flask, client: FlaskClient, sign_up: Callable[..., Any], smtp: Any, organisation: str
+) -> None:
+    app.config["PLACEEVENTS_ORGANISATION"] = organisation
+    sign_up()
+    confirm = smtp.last_to("ada@example.org")
+    assert confirm.subject == (
+        f"Please confirm your subscription to the mailing list of {organisation}"
+    )
+    for body in (confirm.text(), confirm.html()):
+        assert "is on the mailing list" not in body
+        assert (
+            f"someone asked for ada@example.org to join the mailing list of {organisation}; "
+            "it is not on the list until you confirm." in " ".join(body.split())
+        )
+
+    client.post(_path(confirm.links()[0]))
+    welcome = smtp.last_to("ada@example.org")
+    assert welcome.subject == f"Welcome to the mailing list of {organisation}"
+    assert "the the" not in welcome.subject.lower()
+    for body in (welcome.text(), welcome.html()):
+        assert f"ada@example.org is on the mailing list of {organisation}." in " ".join(
+            body.split()
+        )
+        assert "until you confirm" not in body
+
+    with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
+        limiter.reset()
+        sign_up()
+    already = smtp.last_to("ada@example.org")
+    assert already.subject == f"You are already subscribed to the mailing list of {organisation}"
