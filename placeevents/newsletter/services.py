@@ -17,6 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
+from placeevents.enquiries.services import current_enquiry
+from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
 from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
@@ -37,6 +39,7 @@ CONFIRM_LINK_LIFETIME = timedelta(days=7)
 SIGNUP_MAIL_INTERVAL = timedelta(hours=1)
 UNCONFIRMED_LIFETIME = timedelta(days=30)
 PAGE_SIZE = 100
+DEFAULT_TIMEZONE = "Europe/London"
 INTERESTS = {
     "in_person": "Face-to-face events",
     "online": "Online events",
@@ -541,6 +544,12 @@ def list_subscribers(*, filters: SubscriberFilter, page: int = 1) -> SubscriberP
     return SubscriberPage(items=items, matching=matching, page=page, pages=pages, counts=counts)
 
 
+def display_timezone() -> str:
+    """The zone organiser pages show times in: the current enquiry's, else Europe/London."""
+    enquiry = current_enquiry()
+    return enquiry.timezone if enquiry is not None else DEFAULT_TIMEZONE
+
+
 def get_subscriber(*, subscriber_id: int) -> Subscriber:
     """One subscriber for the organiser's detail page."""
     subscriber = db.session.get(Subscriber, subscriber_id)
@@ -577,10 +586,15 @@ def export_subscribers(*, filters: SubscriberFilter) -> Iterator[tuple[Any, ...]
         target="subscribers",
         detail=f"{matching} rows ({described})",
     )
-    return _export_rows(filters)
+    return _export_rows(filters, display_timezone())
 
 
-def _export_rows(filters: SubscriberFilter) -> Iterator[tuple[Any, ...]]:
+def _local_iso(value: datetime | None, tz: str) -> str | None:
+    # With its offset, so a spreadsheet reader never has to guess the zone.
+    return to_local(value, tz).isoformat(timespec="seconds") if value is not None else None
+
+
+def _export_rows(filters: SubscriberFilter, tz: str) -> Iterator[tuple[Any, ...]]:
     result = db.session.scalars(
         _filtered(filters).order_by(Subscriber.email).execution_options(yield_per=500)
     )
@@ -597,9 +611,9 @@ def _export_rows(filters: SubscriberFilter) -> Iterator[tuple[Any, ...]]:
             s.consent_source.value,
             s.consent_note,
             s.consent_text_version,
-            s.requested_at,
-            s.confirmed_at,
-            s.unsubscribed_at,
+            _local_iso(s.requested_at, tz),
+            _local_iso(s.confirmed_at, tz),
+            _local_iso(s.unsubscribed_at, tz),
             s.import_batch_id,
         )
 

@@ -209,6 +209,11 @@ def unsubscribe(token: str) -> Page:
 # --- organiser pages
 
 
+@manage_bp.context_processor
+def _organiser_context() -> dict[str, Any]:
+    return {"display_timezone": services.display_timezone}
+
+
 def _filters(form: FilterForm) -> services.SubscriberFilter:
     return services.SubscriberFilter(
         search=form.q.data or "",

@@ -3,7 +3,7 @@
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -343,6 +343,55 @@ def test_export_neutralises_formulas_and_is_audited(
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "newsletter.export"))
     assert entry.detail == "2 rows (status=confirmed)"
     assert entry.actor == "organiser@example.org"
+
+
+@pytest.mark.parametrize(
+    ("enquiry_zone", "summer", "winter", "summer_iso", "winter_offset"),
+    [
+        (
+            None,
+            "Mon 1 July 2024, 10:30 BST",
+            "Mon 2 December 2024, 09:30 GMT",
+            "2024-07-01T10:30:00+01:00",
+            "+00:00",
+        ),
+        (
+            "America/New_York",
+            "Mon 1 July 2024, 05:30 EDT",
+            "Mon 2 December 2024, 04:30 EST",
+            "2024-07-01T05:30:00-04:00",
+            "-05:00",
+        ),
+    ],
+)
+def test_subscriber_times_are_shown_in_the_enquiry_zone(
+    logged_in: FlaskClient,
+    make_subscriber: Callable[..., Any],
+    make_enquiry: Callable[..., Any],
+    enquiry_zone: str | None,
+    summer: str,
+    winter: str,
+    summer_iso: str,
+    winter_offset: str,
+) -> None:
+    if enquiry_zone:
+        make_enquiry(status="current", timezone=enquiry_zone)
+    asked = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
+    ada = make_subscriber(
+        email="ada@example.org",
+        requested_at=asked,
+        confirmed_at=asked + timedelta(days=1),
+        unsubscribed_at=datetime(2024, 12, 2, 9, 30, tzinfo=UTC),
+    )
+    html = logged_in.get(f"/manage/newsletter/{ada.id}").get_data(as_text=True)
+    assert summer in html and winter in html and "UTC" not in html
+
+    rows = _read_csv(logged_in.post("/manage/newsletter/export.csv").get_data())
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["requested_at"] == summer_iso
+    assert row["confirmed_at"] == summer_iso.replace("07-01", "07-02")
+    assert row["unsubscribed_at"].startswith("2024-12-02T")
+    assert row["unsubscribed_at"].endswith(winter_offset)
 
 
 def test_export_runs_the_same_queries_for_few_and_many(
