@@ -87,6 +87,12 @@ def test_the_list_with_search_filters_and_counts(
     assert bad.status_code == 422 and "Not a valid choice" in bad.get_data(as_text=True)
 
 
+def test_the_list_page_is_headed_with_its_section(logged_in: FlaskClient) -> None:
+    html = logged_in.get("/manage/newsletter/").get_data(as_text=True)
+    assert '<p class="eyebrow">Mailing list</p>' in html
+    assert "<h1>Subscribers</h1>" in html and "<title>Mailing list" in html
+
+
 def test_the_list_runs_the_same_queries_for_few_and_many(
     logged_in: FlaskClient, make_subscriber: Callable[..., Any]
 ) -> None:
