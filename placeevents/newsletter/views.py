@@ -77,7 +77,7 @@ def _link_problem(error: services.InvalidLink) -> tuple[str, int]:
             expired=expired,
             form=FreshLinkForm(formdata=None),
         ),
-        410 if expired else 400,
+        410 if expired else 404,
     )
 
 
