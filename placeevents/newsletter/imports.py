@@ -26,6 +26,7 @@ from placeevents.newsletter.models import (
     SubscriberStatus,
 )
 from placeevents.newsletter.services import (
+    INTERESTS,
     Interests,
     NewsletterError,
     normalise_email,
@@ -251,13 +252,6 @@ class _Person:
         )
 
 
-INTEREST_LABELS = {
-    "in_person": "face-to-face events",
-    "online": "online events",
-    "news": "news and updates",
-}
-
-
 def _fill_in(person: _Person | Subscriber, row: PlannedRow) -> list[str]:
     """Fill the person's empty details and add the row's interests; say what changed."""
     changes = []
@@ -267,10 +261,10 @@ def _fill_in(person: _Person | Subscriber, row: PlannedRow) -> list[str]:
             setattr(person, attribute, value)
             changes.append(f"{attribute} set to “{value}”")
     if row.interests_given:
-        for key, label in INTEREST_LABELS.items():
+        for key, label in INTERESTS.items():
             if getattr(row.interests, key) and not getattr(person, f"wants_{key}"):
                 setattr(person, f"wants_{key}", True)
-                changes.append(f"adds {label}")
+                changes.append(f"adds {label.lower()}")
     return changes
 
 
