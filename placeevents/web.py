@@ -39,7 +39,10 @@ ERROR_MESSAGES = {
     405: ("Not allowed", "That action is not available on this page."),
     413: ("Too large", "What you sent was larger than we accept."),
     422: ("Please check the form", "Some of what you entered needs correcting."),
-    429: ("Too many attempts", "Please wait a minute and try again."),
+    429: (
+        "Too many attempts",
+        "Too many attempts from your connection. Please wait a minute and try again.",
+    ),
     500: ("Something went wrong on our side", "Nothing you did caused this. Please try again."),
 }
 
@@ -106,7 +109,8 @@ def _error_page(error: Exception) -> tuple[str, int]:
     title, message = ERROR_MESSAGES.get(code, (f"Error {code}", ""))
     if isinstance(error, CSRFError):
         message = "This form had expired or was sent from elsewhere. Please reload and try again."
-    elif isinstance(error, HTTPException) and code not in (404, 500) and error.description:
+    # Flask-Limiter's 429 description is the raw limit ("5 per 1 minute"), not a sentence.
+    elif isinstance(error, HTTPException) and code not in (404, 429, 500) and error.description:
         # Our own abort() calls carry a sentence for the reader; Werkzeug's defaults do too.
         message = error.description
     return render_template("errors/error.html", code=code, title=title, message=message), code

@@ -68,8 +68,8 @@ def _text(label: str, *, required: str | None = None, length: int = NAME_LENGTH)
     )
 
 
-def _email() -> EmailField:
-    return EmailField("Email", filters=[_strip], validators=[_EmailAddress()])
+def _email(label: str = "Email") -> EmailField:
+    return EmailField(label, filters=[_strip], validators=[_EmailAddress()])
 
 
 class DetailsForm(FlaskForm):
@@ -128,7 +128,7 @@ class InPersonForm(SignupForm):
 class FreshLinkForm(FlaskForm):
     """Ask for a new confirmation link."""
 
-    email = _email()
+    email = _email("Your email address")
 
 
 class EraseForm(FlaskForm):

@@ -26,6 +26,7 @@ from placeevents.newsletter.models import (
     SubscriberStatus,
 )
 from placeevents.newsletter.services import (
+    INTERESTS,
     Interests,
     NewsletterError,
     normalise_email,
@@ -43,6 +44,8 @@ HEADERS = {
     "name": "name",
     "organisation": "organisation",
     "organization": "organisation",
+    "role": "role",
+    "job title": "role",
     "consent source": "consent_source",
     "consent date": "consent_date",
     "interests": "interests",
@@ -81,8 +84,13 @@ class PlannedRow:
     consent_source: str
     consent_date: datetime | None
     interests: Interests
+    role: str = ""
+    # False when the row left interests blank: a merge then keeps the person's own choice.
+    interests_given: bool = False
     action: RowAction = RowAction.ADD
     reasons: list[str] = field(default_factory=list)
+    # For a merge: what it will change on the person already on the list, in words.
+    changes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -156,9 +164,11 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int]) -> PlannedR
     if problem:
         reasons.append(f"email: {problem}" if raw_email else "email: missing.")
     name, organisation, source = get("name"), get("organisation"), get("consent_source")
+    role = get("role")
     for label, value, limit in (
         ("name", name, NAME_LENGTH),
         ("organisation", organisation, NAME_LENGTH),
+        ("role", role, NAME_LENGTH),
         ("consent source", source, NOTE_LENGTH),
     ):
         if len(value) > limit:
@@ -185,9 +195,11 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int]) -> PlannedR
         email=normalise_email(raw_email) if not problem else raw_email[:254],
         name=name,
         organisation=organisation,
+        role=role,
         consent_source=source,
         consent_date=consent_date,
         interests=interests,
+        interests_given=bool(get("interests")),
         action=RowAction.ERROR if reasons else RowAction.ADD,
         reasons=reasons,
     )
@@ -215,6 +227,60 @@ def _withdrawn(subscriber: Subscriber) -> bool:
     )
 
 
+@dataclass
+class _Person:
+    """What a merge reads and fills in, copied so the preview can rehearse the import."""
+
+    name: str
+    organisation: str
+    role: str
+    wants_in_person: bool
+    wants_online: bool
+    wants_news: bool
+    status: SubscriberStatus
+
+    @classmethod
+    def of(cls, subscriber: Subscriber) -> "_Person":
+        return cls(
+            name=subscriber.name,
+            organisation=subscriber.organisation,
+            role=subscriber.role,
+            wants_in_person=subscriber.wants_in_person,
+            wants_online=subscriber.wants_online,
+            wants_news=subscriber.wants_news,
+            status=subscriber.status,
+        )
+
+
+def _fill_in(person: _Person | Subscriber, row: PlannedRow) -> list[str]:
+    """Fill the person's empty details and add the row's interests; say what changed."""
+    changes = []
+    for attribute in ("name", "organisation", "role"):
+        value = getattr(row, attribute)
+        if value and not getattr(person, attribute):
+            setattr(person, attribute, value)
+            changes.append(f"{attribute} set to “{value}”")
+    if row.interests_given:
+        for key, label in INTERESTS.items():
+            if getattr(row.interests, key) and not getattr(person, f"wants_{key}"):
+                setattr(person, f"wants_{key}", True)
+                changes.append(f"adds {label.lower()}")
+    return changes
+
+
+def _describe_merge(person: _Person, row: PlannedRow) -> None:
+    pending = person.status == SubscriberStatus.PENDING
+    changes = _fill_in(person, row)
+    summary = "; ".join(changes)
+    row.changes = [summary[:1].upper() + summary[1:] + "." if changes else "Nothing to change."]
+    if pending:
+        # Matches _merge: an unconfirmed signup is confirmed on the file's consent.
+        person.status = SubscriberStatus.CONFIRMED
+        row.changes.append("Not yet confirmed: confirmed on the consent in this file.")
+    else:
+        row.changes.append("Their consent record is kept as it is.")
+
+
 def plan_import(batch: ImportBatch) -> ImportPlan:
     """What importing this batch would do, row by row, in three queries."""
     columns, table = _read(batch.content)
@@ -225,6 +291,8 @@ def plan_import(batch: ImportBatch) -> ImportPlan:
         s.email: s
         for s in db.session.scalars(select(Subscriber).where(Subscriber.email.in_(emails)))
     }
+    # Each address as it will stand after the rows above, so every merge is described truly.
+    people = {email: _Person.of(s) for email, s in existing.items()}
     bounced = bounced_among(emails)
     suppressed = suppressed_among(emails)
     first_line: dict[str, int] = {}
@@ -244,6 +312,18 @@ def plan_import(batch: ImportBatch) -> ImportPlan:
         else:
             row.action, reason = RowAction.ADD, "new"
         row.reasons.append(reason)
+        if row.action == RowAction.ADD:
+            people[row.email] = _Person(
+                name=row.name,
+                organisation=row.organisation,
+                role=row.role,
+                wants_in_person=row.interests.in_person,
+                wants_online=row.interests.online,
+                wants_news=row.interests.news,
+                status=SubscriberStatus.CONFIRMED,
+            )
+        elif row.action == RowAction.MERGE:
+            _describe_merge(people[row.email], row)
     return ImportPlan(batch=batch, rows=rows)
 
 
@@ -311,16 +391,18 @@ def _merge(subscriber: Subscriber | None, row: PlannedRow, batch: ImportBatch) -
             email=row.email,
             name=row.name,
             organisation=row.organisation,
+            role=row.role,
             wants_in_person=row.interests.in_person,
             wants_online=row.interests.online,
             wants_news=row.interests.news,
             status=SubscriberStatus.PENDING,
         )
         db.session.add(subscriber)
-    subscriber.name = subscriber.name or row.name
-    subscriber.organisation = subscriber.organisation or row.organisation
+    else:
+        _fill_in(subscriber, row)
     if subscriber.status == SubscriberStatus.PENDING:
-        # The consent recorded in the file is what turns this row into a subscriber.
+        # The consent recorded in the file is what turns this row into a subscriber; a confirmed
+        # person's own consent record is never replaced.
         subscriber.status = SubscriberStatus.CONFIRMED
         subscriber.consent_source = ConsentSource.IMPORT
         subscriber.consent_note = row.consent_source

@@ -17,6 +17,8 @@ from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
+from placeevents.enquiries.services import current_enquiry
+from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
 from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
@@ -37,6 +39,7 @@ CONFIRM_LINK_LIFETIME = timedelta(days=7)
 SIGNUP_MAIL_INTERVAL = timedelta(hours=1)
 UNCONFIRMED_LIFETIME = timedelta(days=30)
 PAGE_SIZE = 100
+DEFAULT_TIMEZONE = "Europe/London"
 INTERESTS = {
     "in_person": "Face-to-face events",
     "online": "Online events",
@@ -82,6 +85,12 @@ class Details:
 def normalise_email(email: str) -> str:
     """The form in which addresses are stored and compared: stripped and lower-cased."""
     return email.strip().lower()
+
+
+def mask_email(email: str) -> str:
+    """An address shown on a page reached by link, e.g. a***@example.org."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
 
 
 def suppression_hash(email: str) -> str:
@@ -192,6 +201,7 @@ def _send_confirmation(subscriber: Subscriber) -> None:
         "newsletter_confirm",
         confirm_url=links.confirm_url(subscriber),
         lifetime_days=CONFIRM_LINK_LIFETIME.days,
+        awaiting_confirmation=True,
     )
 
 
@@ -337,13 +347,22 @@ def _confirm(subscriber: Subscriber, ip: str) -> None:
     _send(subscriber, "newsletter_welcome")
 
 
-def confirm_subscription(*, token: str, ip: str) -> Subscriber:
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of pressing the confirmation button: who, and whether it was news."""
+
+    subscriber: Subscriber
+    already_confirmed: bool
+
+
+def confirm_subscription(*, token: str, ip: str) -> Confirmation:
     """Confirm from the button on the confirmation page; a second press changes nothing."""
     subscriber = subscriber_for_confirmation(token=token)
-    if subscriber.status == SubscriberStatus.PENDING:
+    already = subscriber.status == SubscriberStatus.CONFIRMED
+    if not already:
         _confirm(subscriber, ip)
     db.session.flush()
-    return subscriber
+    return Confirmation(subscriber=subscriber, already_confirmed=already)
 
 
 def subscriber_for_preferences(*, token: str) -> Subscriber:
@@ -525,6 +544,12 @@ def list_subscribers(*, filters: SubscriberFilter, page: int = 1) -> SubscriberP
     return SubscriberPage(items=items, matching=matching, page=page, pages=pages, counts=counts)
 
 
+def display_timezone() -> str:
+    """The zone organiser pages show times in: the current enquiry's, else Europe/London."""
+    enquiry = current_enquiry()
+    return enquiry.timezone if enquiry is not None else DEFAULT_TIMEZONE
+
+
 def get_subscriber(*, subscriber_id: int) -> Subscriber:
     """One subscriber for the organiser's detail page."""
     subscriber = db.session.get(Subscriber, subscriber_id)
@@ -561,10 +586,15 @@ def export_subscribers(*, filters: SubscriberFilter) -> Iterator[tuple[Any, ...]
         target="subscribers",
         detail=f"{matching} rows ({described})",
     )
-    return _export_rows(filters)
+    return _export_rows(filters, display_timezone())
 
 
-def _export_rows(filters: SubscriberFilter) -> Iterator[tuple[Any, ...]]:
+def _local_iso(value: datetime | None, tz: str) -> str | None:
+    # With its offset, so a spreadsheet reader never has to guess the zone.
+    return to_local(value, tz).isoformat(timespec="seconds") if value is not None else None
+
+
+def _export_rows(filters: SubscriberFilter, tz: str) -> Iterator[tuple[Any, ...]]:
     result = db.session.scalars(
         _filtered(filters).order_by(Subscriber.email).execution_options(yield_per=500)
     )
@@ -581,9 +611,9 @@ def _export_rows(filters: SubscriberFilter) -> Iterator[tuple[Any, ...]]:
             s.consent_source.value,
             s.consent_note,
             s.consent_text_version,
-            s.requested_at,
-            s.confirmed_at,
-            s.unsubscribed_at,
+            _local_iso(s.requested_at, tz),
+            _local_iso(s.confirmed_at, tz),
+            _local_iso(s.unsubscribed_at, tz),
             s.import_batch_id,
         )
 

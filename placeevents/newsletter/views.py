@@ -77,7 +77,7 @@ def _link_problem(error: services.InvalidLink) -> tuple[str, int]:
             expired=expired,
             form=FreshLinkForm(formdata=None),
         ),
-        410 if expired else 400,
+        410 if expired else 404,
     )
 
 
@@ -113,16 +113,22 @@ def confirm(token: str) -> Page:
     form = ActionForm()
     try:
         if form.validate_on_submit():
-            subscriber = services.confirm_subscription(token=token, ip=request.remote_addr or "")
+            outcome = services.confirm_subscription(token=token, ip=request.remote_addr or "")
             db.session.commit()
-            return render_template(
-                "newsletter/confirmed.html",
-                preferences_url=_page_url(".preferences", PREFERENCES, subscriber),
-            )
-        services.subscriber_for_confirmation(token=token)
+            subscriber = outcome.subscriber
+            template = "confirm" if outcome.already_confirmed else "confirmed"
+        else:
+            subscriber = services.subscriber_for_confirmation(token=token)
+            template = "confirm"
     except services.InvalidLink as exc:
         return _link_problem(exc)
-    return render_template("newsletter/confirm.html", form=form)
+    return render_template(
+        f"newsletter/{template}.html",
+        form=form,
+        subscriber=subscriber,
+        masked_email=services.mask_email(subscriber.email),
+        preferences_url=_page_url(".preferences", PREFERENCES, subscriber),
+    )
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
@@ -201,6 +207,11 @@ def unsubscribe(token: str) -> Page:
 
 
 # --- organiser pages
+
+
+@manage_bp.context_processor
+def _organiser_context() -> dict[str, Any]:
+    return {"display_timezone": services.display_timezone}
 
 
 def _filters(form: FilterForm) -> services.SubscriberFilter:

@@ -3,7 +3,7 @@
 import csv
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -85,6 +85,12 @@ def test_the_list_with_search_filters_and_counts(
     assert shown("status=confirmed&interest=in_person") == {"ada@"}
     bad = logged_in.get("/manage/newsletter/?status=everything")
     assert bad.status_code == 422 and "Not a valid choice" in bad.get_data(as_text=True)
+
+
+def test_the_list_page_is_headed_with_its_section(logged_in: FlaskClient) -> None:
+    html = logged_in.get("/manage/newsletter/").get_data(as_text=True)
+    assert '<p class="eyebrow">Mailing list</p>' in html
+    assert "<h1>Subscribers</h1>" in html and "<title>Mailing list" in html
 
 
 def test_the_list_runs_the_same_queries_for_few_and_many(
@@ -214,6 +220,92 @@ def test_import_with_preview_errors_duplicates_and_skips(
     assert db.session.scalar(imports_recorded) == 1
 
 
+MERGE_CSV = """Name,Email,Organisation,Role,Interests,Consent source,Consent date
+Amara D,amara@example.org,Leeds City Council,Head of Communities,online;news,Sheet,2024-03-01
+Amara Again,amara@example.org,Other Council,,,Sheet,2024-03-02
+Bea,bea@example.org,Bea Org,Chair,,Sheet,2024-03-01
+Pat,pat@example.org,Pat Org,,news,Sheet,2024-03-01
+"""
+
+
+def test_an_import_merge_fills_blanks_adds_interests_and_keeps_consent(
+    logged_in: FlaskClient, make_subscriber: Callable[..., Any]
+) -> None:
+    confirmed_at = utcnow() - timedelta(days=40)
+    make_subscriber(
+        email="amara@example.org",
+        name="Amara Okafor",
+        organisation="",
+        role="",
+        wants_in_person=True,
+        wants_online=False,
+        consent_source=ConsentSource.FORM,
+        consent_text_version="2024-03",
+        requested_at=confirmed_at,
+        confirmed_at=confirmed_at,
+        confirmed_ip="192.0.2.1",
+    )
+    make_subscriber(
+        email="bea@example.org",
+        name="Bea",
+        organisation="Bea Org",
+        role="Chair",
+        consent_source=ConsentSource.ORGANISER,
+        consent_note="Asked at Leeds",
+        requested_at=confirmed_at,
+        confirmed_at=confirmed_at,
+    )
+    make_subscriber(
+        email="pat@example.org",
+        name="Pat",
+        status=SubscriberStatus.PENDING,
+        wants_in_person=False,
+        wants_online=True,
+        requested_at=confirmed_at,
+    )
+
+    uploaded = _upload(logged_in, MERGE_CSV)
+    html = logged_in.get(uploaded.headers["Location"]).get_data(as_text=True)
+    assert "<dt>Merged</dt><dd>4</dd>" in html
+    assert (
+        "Organisation set to “Leeds City Council”; role set to “Head of Communities”; "
+        "adds online events; adds news and updates." in html
+    )
+    assert "Nothing to change." in html  # line 3: the blanks were filled by line 2; Bea has all
+    assert "Their consent record is kept as it is." in html
+    assert (
+        "Organisation set to “Pat Org”; adds news and updates. "
+        "Not yet confirmed: confirmed on the consent in this file." in html
+    )
+    assert "their consent record is kept as it is" in html
+    # The preview changes nothing.
+    db.session.expire_all()
+    amara = db.session.scalar(select(Subscriber).where(Subscriber.email == "amara@example.org"))
+    assert amara.organisation == "" and not amara.wants_online
+
+    batch_id = int(uploaded.headers["Location"].rsplit("/", 1)[1])
+    assert logged_in.post(f"/manage/newsletter/import/{batch_id}").status_code == 303
+    db.session.expire_all()
+    people = {s.email: s for s in db.session.scalars(select(Subscriber))}
+    amara = people["amara@example.org"]
+    assert amara.name == "Amara Okafor"
+    assert (amara.organisation, amara.role) == ("Leeds City Council", "Head of Communities")
+    assert amara.wants_in_person and amara.wants_online and amara.wants_news
+    assert amara.consent_source == ConsentSource.FORM and amara.consent_note == ""
+    assert amara.consent_text_version == "2024-03" and amara.import_batch_id is None
+    assert amara.confirmed_at == confirmed_at and amara.confirmed_ip == "192.0.2.1"
+    bea = people["bea@example.org"]
+    # No interests column value: Bea keeps exactly the interests she chose.
+    assert bea.wants_in_person and bea.wants_online and not bea.wants_news
+    assert bea.consent_source == ConsentSource.ORGANISER and bea.consent_note == "Asked at Leeds"
+    pat = people["pat@example.org"]
+    assert pat.status == SubscriberStatus.CONFIRMED and pat.consent_source == ConsentSource.IMPORT
+    assert pat.wants_online and pat.wants_news and not pat.wants_in_person
+    assert pat.organisation == "Pat Org"
+    shown = logged_in.get(f"/manage/newsletter/{amara.id}").get_data(as_text=True)
+    assert "Head of Communities" in shown and "Online events" in shown
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -257,6 +349,55 @@ def test_export_neutralises_formulas_and_is_audited(
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "newsletter.export"))
     assert entry.detail == "2 rows (status=confirmed)"
     assert entry.actor == "organiser@example.org"
+
+
+@pytest.mark.parametrize(
+    ("enquiry_zone", "summer", "winter", "summer_iso", "winter_offset"),
+    [
+        (
+            None,
+            "Mon 1 July 2024, 10:30 BST",
+            "Mon 2 December 2024, 09:30 GMT",
+            "2024-07-01T10:30:00+01:00",
+            "+00:00",
+        ),
+        (
+            "America/New_York",
+            "Mon 1 July 2024, 05:30 EDT",
+            "Mon 2 December 2024, 04:30 EST",
+            "2024-07-01T05:30:00-04:00",
+            "-05:00",
+        ),
+    ],
+)
+def test_subscriber_times_are_shown_in_the_enquiry_zone(
+    logged_in: FlaskClient,
+    make_subscriber: Callable[..., Any],
+    make_enquiry: Callable[..., Any],
+    enquiry_zone: str | None,
+    summer: str,
+    winter: str,
+    summer_iso: str,
+    winter_offset: str,
+) -> None:
+    if enquiry_zone:
+        make_enquiry(status="current", timezone=enquiry_zone)
+    asked = datetime(2024, 7, 1, 9, 30, tzinfo=UTC)
+    ada = make_subscriber(
+        email="ada@example.org",
+        requested_at=asked,
+        confirmed_at=asked + timedelta(days=1),
+        unsubscribed_at=datetime(2024, 12, 2, 9, 30, tzinfo=UTC),
+    )
+    html = logged_in.get(f"/manage/newsletter/{ada.id}").get_data(as_text=True)
+    assert summer in html and winter in html and "UTC" not in html
+
+    rows = _read_csv(logged_in.post("/manage/newsletter/export.csv").get_data())
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["requested_at"] == summer_iso
+    assert row["confirmed_at"] == summer_iso.replace("07-01", "07-02")
+    assert row["unsubscribed_at"].startswith("2024-12-02T")
+    assert row["unsubscribed_at"].endswith(winter_offset)
 
 
 def test_export_runs_the_same_queries_for_few_and_many(

@@ -19,6 +19,7 @@ from placeevents.newsletter.services import (
     invitable_subscribers,
     is_do_not_invite,
     is_suppressed,
+    mask_email,
     normalise_email,
     suppression_hash,
 )
@@ -26,6 +27,11 @@ from placeevents.newsletter.services import (
 
 def test_normalise_email() -> None:
     assert normalise_email("  Ada@Example.ORG \n") == "ada@example.org"
+
+
+def test_mask_email() -> None:
+    assert mask_email("ada@example.org") == "a***@example.org"
+    assert mask_email("a@b.example") == "a***@b.example"
 
 
 def test_invitable_subscribers_follow_the_format_rule(

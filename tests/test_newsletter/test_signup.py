@@ -76,13 +76,17 @@ def test_the_journey_through_the_test_client(
         shown = method(_path(confirm_link))
         assert shown.status_code == 200
         assert shown.headers["Cache-Control"] == "no-store"
-    assert "Confirm my subscription" in client.get(_path(confirm_link)).get_data(as_text=True)
+    asked = client.get(_path(confirm_link)).get_data(as_text=True)
+    assert "Confirm my subscription" in asked and "<strong>a***@example.org</strong>" in asked
+    assert "ada@example.org" not in asked
     assert _subscriber().status == SubscriberStatus.PENDING
     assert len(smtp.messages) == 1
 
     confirmed = client.post(_path(confirm_link), environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert confirmed.status_code == 200
-    assert "Thank you for signing up to receive our newsletter" in confirmed.get_data(as_text=True)
+    thanks = confirmed.get_data(as_text=True)
+    assert "Thank you for signing up to receive our newsletter" in thanks
+    assert "a***@example.org" in thanks
     subscriber = _subscriber()
     assert subscriber.status == SubscriberStatus.CONFIRMED
     assert subscriber.confirmed_at is not None and subscriber.confirmed_ip == "192.0.2.7"
@@ -91,12 +95,22 @@ def test_the_journey_through_the_test_client(
     assert "Face-to-face events" in welcome.text() and "News and updates" in welcome.text()
     assert welcome.message["List-Unsubscribe"].startswith("<http://localhost/")
 
-    # Pressing the button twice is harmless: still confirmed, no second welcome.
+    # Pressing the button twice is harmless: still confirmed, no second welcome, and it says so.
     again = client.post(_path(confirm_link))
     assert again.status_code == 200
-    assert "Thank you for signing up" in again.get_data(as_text=True)
+    html = again.get_data(as_text=True)
+    assert "You are already subscribed" in html and "a***@example.org" in html
+    assert "We have sent you a welcome message" not in html
     assert len(smtp.to("ada@example.org")) == 2
     assert _subscriber().confirmed_ip == "192.0.2.7"
+
+    # Opening the link again later says the address is confirmed, with no button to press.
+    later = client.get(_path(confirm_link))
+    assert later.status_code == 200
+    html = later.get_data(as_text=True)
+    assert "You are already subscribed" in html and "a***@example.org" in html
+    assert "Confirm my subscription</button>" not in html
+    assert "/newsletter/preferences/" in html
 
 
 @pytest.mark.parametrize("state", ["new", "pending", "confirmed", "unsubscribed"])
@@ -230,3 +244,37 @@ def test_signup_needs_the_csrf_token(csrf_app: Flask) -> None:
     )
     assert response.status_code == 400
     assert _count(Subscriber) == 0
+
+
+@pytest.mark.parametrize("organisation", ["The Leadership Centre", "Acme Trust"])
+def test_mail_wording_reads_well_for_any_organisation_and_status(
+    app: Flask, client: FlaskClient, sign_up: Callable[..., Any], smtp: Any, organisation: str
+) -> None:
+    app.config["PLACEEVENTS_ORGANISATION"] = organisation
+    sign_up()
+    confirm = smtp.last_to("ada@example.org")
+    assert confirm.subject == (
+        f"Please confirm your subscription to the mailing list of {organisation}"
+    )
+    for body in (confirm.text(), confirm.html()):
+        assert "is on the mailing list" not in body
+        assert (
+            f"someone asked for ada@example.org to join the mailing list of {organisation}; "
+            "it is not on the list until you confirm." in " ".join(body.split())
+        )
+
+    client.post(_path(confirm.links()[0]))
+    welcome = smtp.last_to("ada@example.org")
+    assert welcome.subject == f"Welcome to the mailing list of {organisation}"
+    assert "the the" not in welcome.subject.lower()
+    for body in (welcome.text(), welcome.html()):
+        assert f"ada@example.org is on the mailing list of {organisation}." in " ".join(
+            body.split()
+        )
+        assert "until you confirm" not in body
+
+    with time_machine.travel(utcnow() + timedelta(hours=2), tick=False):
+        limiter.reset()
+        sign_up()
+    already = smtp.last_to("ada@example.org")
+    assert already.subject == f"You are already subscribed to the mailing list of {organisation}"

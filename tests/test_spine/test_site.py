@@ -78,6 +78,16 @@ def test_method_not_allowed_page(client: FlaskClient) -> None:
     assert "Not allowed" in response.get_data(as_text=True)
 
 
+def test_rate_limited_page_says_what_to_do_not_the_raw_limit(client: FlaskClient) -> None:
+    data = {"email": "guess@example.org", "password": "wrong"}
+    codes = [client.post("/login", data=data).status_code for _ in range(21)]
+    response = client.post("/login", data=data)
+    assert 429 in codes and response.status_code == 429
+    html = response.get_data(as_text=True)
+    assert "Too many attempts from your connection. Please wait a minute and try again." in html
+    assert " per " not in html and 'id="main"' in html
+
+
 def test_nul_bytes_are_refused(client: FlaskClient) -> None:
     response = client.post("/login", data={"email": "a\x00@example.org", "password": "x"})
     assert response.status_code == 400
