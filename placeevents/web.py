@@ -8,8 +8,10 @@ from flask import (
     Response,
     abort,
     current_app,
+    redirect,
     render_template,
     request,
+    url_for,
 )
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -57,6 +59,12 @@ We never sell or share your details. Every mail we send has a link to change you
 download what we hold about you, or unsubscribe in one click. To have everything about you
 erased, write to us and we will remove it from every record we keep.
 """
+
+
+@site.get("/favicon.ico")
+def favicon() -> Response:
+    # Some clients ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @site.get("/privacy")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from placeevents.markdown import markdown_to_text
+
 if TYPE_CHECKING:
     from placeevents.enquiries.models import Enquiry
     from placeevents.events.models import Event
@@ -128,8 +130,10 @@ def _description(event: "Event", base_url: str, join_url: str, note: str) -> str
         parts.append(note.strip())
     if join_url:
         parts.append(f"Join online: {join_url}")
-    if event.description.strip():
-        parts.append(event.description.strip())
+    # Calendar apps show plain text: the Markdown is rendered down, not shown raw.
+    text = markdown_to_text(event.description).strip()
+    if text:
+        parts.append(text)
     parts.append(f"Event page: {event_url(event, base_url)}")
     return "\n\n".join(parts)
 

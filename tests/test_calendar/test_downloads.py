@@ -306,3 +306,11 @@ def test_subscribe_partial(app: Flask, make_enquiry: Callable[..., Any]) -> None
     assert 'href="webcal://events.example.org/enquiries/total-place/calendar.ics"' in html
     assert "https://events.example.org/enquiries/total-place/calendar.ics" in html
     assert "cid=webcal%3A%2F%2Fevents.example.org%2Fenquiries%2Ftotal-place%2Fcalendar.ics" in html
+
+
+def test_ics_descriptions_are_plain_text_not_markdown(client, make_event) -> None:  # type: ignore[no-untyped-def]
+    event = make_event(description="We meet **in person**; read [the paper](https://example.org/p).")
+    body = client.get(f"/events/{event.slug}/calendar.ics").data.decode()
+    unfolded = body.replace("\r\n ", "")
+    assert "**" not in unfolded and "[the paper]" not in unfolded
+    assert "in person" in unfolded and "the paper (https://example.org/p)" in unfolded

@@ -12,6 +12,7 @@ from placeevents.calendar import ics
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.timezones import from_local
 from placeevents.events.models import Event, EventFormat, EventStatus
+from placeevents.markdown import markdown_to_text
 from tests.test_calendar.conftest import parse_all, parse_with_icaljs, utc
 
 BASE = "https://events.example.org"
@@ -89,10 +90,12 @@ def test_any_title_and_description_round_trip(title: str, description: str) -> N
     (vevent,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
     expected_title = title.strip(" \t")
     assert str(vevent["SUMMARY"]) == expected_title
-    assert str(vevent["DESCRIPTION"]).startswith(description.strip())
+    # The description is the Markdown rendered to plain text, exactly as written.
+    expected_description = markdown_to_text(description).strip()
+    assert str(vevent["DESCRIPTION"]).startswith(expected_description)
     read = vobject.readOne(data.decode("utf-8"))
     assert read.vevent.summary.value == expected_title
-    assert read.vevent.description.value.startswith(description.strip())
+    assert read.vevent.description.value.startswith(expected_description)
 
 
 TRICKY_TITLES = [

@@ -154,3 +154,10 @@ def test_external_urls_work_outside_a_request(make_app) -> None:  # type: ignore
     app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org")
     with app.app_context():
         assert external_url("events.show", slug="a b") == "https://events.example.org/events/a%20b"
+
+
+def test_favicon_ico_points_at_the_icon(client: FlaskClient) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/static/favicon.svg")
+    assert client.get(response.headers["Location"]).status_code == 200
