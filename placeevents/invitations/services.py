@@ -33,7 +33,6 @@ from placeevents.invitations.models import (
 )
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
-from placeevents.newsletter.links import preferences_url, subscriber_mail_headers
 from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus, Suppression
 from placeevents.tokens import ExpiredToken, InvalidToken, read_token
 
@@ -739,21 +738,8 @@ def send_invitations(
             "Some of these people were invited at the same moment from elsewhere. "
             "Send again: nobody will be invited twice."
         ) from exc
-    subscribers = _subscribers_by_id(i.subscriber_id for i in invitations)
     for invitation in invitations:
-        subscriber = subscribers.get(invitation.subscriber_id or 0)
-        message = mail.build_invitation(
-            invitation,
-            subject=subject,
-            body=body,
-            # Subscribers' invitations are list mail: preferences link and one-click unsubscribe.
-            extra_headers=subscriber_mail_headers(subscriber) if subscriber else None,
-            footer_links=(
-                [("Your mailing list preferences", preferences_url(subscriber))]
-                if subscriber
-                else ()
-            ),
-        )
+        message = mail.build_invitation(invitation, subject=subject, body=body)
         enqueue(message, kind="invitation", batch_key=mailing.batch_key)
     record(
         action="invitations.sent",
@@ -763,18 +749,6 @@ def send_invitations(
         organiser=organiser,
     )
     return mailing
-
-
-def _subscribers_by_id(ids: Iterable[int | None]) -> dict[int, Subscriber]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    found = db.session.scalars(
-        select(Subscriber).where(
-            Subscriber.id.in_(wanted), Subscriber.status == SubscriberStatus.CONFIRMED
-        )
-    )
-    return {s.id: s for s in found}
 
 
 def _describe_choice(choice: RecipientChoice) -> str:
