@@ -57,6 +57,10 @@ class AnswersClosed(InvitationError):
     """Answers can no longer be changed (deadline passed, event over or cancelled)."""
 
 
+class ModeNeeded(InvitationError):
+    """A yes to a hybrid event must say whether the person comes in person or online."""
+
+
 def normalise_email(email: str) -> str:
     """Addresses are compared stripped and lower-cased, as the mailing list stores them."""
     return email.strip().lower()
@@ -231,7 +235,7 @@ def _resolve_mode(event: Event, mode: AttendanceMode | None) -> AttendanceMode:
     if event.format == EventFormat.ONLINE:
         return AttendanceMode.ONLINE
     if mode is None:
-        raise InvitationError("Choose whether you will come in person or join online.")
+        raise ModeNeeded("Choose whether you will come in person or join online.")
     return mode
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from placeevents.calendar.services import NotConfirmed, personal_ics_for
-from placeevents.events.models import Event, EventStatus
+from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db, limiter
 from placeevents.invitations import forms, services
 from placeevents.invitations.mail import STOP_PURPOSE, stop_token, where
@@ -67,6 +67,8 @@ def _rsvp_page(
         else None
     )
     event = invitation.event
+    if event.format == EventFormat.HYBRID:
+        form.mark_mode_needed()
     show_join = (
         rsvp is not None
         and rsvp.answer == RsvpAnswer.YES
@@ -158,12 +160,18 @@ def answer(token: str) -> Page:
                 question=form.question.data or "",
             ),
         )
+    except services.ModeNeeded as exc:
+        db.session.rollback()
+        form.mode.errors = [*form.mode.errors, str(exc)]
+        found = services.invitation_for_token(token=token)
+        return _rsvp_page(found, token, form, error="Please check your answer."), 422
     except services.InvitationError as exc:
         db.session.rollback()
         found = services.invitation_for_token(token=token)
         return _rsvp_page(found, token, form, error=str(exc)), 422
     db.session.commit()
-    flash(CONFIRMATIONS[rsvp.answer], "info")
+    # A place on the waiting list is not a booking, so it is not shown as a success.
+    flash(CONFIRMATIONS[rsvp.answer], "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info")
     return redirect(url_for("invitations.rsvp", token=token))
 
 
@@ -399,6 +407,9 @@ def _managed_invitation(invitation_id: int) -> Invitation:
 def set_answer(invitation_id: int) -> Page:
     invitation = _managed_invitation(invitation_id)
     form = forms.OrganiserAnswerForm()
+    if invitation.event.format == EventFormat.HYBRID:
+        # Needed with a yes, so not labelled optional.
+        form.mode.flags.required = True
     if request.method == "GET" and invitation.rsvp is not None:
         rsvp = invitation.rsvp
         form.answer.data = (
