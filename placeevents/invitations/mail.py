@@ -225,3 +225,29 @@ def build_fresh_links(email: str, invitations: Sequence[Invitation]) -> EmailMes
 def build_attendee_message(invitation: Invitation, *, subject: str, body: str) -> EmailMessage:
     """An organiser's message to the people invited to an event."""
     return _message("invitation_message", invitation, subject=subject, body=body)
+
+
+def build_attendee_message_test(
+    event: "Event", *, subject: str, body: str, to_email: str, to_name: str
+) -> EmailMessage:
+    """A test of a message to attendees sent to the organiser; its link opens the event page."""
+    context = _event_context(event)
+    mail = render_email(
+        "invitation_message",
+        **context,
+        invitation=None,
+        rsvp=None,
+        person_name=to_name,
+        rsvp_url=context["event_url"],
+        join_url="",
+        subject=subject,
+        body=body,
+        footer_links=[],
+        test=True,
+    )
+    return build_message(
+        to=address(to_email, to_name),
+        subject=f"[Test] {mail.subject}",
+        text=mail.text,
+        html=mail.html,
+    )

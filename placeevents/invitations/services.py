@@ -653,11 +653,38 @@ class InvitationPreview:
     message: EmailMessage
 
 
+def invite_closed_reason(*, event: Event) -> str:
+    """Why nobody can be invited to the event now, in words; "" when invitations can go."""
+    if event.status == EventStatus.CANCELLED:
+        return "This event has been cancelled, so nobody can be invited to it."
+    if event.status == EventStatus.DRAFT:
+        return "This event is a draft. Publish it before inviting people."
+    now = utcnow()
+    if now >= event.ends_at:
+        return "This event is over, so nobody can be invited to it."
+    if now >= event.starts_at:
+        return "This event has already started, so nobody can be invited to it."
+    return ""
+
+
+def message_closed_reason(*, event: Event) -> str:
+    """Why the people invited can't be written to now, in words; "" when they can."""
+    if event.status == EventStatus.CANCELLED:
+        return (
+            "This event has been cancelled; everyone with a place was told so when it was "
+            "cancelled."
+        )
+    if event.status == EventStatus.DRAFT:
+        return "This event is a draft, so nobody has been invited to it yet."
+    if utcnow() >= event.ends_at:
+        return "This event is over. To send people what came of it, share the session notes."
+    return ""
+
+
 def _check_invitable(event: Event) -> None:
-    if event.status != EventStatus.PUBLISHED:
-        raise InvitationError("Only a published event can have invitations sent.")
-    if utcnow() >= event.starts_at:
-        raise InvitationError("This event has already started.")
+    reason = invite_closed_reason(event=event)
+    if reason:
+        raise InvitationError(reason)
 
 
 def preview_invitation(
@@ -835,10 +862,20 @@ AUDIENCES = {
 }
 
 
-def message_attendees(
-    *, event: Event, audience: str, subject: str, body: str, organiser: "Organiser"
-) -> EventMailing:
-    """Write to the confirmed, the waiting list, or everyone invited to an event."""
+@dataclass
+class MessagePlan:
+    """Whom a message to an audience reaches, and how many bounced addresses it skips."""
+
+    label: str
+    recipients: list[Invitation]
+    skipped_bounced: int = 0
+
+
+def plan_message(*, event: Event, audience: str) -> MessagePlan:
+    """The people a message to the chosen audience would reach (nothing is stored)."""
+    reason = message_closed_reason(event=event)
+    if reason:
+        raise InvitationError(reason)
     if audience not in AUDIENCES:
         raise InvitationError("Choose whom to write to.")
     label, answers = AUDIENCES[audience]
@@ -847,20 +884,67 @@ def message_attendees(
         query = query.join(Rsvp).where(Rsvp.answer.in_(answers))
     invitations = db.session.scalars(query.order_by(Invitation.id)).all()
     bounced = bounced_among(i.email for i in invitations)
+    return MessagePlan(
+        label=label,
+        recipients=[i for i in invitations if i.email not in bounced],
+        skipped_bounced=sum(1 for i in invitations if i.email in bounced),
+    )
+
+
+@dataclass(frozen=True)
+class MessagePreview:
+    """How many people a message would reach, and what the first of them would get."""
+
+    plan: MessagePlan
+    sample: Invitation | None
+    message: EmailMessage
+
+
+def preview_message(*, event: Event, audience: str, subject: str, body: str) -> MessagePreview:
+    """The message as the first recipient would get it, and how many would (nothing is stored)."""
+    plan = plan_message(event=event, audience=audience)
+    sample = plan.recipients[0] if plan.recipients else None
+    # A stand-in carrying no working link, so the preview never exposes anyone's own page.
+    stand_in = Invitation(
+        id=0,
+        event=event,
+        email=sample.email if sample else "someone@example.org",
+        name=sample.name if sample else "",
+        source=sample.source if sample else InvitationSource.PASTED,
+        token_nonce="preview",
+    )
+    message = mail.build_attendee_message(stand_in, subject=subject, body=body)
+    return MessagePreview(plan=plan, sample=sample, message=message)
+
+
+def send_test_message(
+    *, event: Event, organiser: "Organiser", subject: str, body: str
+) -> EmailMessage:
+    """Send a message to attendees, as written, to the organiser themselves."""
+    message = mail.build_attendee_message_test(
+        event, subject=subject, body=body, to_email=organiser.email, to_name=organiser.name
+    )
+    enqueue(message, kind="attendee_message_test")
+    return message
+
+
+def message_attendees(
+    *, event: Event, audience: str, subject: str, body: str, organiser: "Organiser"
+) -> EventMailing:
+    """Write to the confirmed, the waiting list, or everyone invited to an event."""
+    plan = plan_message(event=event, audience=audience)
     mailing = EventMailing(
         event=event,
         kind=MailingKind.MESSAGE,
         batch_key=_new_batch_key(MailingKind.MESSAGE, event),
-        audience=label,
+        audience=plan.label,
         subject=subject,
         body=body,
         created_by_id=organiser.id,
+        skipped_bounced=plan.skipped_bounced,
     )
     db.session.add(mailing)
-    for invitation in invitations:
-        if invitation.email in bounced:
-            mailing.skipped_bounced += 1
-            continue
+    for invitation in plan.recipients:
         message = mail.build_attendee_message(invitation, subject=subject, body=body)
         enqueue(message, kind="attendee_message", batch_key=mailing.batch_key)
         mailing.recipients += 1
@@ -868,7 +952,7 @@ def message_attendees(
     record(
         action="invitations.message",
         target=f"event:{event.id}",
-        detail=f"to {label}: {mailing.recipients} sent; “{subject[:100]}”",
+        detail=f"to {plan.label}: {mailing.recipients} sent; “{subject[:100]}”",
         organiser=organiser,
     )
     return mailing

@@ -177,9 +177,8 @@ def test_writing_to_attendees(
         ("everyone", {coming.email, waiting.email, silent.email}),
     ):
         smtp.clear()
-        response = logged_in.post(
-            url, data={"audience": audience, "subject": "Room change", "body": "Now in room 2."}
-        )
+        data = {"audience": audience, "subject": "Room change", "body": "Now in room 2."}
+        response = logged_in.post(url, data={**data, "action": "send"})
         assert response.status_code == 302
         got = {m.rcpt_tos[0] for m in smtp.messages}
         assert got == expected, audience

@@ -93,7 +93,12 @@ def test_answers_reminders_and_messages_to_a_subscriber_carry_the_list_extras(
 
     logged_in.post(
         f"/manage/invitations/events/{event.id}/message",
-        data={"audience": "everyone", "subject": "Parking", "body": "Use the back gate."},
+        data={
+            "audience": "everyone",
+            "subject": "Parking",
+            "body": "Use the back gate.",
+            "action": "send",
+        },
     )
     assert smtp.last_to("sub@example.org").subject == "Parking"
     assert _has_list_extras(logged_in, smtp.last_to("sub@example.org"))
