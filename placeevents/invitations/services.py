@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -480,16 +481,25 @@ class PastedAddress:
     name: str = ""
 
 
+# `Name <address>` or `"Name" <address>`, as mail programs copy addresses.
+_NAMED_ADDRESS = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>$")
+
+
 def parse_pasted(text: str) -> tuple[list[PastedAddress], list[str]]:
-    """Pasted lines (an address, or `name,email`) as addresses, and an error per bad line."""
+    """Pasted lines (`email`, `name,email`, `Name <email>`) as addresses; an error per bad line."""
     found: list[PastedAddress] = []
     errors: list[str] = []
     for number, raw in enumerate((text or "").splitlines(), 1):
         line = raw.strip()
         if not line:
             continue
-        name, _, email = line.rpartition(",")
-        name, email = name.strip().strip('"').strip(), email.strip().strip("<>")
+        named = _NAMED_ADDRESS.match(line)
+        if named:
+            name, email = named["name"], named["email"]
+        else:
+            name, _, email = line.rpartition(",")
+        name = name.strip().rstrip(",").strip().strip('"').strip()
+        email = email.strip().strip("<>")
         try:
             checked = validate_email(email, check_deliverability=False)
         except EmailNotValidError:

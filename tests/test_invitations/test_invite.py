@@ -185,3 +185,35 @@ def test_send_a_test_to_yourself(
     assert "This is a test." in mail.text()
     assert [path_of(link) for link in mail.links()][-1] == f"/events/{event.slug}"
     assert _invited(event) == {} and smtp.to("someone@example.org") == []
+
+
+def test_addresses_pasted_as_mail_programs_copy_them_are_invited_with_their_names(
+    logged_in: FlaskClient, make_event: Any, smtp: Any
+) -> None:
+    event = make_event()
+    pasted = "\n".join(
+        [
+            "Ann Able <ANN@example.org>",
+            '"Bob, Jr" <bob@example.org>',
+            "Cat Cole, cat@example.org",
+            "<dan@example.org>",
+        ]
+    )
+    response = _invite(logged_in, event, pasted=pasted)
+    assert response.status_code == 302
+    names = {
+        i.email: i.name
+        for i in db.session.scalars(select(Invitation).where(Invitation.event_id == event.id))
+    }
+    assert names == {
+        "ann@example.org": "Ann Able",
+        "bob@example.org": "Bob, Jr",
+        "cat@example.org": "Cat Cole",
+        "dan@example.org": "",
+    }
+    assert "Hello Ann Able," in smtp.last_to("ann@example.org").text()
+    bad = _invite(logged_in, event, pasted="Eve <not an address>")
+    assert bad.status_code == 422
+    assert "Line 1: “Eve &lt;not an address&gt;” is not an email address." in bad.get_data(
+        as_text=True
+    )
