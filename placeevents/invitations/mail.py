@@ -172,6 +172,7 @@ def build_rsvp_answer(invitation: Invitation) -> EmailMessage:
             invitation,
             calendar=cancel_part_for_declined(invitation),
             calendar_method="CANCEL",
+            calendar_removed=True,
         )
     return _message("rsvp_answer", invitation)
 
