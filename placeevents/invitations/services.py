@@ -644,12 +644,13 @@ def default_invitation_text(event: Event) -> tuple[str, str]:
     """The subject and text an invitation starts with, for the organiser to edit."""
     enquiry: Enquiry = event.enquiry
     subject = f"Invitation: {event.title}"
+    # Titles stand on their own lines, so one ending in "?" never meets more punctuation.
     body = (
-        f"We would like to invite you to {event.title}, part of our enquiry "
-        f"“{enquiry.title}”.\n\n"
-        "It is one of a series of face-to-face and online explorations of place-based "
-        "leadership. Please let us know whether you can join us: your answer takes one click "
-        "from the link below, and you can change it later."
+        f"We would like to invite you to this event:\n\n{event.title}\n\n"
+        "It is part of our enquiry, a series of face-to-face and online explorations of "
+        f"place-based leadership:\n\n{enquiry.title}\n\n"
+        "Please let us know whether you can join us: your answer takes one click from the "
+        "link below, and you can change it later."
     )
     return subject, body
 

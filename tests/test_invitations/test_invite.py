@@ -41,7 +41,7 @@ def test_the_form_starts_with_a_sensible_invitation(
     event = make_event(title="Bid and pilot")
     html = logged_in.get(f"/manage/invitations/events/{event.id}/invite").get_data(as_text=True)
     assert "Invitation: Bid and pilot" in html
-    assert "We would like to invite you to Bid and pilot" in html
+    assert "We would like to invite you to this event:\n\nBid and pilot\n\n" in html
     for label in ("Preview", "Send a test to me", "Send invitations"):
         assert label in html
 
