@@ -1,6 +1,5 @@
 """Invitations and RSVPs: inviting, answering, exact capacity, the waiting list, reminders."""
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -34,7 +33,8 @@ from placeevents.invitations.models import (
 )
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
-from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus, Suppression
+from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus
+from placeevents.newsletter.services import suppressed_among
 from placeevents.tokens import ExpiredToken, InvalidToken, read_token
 
 if TYPE_CHECKING:
@@ -65,11 +65,6 @@ class ModeNeeded(InvitationError):
 def normalise_email(email: str) -> str:
     """Addresses are compared stripped and lower-cased, as the mailing list stores them."""
     return email.strip().lower()
-
-
-def suppression_hash(email: str) -> str:
-    """The hash under which an erased address is kept on the suppression list."""
-    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
 # --- tokens
@@ -619,13 +614,8 @@ def plan_invitations(*, event: Event, choice: RecipientChoice) -> RecipientPlan:
     refused = set(
         db.session.scalars(select(DoNotInvite.email).where(DoNotInvite.email.in_(emails)))
     )
-    hashes = {suppression_hash(e): e for e in emails}
-    erased = {
-        hashes[h]
-        for h in db.session.scalars(
-            select(Suppression.email_hash).where(Suppression.email_hash.in_(list(hashes)))
-        )
-    }
+    # The newsletter domain owns the suppression list and the hash an erasure leaves.
+    erased = suppressed_among(emails)
     for email, recipient in candidates.items():
         if email in invited:
             plan.already_invited += 1
