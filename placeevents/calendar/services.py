@@ -247,6 +247,15 @@ def calendar_part_for_confirmation(invitation: Invitation) -> bytes:
     return part
 
 
+def _declined_note(answer: RsvpAnswer) -> str:
+    if answer == RsvpAnswer.MAYBE:
+        return (
+            "You changed your answer to maybe, which holds no place, so your place is released "
+            "and this event is removed from your calendar."
+        )
+    return "You told us you can't come, so this event is removed from your calendar."
+
+
 def cancel_part_for_declined(invitation: Invitation) -> bytes:
     """The METHOD:CANCEL part for someone who changed their answer to no; records its SEQUENCE."""
     if invitation.rsvp is None:
@@ -260,7 +269,7 @@ def cancel_part_for_declined(invitation: Invitation) -> bytes:
         dtstamp=utcnow(),
         base_url=_base_url(),
         declined=True,
-        note="You told us you can no longer come, so this event is removed from your calendar.",
+        note=_declined_note(invitation.rsvp.answer),
     )
     return part
 
@@ -291,6 +300,9 @@ def cancellation_batch_key(event: Event) -> str:
 def _mail_everyone_confirmed(
     event: Event, *, template: str, method: str, kind: str, batch_key: str, note: str
 ) -> int:
+    # Imported here: the invitations mail module builds on this one.
+    from placeevents.invitations.mail import rsvp_url
+
     recipients = confirmed_invitations(event)
     bounced = bounced_among(i.email for i in recipients)
     now = utcnow()
@@ -316,6 +328,7 @@ def _mail_everyone_confirmed(
             place=place,
             where="Online" if place.online else ics.location(event),
             event_url=ics.event_url(event, _base_url()),
+            rsvp_url=rsvp_url(invitation),
             note=note,
         )
         message = build_message(

@@ -51,6 +51,10 @@ class RsvpForm(FlaskForm):
         "The question you bring to this exploration", validators=[Length(max=2000)]
     )
 
+    def mark_mode_needed(self) -> None:
+        """Show the mode question as required (it is, with a yes, for a hybrid event)."""
+        self.mode.flags.required = True
+
 
 class RequestPlaceForm(FlaskForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200), _single_line])

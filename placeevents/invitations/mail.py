@@ -1,6 +1,6 @@
 """The mails of the invitations domain: one builder per mail, each returning an EmailMessage."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,7 @@ from placeevents.enquiries import timezones
 from placeevents.events.models import EventFormat
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import address, build_message, render_email
+from placeevents.newsletter.links import list_mail_extras
 from placeevents.tokens import make_token
 from placeevents.web import external_url
 
@@ -97,44 +98,28 @@ def _message(
     calendar_method: str | None = None,
     **extra: Any,
 ) -> EmailMessage:
-    mail = render_email(name, **_context(invitation), **extra)
+    # Whoever the invitation came from, a confirmed subscriber gets the list's headers and links.
+    headers, footer_links = list_mail_extras(invitation.email)
+    mail = render_email(name, **_context(invitation), footer_links=footer_links, **extra)
     return build_message(
         to=_to(invitation),
         subject=mail.subject,
         text=mail.text,
         html=mail.html,
+        headers=headers,
         calendar=calendar,
         calendar_method=calendar_method,
     )
 
 
-def build_invitation(
-    invitation: Invitation,
-    *,
-    subject: str,
-    body: str,
-    extra_headers: Mapping[str, str] | None = None,
-    footer_links: Sequence[tuple[str, str]] = (),
-) -> EmailMessage:
+def build_invitation(invitation: Invitation, *, subject: str, body: str) -> EmailMessage:
     """The invitation itself: the organiser's words, the event, the RSVP and opt-out links.
 
-    Subscribers' invitations carry the mailing list's headers and footer links; pasted
-    invitees get neither.
+    A confirmed subscriber's invitation carries the mailing list's headers and footer links,
+    however the address was chosen; anyone else gets neither.
     """
-    mail = render_email(
-        "invitation",
-        **_context(invitation),
-        subject=subject,
-        body=body,
-        stop_url=stop_url(invitation),
-        footer_links=list(footer_links),
-    )
-    return build_message(
-        to=_to(invitation),
-        subject=mail.subject,
-        text=mail.text,
-        html=mail.html,
-        headers=dict(extra_headers or {}),
+    return _message(
+        "invitation", invitation, subject=subject, body=body, stop_url=stop_url(invitation)
     )
 
 
@@ -187,6 +172,7 @@ def build_rsvp_answer(invitation: Invitation) -> EmailMessage:
             invitation,
             calendar=cancel_part_for_declined(invitation),
             calendar_method="CANCEL",
+            calendar_removed=True,
         )
     return _message("rsvp_answer", invitation)
 
@@ -230,10 +216,39 @@ def build_fresh_links(email: str, invitations: Sequence[Invitation]) -> EmailMes
         {**_event_context(invitation.event), "rsvp_url": rsvp_url(invitation)}
         for invitation in invitations
     ]
-    mail = render_email("rsvp_fresh_link", items=items)
-    return build_message(to=address(email), subject=mail.subject, text=mail.text, html=mail.html)
+    headers, footer_links = list_mail_extras(email)
+    mail = render_email("rsvp_fresh_link", items=items, footer_links=footer_links)
+    return build_message(
+        to=address(email), subject=mail.subject, text=mail.text, html=mail.html, headers=headers
+    )
 
 
 def build_attendee_message(invitation: Invitation, *, subject: str, body: str) -> EmailMessage:
     """An organiser's message to the people invited to an event."""
     return _message("invitation_message", invitation, subject=subject, body=body)
+
+
+def build_attendee_message_test(
+    event: "Event", *, subject: str, body: str, to_email: str, to_name: str
+) -> EmailMessage:
+    """A test of a message to attendees sent to the organiser; its link opens the event page."""
+    context = _event_context(event)
+    mail = render_email(
+        "invitation_message",
+        **context,
+        invitation=None,
+        rsvp=None,
+        person_name=to_name,
+        rsvp_url=context["event_url"],
+        join_url="",
+        subject=subject,
+        body=body,
+        footer_links=[],
+        test=True,
+    )
+    return build_message(
+        to=address(to_email, to_name),
+        subject=f"[Test] {mail.subject}",
+        text=mail.text,
+        html=mail.html,
+    )

@@ -1,7 +1,7 @@
 """Invitations and RSVPs: inviting, answering, exact capacity, the waiting list, reminders."""
 
-import hashlib
 import hmac
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,8 +33,8 @@ from placeevents.invitations.models import (
 )
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
-from placeevents.newsletter.links import preferences_url, subscriber_mail_headers
-from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus, Suppression
+from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus
+from placeevents.newsletter.services import suppressed_among
 from placeevents.tokens import ExpiredToken, InvalidToken, read_token
 
 if TYPE_CHECKING:
@@ -58,14 +58,13 @@ class AnswersClosed(InvitationError):
     """Answers can no longer be changed (deadline passed, event over or cancelled)."""
 
 
+class ModeNeeded(InvitationError):
+    """A yes to a hybrid event must say whether the person comes in person or online."""
+
+
 def normalise_email(email: str) -> str:
     """Addresses are compared stripped and lower-cased, as the mailing list stores them."""
     return email.strip().lower()
-
-
-def suppression_hash(email: str) -> str:
-    """The hash under which an erased address is kept on the suppression list."""
-    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
 # --- tokens
@@ -232,7 +231,7 @@ def _resolve_mode(event: Event, mode: AttendanceMode | None) -> AttendanceMode:
     if event.format == EventFormat.ONLINE:
         return AttendanceMode.ONLINE
     if mode is None:
-        raise InvitationError("Choose whether you will come in person or join online.")
+        raise ModeNeeded("Choose whether you will come in person or join online.")
     return mode
 
 
@@ -477,16 +476,25 @@ class PastedAddress:
     name: str = ""
 
 
+# `Name <address>` or `"Name" <address>`, as mail programs copy addresses.
+_NAMED_ADDRESS = re.compile(r"^(?P<name>.*?)\s*<(?P<email>[^<>]*)>$")
+
+
 def parse_pasted(text: str) -> tuple[list[PastedAddress], list[str]]:
-    """Pasted lines (an address, or `name,email`) as addresses, and an error per bad line."""
+    """Pasted lines (`email`, `name,email`, `Name <email>`) as addresses; an error per bad line."""
     found: list[PastedAddress] = []
     errors: list[str] = []
     for number, raw in enumerate((text or "").splitlines(), 1):
         line = raw.strip()
         if not line:
             continue
-        name, _, email = line.rpartition(",")
-        name, email = name.strip().strip('"').strip(), email.strip().strip("<>")
+        named = _NAMED_ADDRESS.match(line)
+        if named:
+            name, email = named["name"], named["email"]
+        else:
+            name, _, email = line.rpartition(",")
+        name = name.strip().rstrip(",").strip().strip('"').strip()
+        email = email.strip().strip("<>")
         try:
             checked = validate_email(email, check_deliverability=False)
         except EmailNotValidError:
@@ -606,13 +614,8 @@ def plan_invitations(*, event: Event, choice: RecipientChoice) -> RecipientPlan:
     refused = set(
         db.session.scalars(select(DoNotInvite.email).where(DoNotInvite.email.in_(emails)))
     )
-    hashes = {suppression_hash(e): e for e in emails}
-    erased = {
-        hashes[h]
-        for h in db.session.scalars(
-            select(Suppression.email_hash).where(Suppression.email_hash.in_(list(hashes)))
-        )
-    }
+    # The newsletter domain owns the suppression list and the hash an erasure leaves.
+    erased = suppressed_among(emails)
     for email, recipient in candidates.items():
         if email in invited:
             plan.already_invited += 1
@@ -631,12 +634,13 @@ def default_invitation_text(event: Event) -> tuple[str, str]:
     """The subject and text an invitation starts with, for the organiser to edit."""
     enquiry: Enquiry = event.enquiry
     subject = f"Invitation: {event.title}"
+    # Titles stand on their own lines, so one ending in "?" never meets more punctuation.
     body = (
-        f"We would like to invite you to {event.title}, part of our enquiry "
-        f"“{enquiry.title}”.\n\n"
-        "It is one of a series of face-to-face and online explorations of place-based "
-        "leadership. Please let us know whether you can join us: your answer takes one click "
-        "from the link below, and you can change it later."
+        f"We would like to invite you to this event:\n\n{event.title}\n\n"
+        "It is part of our enquiry, a series of face-to-face and online explorations of "
+        f"place-based leadership:\n\n{enquiry.title}\n\n"
+        "Please let us know whether you can join us: your answer takes one click from the "
+        "link below, and you can change it later."
     )
     return subject, body
 
@@ -650,11 +654,38 @@ class InvitationPreview:
     message: EmailMessage
 
 
+def invite_closed_reason(*, event: Event) -> str:
+    """Why nobody can be invited to the event now, in words; "" when invitations can go."""
+    if event.status == EventStatus.CANCELLED:
+        return "This event has been cancelled, so nobody can be invited to it."
+    if event.status == EventStatus.DRAFT:
+        return "This event is a draft. Publish it before inviting people."
+    now = utcnow()
+    if now >= event.ends_at:
+        return "This event is over, so nobody can be invited to it."
+    if now >= event.starts_at:
+        return "This event has already started, so nobody can be invited to it."
+    return ""
+
+
+def message_closed_reason(*, event: Event) -> str:
+    """Why the people invited can't be written to now, in words; "" when they can."""
+    if event.status == EventStatus.CANCELLED:
+        return (
+            "This event has been cancelled; everyone with a place was told so when it was "
+            "cancelled."
+        )
+    if event.status == EventStatus.DRAFT:
+        return "This event is a draft, so nobody has been invited to it yet."
+    if utcnow() >= event.ends_at:
+        return "This event is over. To send people what came of it, share the session notes."
+    return ""
+
+
 def _check_invitable(event: Event) -> None:
-    if event.status != EventStatus.PUBLISHED:
-        raise InvitationError("Only a published event can have invitations sent.")
-    if utcnow() >= event.starts_at:
-        raise InvitationError("This event has already started.")
+    reason = invite_closed_reason(event=event)
+    if reason:
+        raise InvitationError(reason)
 
 
 def preview_invitation(
@@ -739,21 +770,8 @@ def send_invitations(
             "Some of these people were invited at the same moment from elsewhere. "
             "Send again: nobody will be invited twice."
         ) from exc
-    subscribers = _subscribers_by_id(i.subscriber_id for i in invitations)
     for invitation in invitations:
-        subscriber = subscribers.get(invitation.subscriber_id or 0)
-        message = mail.build_invitation(
-            invitation,
-            subject=subject,
-            body=body,
-            # Subscribers' invitations are list mail: preferences link and one-click unsubscribe.
-            extra_headers=subscriber_mail_headers(subscriber) if subscriber else None,
-            footer_links=(
-                [("Your mailing list preferences", preferences_url(subscriber))]
-                if subscriber
-                else ()
-            ),
-        )
+        message = mail.build_invitation(invitation, subject=subject, body=body)
         enqueue(message, kind="invitation", batch_key=mailing.batch_key)
     record(
         action="invitations.sent",
@@ -763,18 +781,6 @@ def send_invitations(
         organiser=organiser,
     )
     return mailing
-
-
-def _subscribers_by_id(ids: Iterable[int | None]) -> dict[int, Subscriber]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    found = db.session.scalars(
-        select(Subscriber).where(
-            Subscriber.id.in_(wanted), Subscriber.status == SubscriberStatus.CONFIRMED
-        )
-    )
-    return {s.id: s for s in found}
 
 
 def _describe_choice(choice: RecipientChoice) -> str:
@@ -857,10 +863,20 @@ AUDIENCES = {
 }
 
 
-def message_attendees(
-    *, event: Event, audience: str, subject: str, body: str, organiser: "Organiser"
-) -> EventMailing:
-    """Write to the confirmed, the waiting list, or everyone invited to an event."""
+@dataclass
+class MessagePlan:
+    """Whom a message to an audience reaches, and how many bounced addresses it skips."""
+
+    label: str
+    recipients: list[Invitation]
+    skipped_bounced: int = 0
+
+
+def plan_message(*, event: Event, audience: str) -> MessagePlan:
+    """The people a message to the chosen audience would reach (nothing is stored)."""
+    reason = message_closed_reason(event=event)
+    if reason:
+        raise InvitationError(reason)
     if audience not in AUDIENCES:
         raise InvitationError("Choose whom to write to.")
     label, answers = AUDIENCES[audience]
@@ -869,20 +885,67 @@ def message_attendees(
         query = query.join(Rsvp).where(Rsvp.answer.in_(answers))
     invitations = db.session.scalars(query.order_by(Invitation.id)).all()
     bounced = bounced_among(i.email for i in invitations)
+    return MessagePlan(
+        label=label,
+        recipients=[i for i in invitations if i.email not in bounced],
+        skipped_bounced=sum(1 for i in invitations if i.email in bounced),
+    )
+
+
+@dataclass(frozen=True)
+class MessagePreview:
+    """How many people a message would reach, and what the first of them would get."""
+
+    plan: MessagePlan
+    sample: Invitation | None
+    message: EmailMessage
+
+
+def preview_message(*, event: Event, audience: str, subject: str, body: str) -> MessagePreview:
+    """The message as the first recipient would get it, and how many would (nothing is stored)."""
+    plan = plan_message(event=event, audience=audience)
+    sample = plan.recipients[0] if plan.recipients else None
+    # A stand-in carrying no working link, so the preview never exposes anyone's own page.
+    stand_in = Invitation(
+        id=0,
+        event=event,
+        email=sample.email if sample else "someone@example.org",
+        name=sample.name if sample else "",
+        source=sample.source if sample else InvitationSource.PASTED,
+        token_nonce="preview",
+    )
+    message = mail.build_attendee_message(stand_in, subject=subject, body=body)
+    return MessagePreview(plan=plan, sample=sample, message=message)
+
+
+def send_test_message(
+    *, event: Event, organiser: "Organiser", subject: str, body: str
+) -> EmailMessage:
+    """Send a message to attendees, as written, to the organiser themselves."""
+    message = mail.build_attendee_message_test(
+        event, subject=subject, body=body, to_email=organiser.email, to_name=organiser.name
+    )
+    enqueue(message, kind="attendee_message_test")
+    return message
+
+
+def message_attendees(
+    *, event: Event, audience: str, subject: str, body: str, organiser: "Organiser"
+) -> EventMailing:
+    """Write to the confirmed, the waiting list, or everyone invited to an event."""
+    plan = plan_message(event=event, audience=audience)
     mailing = EventMailing(
         event=event,
         kind=MailingKind.MESSAGE,
         batch_key=_new_batch_key(MailingKind.MESSAGE, event),
-        audience=label,
+        audience=plan.label,
         subject=subject,
         body=body,
         created_by_id=organiser.id,
+        skipped_bounced=plan.skipped_bounced,
     )
     db.session.add(mailing)
-    for invitation in invitations:
-        if invitation.email in bounced:
-            mailing.skipped_bounced += 1
-            continue
+    for invitation in plan.recipients:
         message = mail.build_attendee_message(invitation, subject=subject, body=body)
         enqueue(message, kind="attendee_message", batch_key=mailing.batch_key)
         mailing.recipients += 1
@@ -890,7 +953,7 @@ def message_attendees(
     record(
         action="invitations.message",
         target=f"event:{event.id}",
-        detail=f"to {label}: {mailing.recipients} sent; “{subject[:100]}”",
+        detail=f"to {plan.label}: {mailing.recipients} sent; “{subject[:100]}”",
         organiser=organiser,
     )
     return mailing

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from placeevents.calendar.services import NotConfirmed, personal_ics_for
-from placeevents.events.models import Event, EventStatus
+from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db, limiter
 from placeevents.invitations import forms, services
 from placeevents.invitations.mail import STOP_PURPOSE, stop_token, where
@@ -67,6 +67,8 @@ def _rsvp_page(
         else None
     )
     event = invitation.event
+    if event.format == EventFormat.HYBRID:
+        form.mark_mode_needed()
     show_join = (
         rsvp is not None
         and rsvp.answer == RsvpAnswer.YES
@@ -158,12 +160,18 @@ def answer(token: str) -> Page:
                 question=form.question.data or "",
             ),
         )
+    except services.ModeNeeded as exc:
+        db.session.rollback()
+        form.mode.errors = [*form.mode.errors, str(exc)]
+        found = services.invitation_for_token(token=token)
+        return _rsvp_page(found, token, form, error="Please check your answer."), 422
     except services.InvitationError as exc:
         db.session.rollback()
         found = services.invitation_for_token(token=token)
         return _rsvp_page(found, token, form, error=str(exc)), 422
     db.session.commit()
-    flash(CONFIRMATIONS[rsvp.answer], "info")
+    # A place on the waiting list is not a booking, so it is not shown as a success.
+    flash(CONFIRMATIONS[rsvp.answer], "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info")
     return redirect(url_for("invitations.rsvp", token=token))
 
 
@@ -274,9 +282,31 @@ def _choice(form: forms.InviteForm) -> services.RecipientChoice:
     )
 
 
+@bp.app_template_global()
+def invite_closed_reason(event: Event) -> str:
+    """Why nobody can be invited to the event now ("" if they can), for the event's pages."""
+    return services.invite_closed_reason(event=event)
+
+
+@bp.app_template_global()
+def message_closed_reason(event: Event) -> str:
+    """Why the people invited can't be written to now ("" if they can)."""
+    return services.message_closed_reason(event=event)
+
+
+@bp.app_template_global()
+def event_answer_counts(event: Event) -> dict[str, int]:
+    """An event's invitations by answer, for the card on its organiser page (one query)."""
+    return services.answer_counts(event_ids=[event.id])[event.id]
+
+
 @manage_bp.route("/events/<int:event_id>/invite", methods=["GET", "POST"])
 def invite(event_id: int) -> Page:
     event = _event(event_id)
+    closed = services.invite_closed_reason(event=event)
+    if closed:
+        status = 409 if request.method == "POST" else 200
+        return render_template("invitations/invite.html", event=event, closed=closed), status
     form = forms.InviteForm()
     if request.method == "GET":
         form.subject.data, form.body.data = services.default_invitation_text(event)
@@ -366,9 +396,18 @@ def remind(event_id: int) -> Page:
 @manage_bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
 def message(event_id: int) -> Page:
     event = _event(event_id)
+    closed = services.message_closed_reason(event=event)
+    if closed:
+        status = 409 if request.method == "POST" else 200
+        return render_template("invitations/message.html", event=event, closed=closed), status
     form = forms.MessageForm()
-    if form.validate_on_submit():
-        try:
+    if request.method == "GET":
+        return render_template("invitations/message.html", event=event, form=form)
+    if not form.validate_on_submit():
+        return render_template("invitations/message.html", event=event, form=form), 422
+    action = request.form.get("action", "preview")
+    try:
+        if action == "send":
             mailing = services.message_attendees(
                 event=event,
                 audience=form.audience.data,
@@ -376,16 +415,24 @@ def message(event_id: int) -> Page:
                 body=form.body.data,
                 organiser=current_user,
             )
-        except services.InvitationError as exc:
-            db.session.rollback()
-            form.audience.errors = [*form.audience.errors, str(exc)]
-        else:
             db.session.commit()
             return redirect(
                 url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id)
             )
-    status = 422 if request.method == "POST" else 200
-    return render_template("invitations/message.html", event=event, form=form), status
+        if action == "test":
+            services.send_test_message(
+                event=event, organiser=current_user, subject=form.subject.data, body=form.body.data
+            )
+            db.session.commit()
+            flash(f"A test has been sent to {current_user.email}.", "info")
+        preview = services.preview_message(
+            event=event, audience=form.audience.data, subject=form.subject.data, body=form.body.data
+        )
+    except services.InvitationError as exc:
+        db.session.rollback()
+        form.audience.errors = [*form.audience.errors, str(exc)]
+        return render_template("invitations/message.html", event=event, form=form), 422
+    return render_template("invitations/message.html", event=event, form=form, preview=preview)
 
 
 def _managed_invitation(invitation_id: int) -> Invitation:
@@ -399,6 +446,9 @@ def _managed_invitation(invitation_id: int) -> Invitation:
 def set_answer(invitation_id: int) -> Page:
     invitation = _managed_invitation(invitation_id)
     form = forms.OrganiserAnswerForm()
+    if invitation.event.format == EventFormat.HYBRID:
+        # Needed with a yes, so not labelled optional.
+        form.mode.flags.required = True
     if request.method == "GET" and invitation.rsvp is not None:
         rsvp = invitation.rsvp
         form.answer.data = (

@@ -1,16 +1,20 @@
 """Links and headers for mail to subscribers: confirmation, preferences and one-click unsubscribe.
 
-Other domains call preferences_url, unsubscribe_url and subscriber_mail_headers for every mail
-they send to a subscriber.
+Other domains call list_mail_extras for every mail they send to a person, so a confirmed
+subscriber always gets the list headers and the preferences link.
 """
 
-from placeevents.newsletter.models import Subscriber
+from sqlalchemy import select
+
+from placeevents.extensions import db
+from placeevents.newsletter.models import Subscriber, SubscriberStatus
 from placeevents.tokens import make_token
 from placeevents.web import external_url
 
 CONFIRM = "newsletter-confirm"
 PREFERENCES = "newsletter-preferences"
 UNSUBSCRIBE = "newsletter-unsubscribe"
+
 
 def token_for(purpose: str, subscriber: Subscriber) -> str:
     """A link token naming this subscriber for one purpose."""
@@ -38,3 +42,22 @@ def subscriber_mail_headers(subscriber: Subscriber) -> dict[str, str]:
         "List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def list_mail_extras(email: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Headers and footer links for mail to an address: the list's if it is a confirmed subscriber.
+
+    Anyone else gets neither, so a pasted address is never told it is on a list.
+    """
+    subscriber = db.session.scalar(
+        select(Subscriber).where(
+            Subscriber.email == email.strip().lower(),
+            Subscriber.status == SubscriberStatus.CONFIRMED,
+        )
+    )
+    if subscriber is None:
+        return {}, []
+    return subscriber_mail_headers(subscriber), [
+        ("Your mailing list preferences", preferences_url(subscriber)),
+        ("Unsubscribe", unsubscribe_url(subscriber)),
+    ]

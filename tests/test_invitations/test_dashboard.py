@@ -177,12 +177,29 @@ def test_writing_to_attendees(
         ("everyone", {coming.email, waiting.email, silent.email}),
     ):
         smtp.clear()
-        response = logged_in.post(
-            url, data={"audience": audience, "subject": "Room change", "body": "Now in room 2."}
-        )
+        data = {"audience": audience, "subject": "Room change", "body": "Now in room 2."}
+        response = logged_in.post(url, data={**data, "action": "send"})
         assert response.status_code == 302
         got = {m.rcpt_tos[0] for m in smtp.messages}
         assert got == expected, audience
         assert "Now in room 2." in smtp.messages[0].text()
     bad = logged_in.post(url, data={"audience": "everyone", "subject": "A\r\nBcc: x@y.z"})
     assert bad.status_code == 422
+
+
+def test_only_the_questions_the_event_asks_are_listed(
+    logged_in: FlaskClient, make_event: Any, make_invitation: Any
+) -> None:
+    asks_access = make_event(ask_access_needs=True, ask_dietary_needs=False, ask_question=False)
+    answer(logged_in, make_invitation(event=asks_access), "yes", access_needs="Step-free")
+    html = logged_in.get(f"/manage/invitations/events/{asks_access.id}/responses").get_data(
+        as_text=True
+    )
+    assert "<h3>Access needs</h3>" in html and "Step-free" in html
+    assert "Dietary needs" not in html and "The questions they bring" not in html
+
+    asks_nothing = make_event(ask_access_needs=False, ask_dietary_needs=False, ask_question=False)
+    html = logged_in.get(f"/manage/invitations/events/{asks_nothing.id}/responses").get_data(
+        as_text=True
+    )
+    assert "Answers to the questions" not in html and "None." not in html

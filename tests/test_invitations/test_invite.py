@@ -1,6 +1,5 @@
 """Inviting: each kind of recipient list, skips and duplicates, preview, test send, progress."""
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from placeevents.invitations.models import (
 )
 from placeevents.mail.bounces import record_bounce
 from placeevents.newsletter.models import DoNotInvite, SubscriberStatus, Suppression
+from placeevents.newsletter.services import suppression_hash
 from tests.test_invitations.conftest import path_of
 
 SUBJECT = "Join us in Leeds"
@@ -41,7 +41,7 @@ def test_the_form_starts_with_a_sensible_invitation(
     event = make_event(title="Bid and pilot")
     html = logged_in.get(f"/manage/invitations/events/{event.id}/invite").get_data(as_text=True)
     assert "Invitation: Bid and pilot" in html
-    assert "We would like to invite you to Bid and pilot" in html
+    assert "We would like to invite you to this event:\n\nBid and pilot\n\n" in html
     for label in ("Preview", "Send a test to me", "Send invitations"):
         assert label in html
 
@@ -121,9 +121,7 @@ def test_skipped_addresses_are_counted_and_nobody_is_invited_twice(
     event = make_event()
     record_bounce(email="bounced@example.org", reason="550 no such user")
     db.session.add(DoNotInvite(email="quiet@example.org"))
-    db.session.add(
-        Suppression(email_hash=hashlib.sha256(b"erased@example.org").hexdigest(), reason="erased")
-    )
+    db.session.add(Suppression(email_hash=suppression_hash("erased@example.org"), reason="erased"))
     db.session.commit()
     pasted = "\n".join(
         ["bounced@example.org", "Quiet@example.org", "erased@example.org", "ok@example.org"]
@@ -185,3 +183,35 @@ def test_send_a_test_to_yourself(
     assert "This is a test." in mail.text()
     assert [path_of(link) for link in mail.links()][-1] == f"/events/{event.slug}"
     assert _invited(event) == {} and smtp.to("someone@example.org") == []
+
+
+def test_addresses_pasted_as_mail_programs_copy_them_are_invited_with_their_names(
+    logged_in: FlaskClient, make_event: Any, smtp: Any
+) -> None:
+    event = make_event()
+    pasted = "\n".join(
+        [
+            "Ann Able <ANN@example.org>",
+            '"Bob, Jr" <bob@example.org>',
+            "Cat Cole, cat@example.org",
+            "<dan@example.org>",
+        ]
+    )
+    response = _invite(logged_in, event, pasted=pasted)
+    assert response.status_code == 302
+    names = {
+        i.email: i.name
+        for i in db.session.scalars(select(Invitation).where(Invitation.event_id == event.id))
+    }
+    assert names == {
+        "ann@example.org": "Ann Able",
+        "bob@example.org": "Bob, Jr",
+        "cat@example.org": "Cat Cole",
+        "dan@example.org": "",
+    }
+    assert "Hello Ann Able," in smtp.last_to("ann@example.org").text()
+    bad = _invite(logged_in, event, pasted="Eve <not an address>")
+    assert bad.status_code == 422
+    assert "Line 1: “Eve &lt;not an address&gt;” is not an email address." in bad.get_data(
+        as_text=True
+    )
