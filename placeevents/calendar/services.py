@@ -25,6 +25,7 @@ from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, Rsv
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, default_sender, enqueue, render_email
 from placeevents.markdown import markdown_to_text
+from placeevents.newsletter.links import list_mail_extras_for
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
@@ -305,6 +306,7 @@ def _mail_everyone_confirmed(
 
     recipients = confirmed_invitations(event)
     bounced = bounced_among(i.email for i in recipients)
+    extras = list_mail_extras_for(i.email for i in recipients)
     now = utcnow()
     build = ics.imip_request if method == "REQUEST" else ics.imip_cancel
     queued = 0
@@ -312,6 +314,7 @@ def _mail_everyone_confirmed(
         if invitation.email.strip().lower() in bounced:
             continue
         place = _place(invitation)
+        headers, footer_links = extras.get(invitation.email.strip().lower(), ({}, []))
         part = build(
             event,
             organizer=organizer(),
@@ -330,12 +333,14 @@ def _mail_everyone_confirmed(
             event_url=ics.event_url(event, _base_url()),
             rsvp_url=rsvp_url(invitation),
             note=note,
+            footer_links=footer_links,
         )
         message = build_message(
             to=address(invitation.email, invitation.name),
             subject=mail.subject,
             text=mail.text,
             html=mail.html,
+            headers=headers,
             calendar=part,
             calendar_method=method,
         )

@@ -25,6 +25,7 @@ from placeevents.extensions import db
 from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
+from placeevents.newsletter.links import list_mail_extras_for
 from placeevents.slugs import unique_slug
 from placeevents.web import external_url
 
@@ -306,12 +307,19 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
     bounced = bounced_among(email for email, _ in people)
     event_url = external_url("events.show", slug=event.slug)
     # Rendered before anything is written, so a template error leaves the event as it was.
+    extras = list_mail_extras_for(email for email, _ in people)
     mails = []
     for email, name in people:
         if email.strip().lower() in bounced:
             continue
+        headers, footer_links = extras.get(email.strip().lower(), ({}, []))
         rendered = render_email(
-            "event_cancelled", event=event, person=name, message=message, event_url=event_url
+            "event_cancelled",
+            event=event,
+            person=name,
+            message=message,
+            event_url=event_url,
+            footer_links=footer_links,
         )
         mails.append(
             build_message(
@@ -319,6 +327,7 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
                 subject=rendered.subject,
                 text=rendered.text,
                 html=rendered.html,
+                headers=headers,
             )
         )
 

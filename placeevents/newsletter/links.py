@@ -4,6 +4,8 @@ Other domains call list_mail_extras for every mail they send to a person, so a c
 subscriber always gets the list headers and the preferences link.
 """
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 
 from placeevents.extensions import db
@@ -44,20 +46,34 @@ def subscriber_mail_headers(subscriber: Subscriber) -> dict[str, str]:
     }
 
 
-def list_mail_extras(email: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+MailExtras = tuple[dict[str, str], list[tuple[str, str]]]
+
+
+def list_mail_extras(email: str) -> MailExtras:
     """Headers and footer links for mail to an address: the list's if it is a confirmed subscriber.
 
     Anyone else gets neither, so a pasted address is never told it is on a list.
     """
-    subscriber = db.session.scalar(
+    return list_mail_extras_for([email]).get(email.strip().lower(), ({}, []))
+
+
+def list_mail_extras_for(emails: Iterable[str]) -> dict[str, MailExtras]:
+    """list_mail_extras for many addresses in one query, keyed by normalised address."""
+    wanted = {e.strip().lower() for e in emails}
+    if not wanted:
+        return {}
+    subscribers = db.session.scalars(
         select(Subscriber).where(
-            Subscriber.email == email.strip().lower(),
-            Subscriber.status == SubscriberStatus.CONFIRMED,
+            Subscriber.email.in_(wanted), Subscriber.status == SubscriberStatus.CONFIRMED
         )
     )
-    if subscriber is None:
-        return {}, []
-    return subscriber_mail_headers(subscriber), [
-        ("Your mailing list preferences", preferences_url(subscriber)),
-        ("Unsubscribe", unsubscribe_url(subscriber)),
-    ]
+    return {
+        s.email: (
+            subscriber_mail_headers(s),
+            [
+                ("Your mailing list preferences", preferences_url(s)),
+                ("Unsubscribe", unsubscribe_url(s)),
+            ],
+        )
+        for s in subscribers
+    }

@@ -204,3 +204,31 @@ def test_the_organiser_enquiry_page_counts_answers_per_event(
     with count_queries() as many:
         logged_in.get(page)
     assert len(many) == len(few)
+
+
+def test_calendar_updates_and_cancellations_to_subscribers_carry_list_headers(
+    logged_in: FlaskClient, client: FlaskClient, make_event: Any, make_subscriber: Any, smtp: Any
+) -> None:
+    make_subscriber(email="sub@example.org", name="Sue Scriber")
+    event = make_event(capacity=10)
+    subscriber_invitation = _invite(event, email="sub@example.org", name="Sue Scriber")
+    pasted_invitation = _invite(event, email="pat@example.org", name="Pat Pasted")
+    for invitation in (subscriber_invitation, pasted_invitation):
+        client.post(f"/rsvp/{rsvp_token(invitation)}", data={"answer": "yes"})
+    declined = _invite(event, email="nia@example.org", name="Nia No")
+    client.post(f"/rsvp/{rsvp_token(declined)}", data={"answer": "no"})
+    make_subscriber(email="nia@example.org", name="Nia No")
+    smtp.clear()
+
+    response = logged_in.post(f"/manage/events/{event.id}/cancel", data={"message": "Sorry."})
+    assert response.status_code == 302
+    deliver_due()
+    to_subscriber = smtp.last_to("sub@example.org")
+    assert to_subscriber.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert any("/newsletter/preferences/" in link for link in to_subscriber.links())
+    assert any(p.get_content_type() == "text/calendar" for p in to_subscriber.message.walk())
+    plain_to_subscriber = smtp.last_to("nia@example.org")
+    assert plain_to_subscriber.message["List-Unsubscribe"] is not None
+    to_pasted = smtp.last_to("pat@example.org")
+    assert to_pasted.message["List-Unsubscribe"] is None
+    assert not any("/newsletter/" in link for link in to_pasted.links())
