@@ -210,6 +210,7 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
     else:
         form = NoteForm()
     _prepare(form, event)
+    conflict = None
     if form.validate_on_submit():
         base = form.base_revision.data
         try:
@@ -220,6 +221,11 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
                 editor=current_user._get_current_object(),
                 base_revision=int(base) if base and base.isdigit() else None,
             )
+        except services.NoteConflict as error:
+            db.session.rollback()
+            conflict = error
+            # Their text stays in the form, now based on the current revision: saving again wins.
+            form.base_revision.data = str(error.current_revision)
         except services.NoteError as error:
             _refuse(form, error)
         else:
@@ -231,7 +237,9 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
             )
             return redirect(url_for(".show", note_id=note.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("notes/edit.html", note=note, event=event, form=form), status
+    return render_template(
+        "notes/edit.html", note=note, event=event, form=form, conflict=conflict
+    ), status
 
 
 @manage_bp.get("/<int:note_id>/revisions")
