@@ -68,7 +68,7 @@ def test_matrix_page(logged_in: FlaskClient, enquiry: Any) -> None:
     assert "3 people invited to 2 events; 2 attended at least one" in html
     assert "from 2 organisations" in html
     assert "Closing draft" not in html
-    assert "yes, attended" in html and "maybe, attended" in html and "no answer" in html
+    assert "Coming, attended" in html and "Maybe, attended" in html and "No answer" in html
     assert "2 attended<br>1 said yes<br>2 invited" in html
     assert "0 attended<br>1 said yes<br>3 invited" in html
     assert '<td>Leeds City Council</td><td class="num">1</td><td class="num">1</td>' in html
@@ -95,8 +95,8 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "Ada L",
         "ada@example.org",
         "Leeds City Council",
-        "yes, attended",
-        "no",
+        "Coming, attended",
+        "Not coming",
         "2",
         "1",
         "1",
@@ -105,8 +105,8 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "Bea",
         "bea@example.org",
         "NHS West Yorkshire",
-        "maybe, attended",
-        "yes",
+        "Maybe, attended",
+        "Coming",
         "2",
         "1",
         "1",
@@ -116,7 +116,7 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "cal@example.org",
         "nhs  west yorkshire",
         "",
-        "no answer",
+        "No answer",
         "1",
         "0",
         "0",
@@ -145,7 +145,13 @@ def test_matrix_xlsx(logged_in: FlaskClient, enquiry: Any) -> None:
     workbook = load_workbook(io.BytesIO(response.get_data()))
     assert workbook.sheetnames == ["Attendance", "Organisations"]
     rows = list(workbook["Attendance"].iter_rows(values_only=True))
-    assert rows[1][:5] == ("Ada L", "ada@example.org", "Leeds City Council", "yes, attended", "no")
+    assert rows[1][:5] == (
+        "Ada L",
+        "ada@example.org",
+        "Leeds City Council",
+        "Coming, attended",
+        "Not coming",
+    )
     assert rows[1][5:] == (2, 1, 1)
     organisations = list(workbook["Organisations"].iter_rows(values_only=True))
     assert organisations == [
