@@ -13,7 +13,7 @@ from sqlalchemy import select
 from placeevents.audit.models import AuditEntry
 from placeevents.events.models import EventStatus
 from placeevents.extensions import db
-from tests.conftest import count_queries
+from tests.conftest import ORGANISER_PASSWORD, count_queries
 
 
 @pytest.fixture
@@ -180,3 +180,56 @@ def test_matrix_queries_do_not_grow_with_people(
 def test_unknown_enquiry(logged_in: FlaskClient) -> None:
     assert logged_in.get("/manage/exports/enquiries/404/matrix").status_code == 404
     assert logged_in.get("/manage/exports/enquiries/404/matrix.csv").status_code == 404
+
+
+def test_the_matrix_fits_a_laptop_screen(
+    live_server: Any,
+    page: Any,
+    make_organiser: Any,
+    make_enquiry: Any,
+    make_event: Any,
+    make_invitation: Any,
+) -> None:
+    with live_server.app.app_context():
+        make_organiser(email="desk@example.org")
+        enquiry = make_enquiry(slug="wide", title="Total Place 2.0")
+        titles = [
+            "Opening exploration: why does place-based working stay at the margins?",
+            "Beyond bid and pilot: building change capacity that lasts",
+            "Who holds the whole system? National bodies and local accountability",
+            "Learning that travels: how do lessons move between places?",
+            "Living systems and lasting change",
+            "Newcomer test gathering",
+        ]
+        events = [
+            make_event(
+                enquiry=enquiry, title=title, starts_at=datetime(2026, 9 + n % 4, 5, tzinfo=UTC)
+            )
+            for n, title in enumerate(titles)
+        ]
+        for n, answer in enumerate(["yes", "waitlisted", "offered", "maybe", "no", None]):
+            for event in events:
+                make_invitation(
+                    event,
+                    answer=answer,
+                    attended=answer == "maybe",
+                    name=f"Catherine Doyle-Featherstonehaugh {n}",
+                    email=f"person{n}@example.org",
+                    organisation="Department for Levelling Up, Housing and Communities",
+                )
+        enquiry_id = enquiry.id
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("desk@example.org")
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/manage/exports/enquiries/{enquiry_id}/matrix")
+    table = page.locator("table.matrix")
+    assert table.get_by_text("Offered a place").first.is_visible()
+    # The last column is on screen, not hidden in a scroll box.
+    wrap = page.locator(".table-wrap:has(table.matrix)")
+    sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    last = table.locator("thead th").last
+    box = last.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280
