@@ -244,3 +244,25 @@ def test_badges_use_peoples_words_for_each_answer(
     assert sorted(badges) == sorted(
         ["Coming", "Waiting list", "Offered a place", "Maybe", "Not coming", "No answer"]
     )
+
+
+def test_the_printed_sign_in_sheet_leaves_out_the_organiser_menu(
+    live_server: Any, page: Any, make_organiser: Any, make_event: Any, make_invitation: Any
+) -> None:
+    with live_server.app.app_context():
+        make_organiser(email="desk@example.org")
+        event = make_event(title="Bid and pilot: Leeds")
+        make_invitation(event, answer="yes", name="Ada Lovelace")
+        event_id = event.id
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("desk@example.org")
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/manage/exports/events/{event_id}/")
+    page.get_by_role("button", name="Printable sign-in sheet").click()
+    assert page.get_by_role("navigation", name="Organiser").is_visible()
+    page.emulate_media(media="print")
+    assert not page.get_by_role("navigation", name="Organiser").is_visible()
+    assert not page.locator(".site-header").is_visible()
+    assert page.get_by_role("heading", level=1, name="Bid and pilot: Leeds").is_visible()
+    assert page.get_by_role("cell", name="Ada Lovelace").is_visible()
