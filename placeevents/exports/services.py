@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
-from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.models import Enquiry, EnquiryStatus
 from placeevents.enquiries.timezones import format_range, to_local
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.exports import xlsx
@@ -99,14 +99,19 @@ def get_enquiry(*, enquiry_id: int | None = None, slug: str | None = None) -> En
 
 
 def list_events() -> list[Event]:
-    """Every event that is not a draft, with its enquiry, newest enquiry and date first."""
+    """Every event that is not a draft, with its enquiry: current enquiry first, then newest."""
     return list(
         db.session.scalars(
             select(Event)
             .options(joinedload(Event.enquiry))
             .join(Enquiry, Enquiry.id == Event.enquiry_id)
             .where(Event.status != EventStatus.DRAFT)
-            .order_by(Enquiry.created_at.desc(), Enquiry.id, Event.starts_at)
+            .order_by(
+                sa.case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
+                Enquiry.created_at.desc(),
+                Enquiry.id,
+                Event.starts_at,
+            )
         )
     )
 

@@ -11,12 +11,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.models import Enquiry, EnquiryStatus
 from placeevents.events.models import Event
 from placeevents.extensions import db
 from placeevents.mail.outbox import batch_progress
@@ -144,7 +144,11 @@ def index() -> str:
     enquiries = db.session.scalars(
         select(Enquiry)
         .options(selectinload(Enquiry.events))
-        .order_by(Enquiry.status, Enquiry.created_at.desc())
+        .order_by(
+            case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
+            Enquiry.created_at.desc(),
+            Enquiry.id.desc(),
+        )
     ).all()
     return render_template("notes/manage_index.html", enquiries=enquiries, counts=counts)
 

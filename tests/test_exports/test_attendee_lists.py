@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from placeevents.audit.models import AuditEntry
+from placeevents.enquiries.models import EnquiryStatus
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
 from placeevents.invitations.models import (
@@ -442,3 +443,14 @@ def test_sign_in_sheet_of_an_in_person_event_lists_everyone_chosen(
         query_string={"who": "confirmed", "columns": "name"},
     ).get_data(as_text=True)
     assert "1 person. Please sign" in html and "not listed" not in html
+
+
+def test_index_lists_the_current_enquiry_before_archived_ones(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any
+) -> None:
+    current = make_enquiry(title="Total Place 2.0")
+    archived = make_enquiry(title="Last year's enquiry", status=EnquiryStatus.ARCHIVED)
+    make_event(enquiry=archived, title="Old gathering")
+    make_event(enquiry=current, title="New gathering")
+    html = logged_in.get("/manage/exports/").get_data(as_text=True)
+    assert html.index("Total Place 2.0") < html.index("Last year&#39;s enquiry")

@@ -7,6 +7,7 @@ from conftest import count_queries
 from sqlalchemy import func, select
 
 from placeevents.audit.models import AuditEntry
+from placeevents.enquiries.models import EnquiryStatus
 from placeevents.extensions import db
 from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteShare, NoteVisibility
 
@@ -284,3 +285,14 @@ def test_the_notes_list_costs_the_same_for_many_notes(
     with count_queries() as many:
         assert logged_in.get(f"/manage/notes/events/{past_event.id}").status_code == 200
     assert len(many) == len(few)
+
+
+def test_notes_index_lists_the_current_enquiry_first(
+    logged_in: Any, make_enquiry: Any, make_event: Any
+) -> None:
+    current = make_enquiry(title="Total Place 2.0")
+    archived = make_enquiry(title="An archived enquiry", status=EnquiryStatus.ARCHIVED)
+    make_event(enquiry=current)
+    make_event(enquiry=archived)
+    html = logged_in.get("/manage/notes/").get_data(as_text=True)
+    assert html.index("Total Place 2.0") < html.index("An archived enquiry")
