@@ -98,22 +98,24 @@ def get_enquiry(*, enquiry_id: int | None = None, slug: str | None = None) -> En
     return enquiry
 
 
-def list_events() -> list[Event]:
-    """Every event that is not a draft, with its enquiry: current enquiry first, then newest."""
-    return list(
-        db.session.scalars(
-            select(Event)
-            .options(joinedload(Event.enquiry))
-            .join(Enquiry, Enquiry.id == Event.enquiry_id)
-            .where(Event.status != EventStatus.DRAFT)
-            .order_by(
-                sa.case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
-                Enquiry.created_at.desc(),
-                Enquiry.id,
-                Event.starts_at,
-            )
+def events_by_enquiry() -> list[tuple[Enquiry, list[Event]]]:
+    """Events that are not drafts, by enquiry: the current enquiry first, then the newest."""
+    events = db.session.scalars(
+        select(Event)
+        .options(joinedload(Event.enquiry))
+        .join(Enquiry, Enquiry.id == Event.enquiry_id)
+        .where(Event.status != EventStatus.DRAFT)
+        .order_by(
+            sa.case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
+            Enquiry.created_at.desc(),
+            Enquiry.id.desc(),
+            Event.starts_at,
         )
     )
+    groups: dict[int, tuple[Enquiry, list[Event]]] = {}
+    for event in events:
+        groups.setdefault(event.enquiry_id, (event.enquiry, []))[1].append(event)
+    return list(groups.values())
 
 
 # --- personal data retention

@@ -51,7 +51,7 @@ def _download(download: services.Download) -> Response:
 
 @manage_bp.get("/")
 def index() -> str:
-    return render_template("exports/index.html", events=services.list_events())
+    return render_template("exports/index.html", groups=services.events_by_enquiry())
 
 
 @manage_bp.get("/events/<int:event_id>/")

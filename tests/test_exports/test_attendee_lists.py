@@ -448,9 +448,10 @@ def test_sign_in_sheet_of_an_in_person_event_lists_everyone_chosen(
 def test_index_lists_the_current_enquiry_before_archived_ones(
     logged_in: FlaskClient, make_enquiry: Any, make_event: Any
 ) -> None:
-    current = make_enquiry(title="Total Place 2.0")
     archived = make_enquiry(title="Last year's enquiry", status=EnquiryStatus.ARCHIVED)
-    make_event(enquiry=archived, title="Old gathering")
+    current = make_enquiry(title="Total Place 2.0")
     make_event(enquiry=current, title="New gathering")
+    make_event(enquiry=archived, title="Old gathering")
     html = logged_in.get("/manage/exports/").get_data(as_text=True)
     assert html.index("Total Place 2.0") < html.index("Last year&#39;s enquiry")
+    assert html.index("New gathering") < html.index("Old gathering")

@@ -290,8 +290,8 @@ def test_the_notes_list_costs_the_same_for_many_notes(
 def test_notes_index_lists_the_current_enquiry_first(
     logged_in: Any, make_enquiry: Any, make_event: Any
 ) -> None:
-    current = make_enquiry(title="Total Place 2.0")
     archived = make_enquiry(title="An archived enquiry", status=EnquiryStatus.ARCHIVED)
+    current = make_enquiry(title="Total Place 2.0")
     make_event(enquiry=current)
     make_event(enquiry=archived)
     html = logged_in.get("/manage/notes/").get_data(as_text=True)
