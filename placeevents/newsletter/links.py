@@ -4,7 +4,10 @@ Other domains call preferences_url, unsubscribe_url and subscriber_mail_headers 
 they send to a subscriber.
 """
 
-from placeevents.newsletter.models import Subscriber
+from sqlalchemy import select
+
+from placeevents.extensions import db
+from placeevents.newsletter.models import Subscriber, SubscriberStatus
 from placeevents.tokens import make_token
 from placeevents.web import external_url
 
@@ -38,3 +41,19 @@ def subscriber_mail_headers(subscriber: Subscriber) -> dict[str, str]:
         "List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def list_mail_extras(email: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """List headers and footer links for mail to this address, if it is a confirmed subscriber."""
+    subscriber = db.session.scalar(
+        select(Subscriber).where(
+            Subscriber.email == email.strip().lower(),
+            Subscriber.status == SubscriberStatus.CONFIRMED,
+        )
+    )
+    if subscriber is None:
+        return {}, []
+    return (
+        subscriber_mail_headers(subscriber),
+        [("Your mailing list preferences", preferences_url(subscriber))],
+    )

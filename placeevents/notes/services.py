@@ -27,6 +27,7 @@ from placeevents.mail.outbox import (
     enqueue,
     render_email,
 )
+from placeevents.newsletter.links import list_mail_extras
 from placeevents.notes.models import (
     Note,
     NoteKind,
@@ -523,7 +524,12 @@ def _to(invitation: Invitation) -> Address:
         return address(invitation.email)
 
 
-def _render_share(invitation: Invitation, event: Event, notes: list[Note]) -> RenderedEmail:
+def _render_share(
+    invitation: Invitation,
+    event: Event,
+    notes: list[Note],
+    footer_links: Sequence[tuple[str, str]] = (),
+) -> RenderedEmail:
     from placeevents.web import external_url
 
     token = attendee_token(invitation)
@@ -536,6 +542,7 @@ def _render_share(invitation: Invitation, event: Event, notes: list[Note]) -> Re
             n.id: external_url("notes.attendee_show", token=token, note_id=n.id) for n in notes
         },
         all_url=external_url("notes.attendee_index", token=token),
+        footer_links=list(footer_links),
     )
 
 
@@ -596,8 +603,15 @@ def share_notes(
     if not plan:
         raise NoteError("Everyone has already been sent the current revision of these notes.")
     invitations = {i.id: i for i in preview.recipients}
+    # Confirmed subscribers get list mail's headers and a link to their preferences.
+    extras = {
+        invitation_id: list_mail_extras(invitations[invitation_id].email)
+        for invitation_id in plan
+    }
     rendered = {
-        invitation_id: _render_share(invitations[invitation_id], event, due)
+        invitation_id: _render_share(
+            invitations[invitation_id], event, due, extras[invitation_id][1]
+        )
         for invitation_id, due in plan.items()
     }
     claimed = _claim(
@@ -614,9 +628,18 @@ def share_notes(
         mine = [n for n in due if (n.id, _key(invitation.email)) in claimed]
         if not mine:
             continue
-        mail = rendered[invitation_id] if mine == due else _render_share(invitation, event, mine)
+        headers, footer_links = extras[invitation_id]
+        mail = (
+            rendered[invitation_id]
+            if mine == due
+            else _render_share(invitation, event, mine, footer_links)
+        )
         message = build_message(
-            to=_to(invitation), subject=mail.subject, text=mail.text, html=mail.html
+            to=_to(invitation),
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            headers=headers,
         )
         enqueue(message, kind="note_share", batch_key=batch_key)
         messages += 1
