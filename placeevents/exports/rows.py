@@ -46,25 +46,31 @@ COLUMNS: dict[str, str] = {
 DEFAULT_COLUMNS = ("name", "email", "organisation", "role", "answer", "mode")
 PERSONAL_COLUMNS = ("access_needs", "dietary_needs")
 
+# Answers and modes in the words people use, on pages, badges and in exported files.
 ANSWER_LABELS: dict[str, str] = {
-    RsvpAnswer.YES: "yes",
-    RsvpAnswer.WAITLISTED: "waitlisted",
-    RsvpAnswer.OFFERED: "offered a place",
-    RsvpAnswer.MAYBE: "maybe",
-    RsvpAnswer.NO: "no",
+    RsvpAnswer.YES: "Coming",
+    RsvpAnswer.WAITLISTED: "Waiting list",
+    RsvpAnswer.OFFERED: "Offered a place",
+    RsvpAnswer.MAYBE: "Maybe",
+    RsvpAnswer.NO: "Not coming",
 }
-NO_ANSWER = "no answer"
+NO_ANSWER = "No answer"
 MODE_LABELS: dict[str, str] = {
-    AttendanceMode.IN_PERSON: "in person",
-    AttendanceMode.ONLINE: "online",
+    AttendanceMode.IN_PERSON: "In person",
+    AttendanceMode.ONLINE: "Online",
 }
 
 WAITLIST = (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)
 
 
 def answer_label(answer: str | None) -> str:
-    """How an answer reads in lists and exports ('no answer' when there is none)."""
+    """How an answer reads in lists and exports ('No answer' when there is none)."""
     return ANSWER_LABELS.get(answer, NO_ANSWER) if answer else NO_ANSWER
+
+
+def mode_label(mode: str | None) -> str:
+    """How someone attends, in words ('' when they have not said)."""
+    return MODE_LABELS.get(mode, "") if mode else ""
 
 
 def who_condition(who: Iterable[str]) -> sa.ColumnElement[bool]:
@@ -155,7 +161,7 @@ def attendee_row(record: Any, columns: Sequence[str], *, tz: str) -> list[Any]:
         if key == "answer":
             cells.append(answer_label(record.answer))
         elif key == "mode":
-            cells.append(MODE_LABELS.get(record.mode, "") if record.mode else "")
+            cells.append(mode_label(record.mode))
         elif key == "answered_at":
             cells.append(local_naive(record.answered_at, tz))
         elif key == "attended":

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
-from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.models import Enquiry, EnquiryStatus
 from placeevents.enquiries.timezones import format_range, to_local
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.exports import xlsx
@@ -33,6 +33,7 @@ from placeevents.exports.rows import (
     matrix_header,
     matrix_query,
     matrix_rows,
+    mode_label,
 )
 from placeevents.extensions import db
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
@@ -97,17 +98,24 @@ def get_enquiry(*, enquiry_id: int | None = None, slug: str | None = None) -> En
     return enquiry
 
 
-def list_events() -> list[Event]:
-    """Every event that is not a draft, with its enquiry, newest enquiry and date first."""
-    return list(
-        db.session.scalars(
-            select(Event)
-            .options(joinedload(Event.enquiry))
-            .join(Enquiry, Enquiry.id == Event.enquiry_id)
-            .where(Event.status != EventStatus.DRAFT)
-            .order_by(Enquiry.created_at.desc(), Enquiry.id, Event.starts_at)
+def events_by_enquiry() -> list[tuple[Enquiry, list[Event]]]:
+    """Events that are not drafts, by enquiry: the current enquiry first, then the newest."""
+    events = db.session.scalars(
+        select(Event)
+        .options(joinedload(Event.enquiry))
+        .join(Enquiry, Enquiry.id == Event.enquiry_id)
+        .where(Event.status != EventStatus.DRAFT)
+        .order_by(
+            sa.case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
+            Enquiry.created_at.desc(),
+            Enquiry.id.desc(),
+            Event.starts_at,
         )
     )
+    groups: dict[int, tuple[Enquiry, list[Event]]] = {}
+    for event in events:
+        groups.setdefault(event.enquiry_id, (event.enquiry, []))[1].append(event)
+    return list(groups.values())
 
 
 # --- personal data retention
@@ -261,18 +269,38 @@ class SignInSheet:
     who: list[str]
     people: list[Any]
     personal_note: str
+    online_left_out: int = 0
+    show_mode: bool = False
+
+    @staticmethod
+    def mode_of(person: Any) -> str:
+        """'In person' or 'Online' for one row of the sheet."""
+        return mode_label(person.mode)
 
 
-def sign_in_sheet(*, event: Event, who: Sequence[str]) -> SignInSheet:
-    """The people to print on the sign-in sheet (recorded in the audit log)."""
+def sign_in_sheet(*, event: Event, who: Sequence[str], include_online: bool = False) -> SignInSheet:
+    """The people to print on the sign-in sheet (recorded in the audit log).
+
+    At a hybrid event, people joining online cannot sign a paper sheet: they are left out,
+    or, when asked for, listed after those in the room with a column saying how each attends.
+    """
     who = _clean_choice(who, WHO, "group of people")
     people = list(db.session.execute(attendee_query(event.id, who)))
+    online_left_out = 0
+    show_mode = False
+    if event.format == EventFormat.HYBRID:
+        online = [p for p in people if p.mode == AttendanceMode.ONLINE]
+        in_room = [p for p in people if p.mode != AttendanceMode.ONLINE]
+        if include_online:
+            people, show_mode = in_room + online, True
+        else:
+            people, online_left_out = in_room, len(online)
     record(
         action="export.sign-in-sheet",
         target=f"event {event.slug}",
         detail=f"{len(people)} people ({', '.join(who)})",
     )
-    return SignInSheet(event, who, people, personal_data_note(event))
+    return SignInSheet(event, who, people, personal_data_note(event), online_left_out, show_mode)
 
 
 @dataclass
@@ -320,12 +348,17 @@ class CheckInPerson:
     email: str
     organisation: str
     answer: str | None
+    mode: str | None
     attended: bool
     checked_in_at: datetime | None
 
     @property
     def answer_label(self) -> str:
         return answer_label(self.answer)
+
+    @property
+    def mode_label(self) -> str:
+        return mode_label(self.mode)
 
 
 @dataclass
@@ -358,6 +391,7 @@ def check_in_list(*, event: Event, search: str = "") -> CheckInList:
             Invitation.email,
             Invitation.organisation,
             Rsvp.answer,
+            Rsvp.mode,
             Rsvp.attended,
             Rsvp.checked_in_at,
         )
@@ -380,7 +414,7 @@ def check_in_list(*, event: Event, search: str = "") -> CheckInList:
     else:
         query = query.where(sa.or_(Rsvp.answer == RsvpAnswer.YES, Rsvp.attended.is_(True)))
     people = [
-        CheckInPerson(row[0], row[1], row[2], row[3], row[4], bool(row[5]), row[6])
+        CheckInPerson(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])
         for row in db.session.execute(query)
     ]
     expected, checked_in = db.session.execute(

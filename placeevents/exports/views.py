@@ -51,7 +51,7 @@ def _download(download: services.Download) -> Response:
 
 @manage_bp.get("/")
 def index() -> str:
-    return render_template("exports/index.html", events=services.list_events())
+    return render_template("exports/index.html", groups=services.events_by_enquiry())
 
 
 @manage_bp.get("/events/<int:event_id>/")
@@ -88,9 +88,15 @@ def sign_in_sheet(event_id: int) -> str | tuple[str, int]:
     form = _list_form()
     if not form.validate():
         return _invalid_list(event, form)
-    sheet = services.sign_in_sheet(event=event, who=form.who.data)
+    sheet = services.sign_in_sheet(
+        event=event, who=form.who.data, include_online=request.args.get("online") == "1"
+    )
     db.session.commit()
-    return render_template("exports/sign_in_sheet.html", sheet=sheet)
+    # The same choice of people and columns, with those joining online added.
+    with_online = url_for(
+        ".sign_in_sheet", event_id=event.id, **{**request.args.to_dict(flat=False), "online": "1"}
+    )
+    return render_template("exports/sign_in_sheet.html", sheet=sheet, with_online=with_online)
 
 
 @manage_bp.get("/events/<int:event_id>/check-in")

@@ -27,6 +27,7 @@ from placeevents.mail.outbox import (
     enqueue,
     render_email,
 )
+from placeevents.newsletter.links import list_mail_extras
 from placeevents.notes.models import (
     Note,
     NoteKind,
@@ -69,6 +70,17 @@ class NoteError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class NoteConflict(NoteError):
+    """Someone saved the note after the organiser opened it; their form is now stale."""
+
+    def __init__(self, current_revision: int) -> None:
+        super().__init__(
+            f"Someone else saved this note (now at revision {current_revision}) after you "
+            "opened it. Your changes were not saved yet."
+        )
+        self.current_revision = current_revision
 
 
 class NoteNotFound(Exception):
@@ -122,24 +134,49 @@ def normalise_tags(text: str) -> str:
     return ", ".join(seen.values())
 
 
+def _line_list(numbers: Sequence[int]) -> str:
+    words = [str(n) for n in numbers]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def normalise_resources(text: str) -> str:
-    """Resource links as stored, one per line, each checked to be an http(s) address."""
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    """Resource links as stored, one per line, each checked to be an http(s) address.
+
+    Every bad line is reported at once, numbered as the organiser sees them in the box.
+    """
+    lines = [
+        (number, line.strip())
+        for number, line in enumerate((text or "").splitlines(), start=1)
+        if line.strip()
+    ]
     if len(lines) > MAX_RESOURCES:
         raise NoteError(f"A note can have at most {MAX_RESOURCES} resource links.", "resources")
     kept = []
-    for number, line in enumerate(lines, start=1):
+    bad_addresses: list[int] = []
+    problems: list[str] = []
+    for number, line in lines:
         resource = split_resource_line(line)
         if not is_web_address(resource.url) or len(resource.url) > 1000:
-            raise NoteError(
-                f"Line {number} needs a web address starting https:// or http:// "
-                "(write “Title | https://…” or just the address).",
-                "resources",
+            bad_addresses.append(number)
+            continue
+        try:
+            title = _single_line(
+                resource.title, label="resource title", field_name="resources", limit=200
             )
-        title = _single_line(
-            resource.title, label="resource title", field_name="resources", limit=200
-        )
+        except NoteError as error:
+            problems.append(f"Line {number}: {error.message}")
+            continue
         kept.append(f"{title} | {resource.url}" if title else resource.url)
+    if bad_addresses:
+        several = len(bad_addresses) > 1
+        problems.insert(
+            0,
+            f"{'Lines' if several else 'Line'} {_line_list(bad_addresses)} "
+            f"{'need' if several else 'needs'} a web address starting https:// or http:// "
+            "(write “Title | https://…” or just the address).",
+        )
+    if problems:
+        raise NoteError(" ".join(problems), "resources")
     return "\n".join(kept)
 
 
@@ -262,10 +299,7 @@ def update_note(
     """Save changes as a new revision; refuses when someone saved the note in the meantime."""
     db.session.refresh(note, with_for_update=True)
     if base_revision is not None and base_revision != note.revision:
-        raise NoteError(
-            f"Someone else saved this note (now at revision {note.revision}) after you opened "
-            "it. Your changes were not saved: open it again and redo them."
-        )
+        raise NoteConflict(note.revision)
     checked = _check(data, note.event)
     if _state(checked) == _state(note):
         return note
@@ -490,7 +524,12 @@ def _to(invitation: Invitation) -> Address:
         return address(invitation.email)
 
 
-def _render_share(invitation: Invitation, event: Event, notes: list[Note]) -> RenderedEmail:
+def _render_share(
+    invitation: Invitation,
+    event: Event,
+    notes: list[Note],
+    footer_links: Sequence[tuple[str, str]] = (),
+) -> RenderedEmail:
     from placeevents.web import external_url
 
     token = attendee_token(invitation)
@@ -503,6 +542,7 @@ def _render_share(invitation: Invitation, event: Event, notes: list[Note]) -> Re
             n.id: external_url("notes.attendee_show", token=token, note_id=n.id) for n in notes
         },
         all_url=external_url("notes.attendee_index", token=token),
+        footer_links=list(footer_links),
     )
 
 
@@ -563,8 +603,15 @@ def share_notes(
     if not plan:
         raise NoteError("Everyone has already been sent the current revision of these notes.")
     invitations = {i.id: i for i in preview.recipients}
+    # Confirmed subscribers get list mail's headers and a link to their preferences.
+    extras = {
+        invitation_id: list_mail_extras(invitations[invitation_id].email)
+        for invitation_id in plan
+    }
     rendered = {
-        invitation_id: _render_share(invitations[invitation_id], event, due)
+        invitation_id: _render_share(
+            invitations[invitation_id], event, due, extras[invitation_id][1]
+        )
         for invitation_id, due in plan.items()
     }
     claimed = _claim(
@@ -581,9 +628,18 @@ def share_notes(
         mine = [n for n in due if (n.id, _key(invitation.email)) in claimed]
         if not mine:
             continue
-        mail = rendered[invitation_id] if mine == due else _render_share(invitation, event, mine)
+        headers, footer_links = extras[invitation_id]
+        mail = (
+            rendered[invitation_id]
+            if mine == due
+            else _render_share(invitation, event, mine, footer_links)
+        )
         message = build_message(
-            to=_to(invitation), subject=mail.subject, text=mail.text, html=mail.html
+            to=_to(invitation),
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            headers=headers,
         )
         enqueue(message, kind="note_share", batch_key=batch_key)
         messages += 1

@@ -11,12 +11,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.models import Enquiry, EnquiryStatus
 from placeevents.events.models import Event
 from placeevents.extensions import db
 from placeevents.mail.outbox import batch_progress
@@ -144,7 +144,11 @@ def index() -> str:
     enquiries = db.session.scalars(
         select(Enquiry)
         .options(selectinload(Enquiry.events))
-        .order_by(Enquiry.status, Enquiry.created_at.desc())
+        .order_by(
+            case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
+            Enquiry.created_at.desc(),
+            Enquiry.id.desc(),
+        )
     ).all()
     return render_template("notes/manage_index.html", enquiries=enquiries, counts=counts)
 
@@ -210,6 +214,7 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
     else:
         form = NoteForm()
     _prepare(form, event)
+    conflict = None
     if form.validate_on_submit():
         base = form.base_revision.data
         try:
@@ -220,6 +225,11 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
                 editor=current_user._get_current_object(),
                 base_revision=int(base) if base and base.isdigit() else None,
             )
+        except services.NoteConflict as error:
+            db.session.rollback()
+            conflict = error
+            # Their text stays in the form, now based on the current revision: saving again wins.
+            form.base_revision.data = str(error.current_revision)
         except services.NoteError as error:
             _refuse(form, error)
         else:
@@ -231,7 +241,9 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
             )
             return redirect(url_for(".show", note_id=note.id))
     status = 422 if form.is_submitted() else 200
-    return render_template("notes/edit.html", note=note, event=event, form=form), status
+    return render_template(
+        "notes/edit.html", note=note, event=event, form=form, conflict=conflict
+    ), status
 
 
 @manage_bp.get("/<int:note_id>/revisions")

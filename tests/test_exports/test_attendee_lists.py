@@ -2,7 +2,9 @@
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -11,8 +13,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from placeevents.audit.models import AuditEntry
+from placeevents.enquiries.models import EnquiryStatus
+from placeevents.events.models import EventFormat
 from placeevents.extensions import db
-from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
+from placeevents.invitations.models import (
+    AttendanceMode,
+    Invitation,
+    InvitationSource,
+    Rsvp,
+    RsvpAnswer,
+)
 from tests.conftest import count_queries
 
 EXPORT_DAY = datetime(2024, 5, 14, 9, 0, tzinfo=UTC)
@@ -86,7 +96,7 @@ def test_a_bare_link_gives_confirmed_people_with_the_usual_columns(
     rows = read_csv(logged_in.get(f"/manage/exports/events/{event.id}/attendees.csv"))
     assert rows == [
         ["Name", "Email", "Organisation", "Role", "Answer", "In person or online"],
-        ["Ada Yes", everyone["yes"].email, "Leeds City Council", "Officer", "yes", "in person"],
+        ["Ada Yes", everyone["yes"].email, "Leeds City Council", "Officer", "Coming", "In person"],
     ]
 
 
@@ -146,8 +156,8 @@ def test_every_column_in_the_chosen_order(
         "ada@example.org",
         "NHS Leeds",
         "Director",
-        "yes",
-        "in person",
+        "Coming",
+        "In person",
         "2024-05-01 10:00",  # 09:00 UTC is 10:00 BST
         "",
         "Hearing loop",
@@ -369,9 +379,7 @@ def test_large_csv_streams_in_chunks(logged_in: FlaskClient, make_event: Any) ->
     assert text.count("\r\n") == 2001
 
 
-def test_event_page_offers_every_export(
-    logged_in: FlaskClient, event: Any, everyone: Any
-) -> None:
+def test_event_page_offers_every_export(logged_in: FlaskClient, event: Any, everyone: Any) -> None:
     html = logged_in.get(f"/manage/exports/events/{event.id}/").get_data(as_text=True)
     assert "<dt>Confirmed</dt><dd>1</dd>" in html
     assert "<dt>Waitlist</dt><dd>2</dd>" in html
@@ -398,3 +406,52 @@ def test_sign_in_sheet_lists_the_chosen_people_and_is_audited(
     assert 'media="print"' in html
     entry = db.session.scalar(select(AuditEntry))
     assert entry is not None and entry.action == "export.sign-in-sheet"
+
+
+def test_sign_in_sheet_of_a_hybrid_event_lists_people_in_the_room(
+    logged_in: FlaskClient, make_event: Any, make_invitation: Any
+) -> None:
+    hybrid = make_event(format=EventFormat.HYBRID, join_url="https://meet.example.org/x")
+    make_invitation(hybrid, answer="yes", name="Ada Room", mode=AttendanceMode.IN_PERSON)
+    make_invitation(hybrid, answer="yes", name="Bea Screen", mode=AttendanceMode.ONLINE)
+    make_invitation(hybrid, answer="yes", name="Cal Room", mode=AttendanceMode.IN_PERSON)
+    url = f"/manage/exports/events/{hybrid.id}/sign-in-sheet"
+
+    query = {"who": "confirmed", "columns": ["name", "organisation"]}
+    html = logged_in.get(url, query_string=query).get_data(as_text=True)
+    assert "Ada Room" in html and "Cal Room" in html and "Bea Screen" not in html
+    assert "2 people. Please sign" in html
+    assert "1 person joining online is not listed" in html
+    assert '<th scope="col">Attending</th>' not in html
+    link = re.search(r'<a href="([^"]+)">List them too', html)
+    assert link is not None
+
+    html = logged_in.get(unescape(link.group(1))).get_data(as_text=True)
+    assert "3 people. Please sign" in html and "not listed" not in html
+    assert '<th scope="col">Attending</th>' in html
+    # Those in the room first, then those online, each with how they attend.
+    assert html.index("Ada Room") < html.index("Cal Room") < html.index("Bea Screen")
+    assert "<td>In person</td>" in html and "<td>Online</td>" in html
+
+
+def test_sign_in_sheet_of_an_in_person_event_lists_everyone_chosen(
+    logged_in: FlaskClient, event: Any, make_invitation: Any
+) -> None:
+    make_invitation(event, answer="yes", name="Ada Room")
+    html = logged_in.get(
+        f"/manage/exports/events/{event.id}/sign-in-sheet",
+        query_string={"who": "confirmed", "columns": "name"},
+    ).get_data(as_text=True)
+    assert "1 person. Please sign" in html and "not listed" not in html
+
+
+def test_index_lists_the_current_enquiry_before_archived_ones(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any
+) -> None:
+    archived = make_enquiry(title="Last year's enquiry", status=EnquiryStatus.ARCHIVED)
+    current = make_enquiry(title="Total Place 2.0")
+    make_event(enquiry=current, title="New gathering")
+    make_event(enquiry=archived, title="Old gathering")
+    html = logged_in.get("/manage/exports/").get_data(as_text=True)
+    assert html.index("Total Place 2.0") < html.index("Last year&#39;s enquiry")
+    assert html.index("New gathering") < html.index("Old gathering")

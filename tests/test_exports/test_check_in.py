@@ -1,5 +1,6 @@
 """Check-in on the day: search, mark attendance, undo; a phone-sized journey in Chromium."""
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,7 +48,7 @@ def test_the_list_shows_confirmed_people_and_search_finds_anyone(
     html = logged_in.get(url, query_string={"q": "ada"}).get_data(as_text=True)
     assert "Ada Lovelace" in html and "Adam Maybe" in html and "Grace Hopper" not in html
     html = logged_in.get(url, query_string={"q": "navy"}).get_data(as_text=True)
-    assert "Grace Hopper" in html and "no answer" in html
+    assert "Grace Hopper" in html and '<span class="badge">No answer</span>' in html
     html = logged_in.get(url, query_string={"q": "100%_"}).get_data(as_text=True)
     assert "Nobody invited matches that." in html
 
@@ -163,9 +164,12 @@ def test_the_check_in_page_runs_a_fixed_number_of_queries(
 ) -> None:
     counts = []
     for people in (3, 40):
-        while db.session.scalar(
-            select(db.func.count(Invitation.id)).where(Invitation.event_id == event.id)
-        ) < people:
+        while (
+            db.session.scalar(
+                select(db.func.count(Invitation.id)).where(Invitation.event_id == event.id)
+            )
+            < people
+        ):
             make_invitation(event, answer="yes")
         with count_queries() as queries:
             logged_in.get(f"/manage/exports/events/{event.id}/check-in")
@@ -213,3 +217,52 @@ def test_check_in_on_a_phone(
         assert db.session.get(Invitation, silent_id).rsvp is None  # type: ignore[union-attr]
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions == ["check-in", "check-in", "check-in.undone"]
+
+
+def test_the_list_says_how_each_person_attends(
+    logged_in: FlaskClient, make_event: Any, make_invitation: Any
+) -> None:
+    hybrid = make_event(format=EventFormat.HYBRID, join_url="https://meet.example.org/x")
+    ada = make_invitation(hybrid, answer="yes", name="Ada Room", mode=AttendanceMode.IN_PERSON)
+    bea = make_invitation(hybrid, answer="yes", name="Bea Screen", mode=AttendanceMode.ONLINE)
+    html = logged_in.get(f"/manage/exports/events/{hybrid.id}/check-in").get_data(as_text=True)
+    ada_item = html[html.index(f'id="person-{ada.id}"') :]
+    bea_item = html[html.index(f'id="person-{bea.id}"') :]
+    assert '<span class="badge badge--mode">In person</span>' in ada_item.split("</li>")[0]
+    assert '<span class="badge badge--mode">Online</span>' in bea_item.split("</li>")[0]
+
+
+def test_badges_use_peoples_words_for_each_answer(
+    logged_in: FlaskClient, event: Any, make_invitation: Any
+) -> None:
+    for answer in ("yes", "waitlisted", "offered", "maybe", "no", None):
+        make_invitation(event, answer=answer, name=f"Pat {answer or 'silent'}")
+    html = logged_in.get(
+        f"/manage/exports/events/{event.id}/check-in", query_string={"q": "pat"}
+    ).get_data(as_text=True)
+    badges = re.findall(r'<span class="badge">([^<]+)</span>', html)
+    assert sorted(badges) == sorted(
+        ["Coming", "Waiting list", "Offered a place", "Maybe", "Not coming", "No answer"]
+    )
+
+
+def test_the_printed_sign_in_sheet_leaves_out_the_organiser_menu(
+    live_server: Any, page: Any, make_organiser: Any, make_event: Any, make_invitation: Any
+) -> None:
+    with live_server.app.app_context():
+        make_organiser(email="desk@example.org")
+        event = make_event(title="Bid and pilot: Leeds")
+        make_invitation(event, answer="yes", name="Ada Lovelace")
+        event_id = event.id
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("desk@example.org")
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/manage/exports/events/{event_id}/")
+    page.get_by_role("button", name="Printable sign-in sheet").click()
+    assert page.get_by_role("navigation", name="Organiser").is_visible()
+    page.emulate_media(media="print")
+    assert not page.get_by_role("navigation", name="Organiser").is_visible()
+    assert not page.locator(".site-header").is_visible()
+    assert page.get_by_role("heading", level=1, name="Bid and pilot: Leeds").is_visible()
+    assert page.get_by_role("cell", name="Ada Lovelace").is_visible()

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from placeevents.audit.models import AuditEntry
 from placeevents.events.models import EventStatus
 from placeevents.extensions import db
-from tests.conftest import count_queries
+from tests.conftest import ORGANISER_PASSWORD, count_queries
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_matrix_page(logged_in: FlaskClient, enquiry: Any) -> None:
     assert "3 people invited to 2 events; 2 attended at least one" in html
     assert "from 2 organisations" in html
     assert "Closing draft" not in html
-    assert "yes, attended" in html and "maybe, attended" in html and "no answer" in html
+    assert "Coming, attended" in html and "Maybe, attended" in html and "No answer" in html
     assert "2 attended<br>1 said yes<br>2 invited" in html
     assert "0 attended<br>1 said yes<br>3 invited" in html
     assert '<td>Leeds City Council</td><td class="num">1</td><td class="num">1</td>' in html
@@ -95,8 +95,8 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "Ada L",
         "ada@example.org",
         "Leeds City Council",
-        "yes, attended",
-        "no",
+        "Coming, attended",
+        "Not coming",
         "2",
         "1",
         "1",
@@ -105,8 +105,8 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "Bea",
         "bea@example.org",
         "NHS West Yorkshire",
-        "maybe, attended",
-        "yes",
+        "Maybe, attended",
+        "Coming",
         "2",
         "1",
         "1",
@@ -116,7 +116,7 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "cal@example.org",
         "nhs  west yorkshire",
         "",
-        "no answer",
+        "No answer",
         "1",
         "0",
         "0",
@@ -145,7 +145,13 @@ def test_matrix_xlsx(logged_in: FlaskClient, enquiry: Any) -> None:
     workbook = load_workbook(io.BytesIO(response.get_data()))
     assert workbook.sheetnames == ["Attendance", "Organisations"]
     rows = list(workbook["Attendance"].iter_rows(values_only=True))
-    assert rows[1][:5] == ("Ada L", "ada@example.org", "Leeds City Council", "yes, attended", "no")
+    assert rows[1][:5] == (
+        "Ada L",
+        "ada@example.org",
+        "Leeds City Council",
+        "Coming, attended",
+        "Not coming",
+    )
     assert rows[1][5:] == (2, 1, 1)
     organisations = list(workbook["Organisations"].iter_rows(values_only=True))
     assert organisations == [
@@ -174,3 +180,56 @@ def test_matrix_queries_do_not_grow_with_people(
 def test_unknown_enquiry(logged_in: FlaskClient) -> None:
     assert logged_in.get("/manage/exports/enquiries/404/matrix").status_code == 404
     assert logged_in.get("/manage/exports/enquiries/404/matrix.csv").status_code == 404
+
+
+def test_the_matrix_fits_a_laptop_screen(
+    live_server: Any,
+    page: Any,
+    make_organiser: Any,
+    make_enquiry: Any,
+    make_event: Any,
+    make_invitation: Any,
+) -> None:
+    with live_server.app.app_context():
+        make_organiser(email="desk@example.org")
+        enquiry = make_enquiry(slug="wide", title="Total Place 2.0")
+        titles = [
+            "Opening exploration: why does place-based working stay at the margins?",
+            "Beyond bid and pilot: building change capacity that lasts",
+            "Who holds the whole system? National bodies and local accountability",
+            "Learning that travels: how do lessons move between places?",
+            "Living systems and lasting change",
+            "Newcomer test gathering",
+        ]
+        events = [
+            make_event(
+                enquiry=enquiry, title=title, starts_at=datetime(2026, 9 + n % 4, 5, tzinfo=UTC)
+            )
+            for n, title in enumerate(titles)
+        ]
+        for n, answer in enumerate(["yes", "waitlisted", "offered", "maybe", "no", None]):
+            for event in events:
+                make_invitation(
+                    event,
+                    answer=answer,
+                    attended=answer == "maybe",
+                    name=f"Catherine Doyle-Featherstonehaugh {n}",
+                    email=f"person{n}@example.org",
+                    organisation="Department for Levelling Up, Housing and Communities",
+                )
+        enquiry_id = enquiry.id
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill("desk@example.org")
+    page.get_by_label("Password").fill(ORGANISER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/manage/exports/enquiries/{enquiry_id}/matrix")
+    table = page.locator("table.matrix")
+    assert table.get_by_text("Offered a place").first.is_visible()
+    # The last column is on screen, not hidden in a scroll box.
+    wrap = page.locator(".table-wrap:has(table.matrix)")
+    sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    last = table.locator("thead th").last
+    box = last.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 1280

@@ -11,10 +11,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from placeevents.audit.models import AuditEntry
-from placeevents.audit.services import record
+from placeevents.audit.services import TargetRef, parse_target, record
 from placeevents.extensions import db
 from placeevents.invitations.models import Rsvp
 from placeevents.jobs import load_jobs, run_due_jobs
+from placeevents.notes.models import Note
+from tests.conftest import count_queries
 
 ENDED = datetime(2024, 6, 4, 12, 30, tzinfo=UTC)
 
@@ -124,7 +126,7 @@ def test_export_matrix_command(
     result = runner.invoke(args=["export", "matrix", "total-place-2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(load_workbook(out)["Attendance"].iter_rows(values_only=True))
-    assert rows[1][0] == "Ada" and rows[1][3] == "yes, attended"
+    assert rows[1][0] == "Ada" and rows[1][3] == "Coming, attended"
     out_csv = tmp_path / "matrix.csv"
     result = runner.invoke(args=["export", "matrix", "total-place-2", "-o", str(out_csv)])
     assert result.exit_code == 0 and "Wrote 1 people" in result.output
@@ -159,3 +161,65 @@ def test_audit_log_page_newest_first_paginated_and_filtered(
     response = logged_in.get("/manage/audit/?page=many")
     assert response.status_code == 422 and "60 entries" in response.get_data(as_text=True)
     assert logged_in.get("/manage/audit/?page=99").status_code == 200
+
+
+def test_parse_target_reads_both_recorded_forms() -> None:
+    assert parse_target("event:9") == TargetRef("event", "9")
+    assert parse_target("event newcomer-test-gathering") == TargetRef(
+        "event", "newcomer-test-gathering"
+    )
+    assert parse_target("note:6") == TargetRef("note", "6")
+    assert parse_target("import batch 3") == TargetRef("import batch", "3")
+    assert parse_target("access and dietary answers") is None
+
+
+def test_audit_log_says_what_each_entry_is_about_in_words(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any, make_subscriber: Any
+) -> None:
+    enquiry = make_enquiry(slug="total-place-2", title="Total Place 2.0")
+    event = make_event(enquiry=enquiry, slug="newcomer-test-gathering", title="Newcomer gathering")
+    note = Note(event=event, title="Key insights", body="", revision=1)
+    subscriber = make_subscriber(email="amara@example.org")
+    db.session.add(note)
+    db.session.commit()
+    with time_machine.travel(datetime(2026, 11, 28, 23, 32, tzinfo=UTC), tick=False):
+        record(action="event.update", target=f"event {event.slug}", detail="Venue changed")
+        record(
+            action="calendar.update_queued",
+            target=f"event:{event.id}",
+            detail="2 calendar updates (SEQUENCE 1): The venue changed.",
+        )
+        record(action="note.update", target=f"note:{note.id}", detail="revision 2")
+        record(action="note.delete", target="note:999", detail="Old note")
+        record(action="export.matrix", target=f"enquiry {enquiry.slug}")
+        record(action="newsletter.erase", target=f"subscriber {subscriber.id}")
+        record(action="personal-data.erased", target="access and dietary answers")
+    db.session.commit()
+
+    html = logged_in.get("/manage/audit/").get_data(as_text=True)
+    event_link = f'<a href="/manage/events/{event.id}">Newcomer gathering</a>'
+    assert html.count(event_link) == 2
+    assert f'<a href="/manage/notes/{note.id}">Note: Key insights</a>' in html
+    assert "Note 999 (since deleted)" in html
+    assert f'<a href="/manage/enquiries/{enquiry.id}">Total Place 2.0</a>' in html
+    assert f'<a href="/manage/newsletter/{subscriber.id}">amara@example.org</a>' in html
+    assert "<td>access and dietary answers</td>" in html
+    assert f"event:{event.id}<" not in html and "newcomer-test-gathering<" not in html
+    assert "SEQUENCE" not in html and "2 calendar updates: The venue changed." in html
+    assert '<td class="audit__when"><time datetime="2026-11-28T23:32:00+00:00">' in html
+    assert "28 Nov 2026, 23:32 GMT</time>" in html and "times in Europe/London" in html
+
+
+def test_audit_log_costs_the_same_for_many_targets(logged_in: FlaskClient, make_event: Any) -> None:
+    def load(events: int) -> int:
+        for _ in range(events):
+            event = make_event()
+            record(action="event.update", target=f"event {event.slug}")
+            record(action="calendar.update_queued", target=f"event:{event.id}")
+            record(action="note.update", target=f"note:{event.id}")
+        db.session.commit()
+        with count_queries() as statements:
+            assert logged_in.get("/manage/audit/").status_code == 200
+        return len(statements)
+
+    assert load(2) == load(12)

@@ -37,6 +37,11 @@ def test_learning_page_in_chromium(live_server: Any, page: Any, tmp_path: Any) -
     page.emulate_media(media="print")
     assert not page.locator(".site-header").is_visible()
     assert page.get_by_role("heading", level=1).is_visible()
+    # Event links are absolute, so the print rule spells them out on paper.
+    event_link = page.locator(".note__event a").first
+    assert event_link.get_attribute("href").startswith(live_server.url + "/events/")
+    spelled = event_link.evaluate("a => getComputedStyle(a, '::after').content")
+    assert f"({live_server.url}/events/" in spelled
     page.screenshot(path=str(tmp_path / "learning-print.png"), full_page=True)
     page.emulate_media(media="screen")
 

@@ -7,6 +7,7 @@ from conftest import count_queries
 from sqlalchemy import func, select
 
 from placeevents.audit.models import AuditEntry
+from placeevents.enquiries.models import EnquiryStatus
 from placeevents.extensions import db
 from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteShare, NoteVisibility
 
@@ -61,6 +62,18 @@ def test_create_a_note(logged_in: Any, past_event: Any, organiser: Any) -> None:
         ({"resources": "Slides | javascript:alert(1)"}, "resources", "Line 1 needs a web address"),
         ({"resources": "https://ok.example\nnot a link"}, "resources", "Line 2 needs"),
         ({"resources": "data:text/html,hi"}, "resources", "Line 1 needs"),
+        (
+            {"resources": "Slides | slides.pdf\nhttps://ok.example\n\nPaper | ftp://x\nnope"},
+            "resources",
+            "Lines 1, 4 and 5 need a web address",
+        ),
+        (
+            {"resources": "Bad\x01title | https://ok.example\nnot a link"},
+            "resources",
+            "Line 2 needs a web address starting https:// or http:// (write "
+            "“Title | https://…” or just the address). Line 1: The resource title cannot "
+            "contain control characters.",
+        ),
         ({"tags": "a" * 51}, "tags", "at most 50 characters"),
         ({"visibility": "everyone"}, "visibility", "Not a valid choice"),
         ({"kind": "gossip"}, "kind", "Not a valid choice"),
@@ -147,16 +160,39 @@ def _as_input() -> dict[str, Any]:
     }
 
 
-def test_a_stale_edit_is_refused(logged_in: Any, past_event: Any, make_note: Any) -> None:
+def test_a_stale_edit_is_refused_then_saved_on_a_second_press(
+    logged_in: Any, past_event: Any, make_note: Any
+) -> None:
     note = make_note(past_event, title="Original")
-    logged_in.post(f"/manage/notes/{note.id}/edit", data=_form(title="Theirs", base_revision="1"))
+    logged_in.post(
+        f"/manage/notes/{note.id}/edit",
+        data=_form(title="Theirs", body="Their line about trust", base_revision="1"),
+    )
     response = logged_in.post(
-        f"/manage/notes/{note.id}/edit", data=_form(title="Mine", base_revision="1")
+        f"/manage/notes/{note.id}/edit",
+        data=_form(title="Mine", body="My line about pilots", base_revision="1"),
     )
     assert response.status_code == 422
-    assert "Someone else saved this note" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Someone else saved this note (now at revision 2)" in page
+    assert "Please correct the highlighted fields" not in page
+    assert 'class="error"' not in page
+    assert f'href="/manage/notes/{note.id}"' in page
+    # The current text is shown beside theirs, and the form is re-based on revision 2.
+    assert "Their line about trust" in page and "My line about pilots" in page
+    assert 'name="base_revision" type="hidden" value="2"' in page
     db.session.expire_all()
     assert db.session.get(Note, note.id).title == "Theirs"
+
+    again = logged_in.post(
+        f"/manage/notes/{note.id}/edit",
+        data=_form(title="Mine", body="My line about pilots", base_revision="2"),
+    )
+    assert again.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(Note, note.id)
+    assert saved.revision == 3 and saved.title == "Mine"
+    assert saved.body == "My line about pilots"
 
 
 def test_restore_makes_a_new_revision(
@@ -249,3 +285,14 @@ def test_the_notes_list_costs_the_same_for_many_notes(
     with count_queries() as many:
         assert logged_in.get(f"/manage/notes/events/{past_event.id}").status_code == 200
     assert len(many) == len(few)
+
+
+def test_notes_index_lists_the_current_enquiry_first(
+    logged_in: Any, make_enquiry: Any, make_event: Any
+) -> None:
+    archived = make_enquiry(title="An archived enquiry", status=EnquiryStatus.ARCHIVED)
+    current = make_enquiry(title="Total Place 2.0")
+    make_event(enquiry=current)
+    make_event(enquiry=archived)
+    html = logged_in.get("/manage/notes/").get_data(as_text=True)
+    assert html.index("Total Place 2.0") < html.index("An archived enquiry")

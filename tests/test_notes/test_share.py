@@ -13,8 +13,11 @@ from placeevents.extensions import db
 from placeevents.invitations.models import RsvpAnswer
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.models import OutboxMessage
+from placeevents.newsletter.links import PREFERENCES, UNSUBSCRIBE
+from placeevents.newsletter.models import SubscriberStatus
 from placeevents.notes import services
 from placeevents.notes.models import Note, NoteShare, NoteVisibility
+from placeevents.tokens import read_token
 
 
 def _share(client: Any, event: Any, note: Any = None) -> Any:
@@ -232,3 +235,33 @@ def test_confirmed_people_count_as_attended_once_the_event_is_over(
     person = make_invitation(event)
     assert services.can_receive_notes(person)
     assert db.session.scalar(select(func.count()).select_from(Note)) == 0
+
+
+def test_a_subscriber_gets_list_headers_and_a_preferences_link(
+    logged_in: Any,
+    past_event: Any,
+    make_note: Any,
+    make_invitation: Any,
+    make_subscriber: Any,
+    smtp: Any,
+) -> None:
+    make_note(past_event, title="Public summary", visibility=NoteVisibility.PUBLIC)
+    subscriber = make_subscriber(email="amara@example.org", name="Amara")
+    make_invitation(past_event, attended=True, email="Amara@Example.org ")
+    make_invitation(past_event, attended=True, email="guest@example.org")
+    pending = make_subscriber(email="pending@example.org", status=SubscriberStatus.PENDING)
+    make_invitation(past_event, attended=True, email=pending.email)
+    assert _share(logged_in, past_event).status_code == 302
+
+    mail = smtp.last_to("amara@example.org")
+    unsubscribe = mail.message["List-Unsubscribe"].strip("<>")
+    assert read_token(UNSUBSCRIBE, unsubscribe.rsplit("/", 1)[1]).row_id == subscriber.id
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    [preferences] = [link for link in mail.links() if "/newsletter/preferences/" in link]
+    assert read_token(PREFERENCES, preferences.rsplit("/", 1)[1]).row_id == subscriber.id
+    assert f"Your mailing list preferences: {preferences}" in mail.text()
+    assert "Your mailing list preferences</a>" in mail.html()
+    for other in ("guest@example.org", "pending@example.org"):
+        plain = smtp.last_to(other)
+        assert plain.message["List-Unsubscribe"] is None
+        assert "mailing list preferences" not in plain.text()
