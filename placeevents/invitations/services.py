@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -688,13 +688,9 @@ def _check_invitable(event: Event) -> None:
         raise InvitationError(reason)
 
 
-def preview_invitation(
-    *, event: Event, choice: RecipientChoice, subject: str, body: str
-) -> InvitationPreview:
-    """Exactly what the first recipient would get (nothing is stored)."""
-    plan = plan_invitations(event=event, choice=choice)
-    sample = plan.recipients[0] if plan.recipients else None
-    invitation = Invitation(
+def _stand_in(event: Event, sample: Any) -> Invitation:
+    # An unsaved invitation with no working link: a preview never exposes anyone's own page.
+    return Invitation(
         id=0,
         event=event,
         email=sample.email if sample else "someone@example.org",
@@ -702,7 +698,15 @@ def preview_invitation(
         source=sample.source if sample else InvitationSource.PASTED,
         token_nonce="preview",
     )
-    message = mail.build_invitation(invitation, subject=subject, body=body)
+
+
+def preview_invitation(
+    *, event: Event, choice: RecipientChoice, subject: str, body: str
+) -> InvitationPreview:
+    """Exactly what the first recipient would get (nothing is stored)."""
+    plan = plan_invitations(event=event, choice=choice)
+    sample = plan.recipients[0] if plan.recipients else None
+    message = mail.build_invitation(_stand_in(event, sample), subject=subject, body=body)
     return InvitationPreview(plan=plan, sample=sample, message=message)
 
 
@@ -905,16 +909,7 @@ def preview_message(*, event: Event, audience: str, subject: str, body: str) -> 
     """The message as the first recipient would get it, and how many would (nothing is stored)."""
     plan = plan_message(event=event, audience=audience)
     sample = plan.recipients[0] if plan.recipients else None
-    # A stand-in carrying no working link, so the preview never exposes anyone's own page.
-    stand_in = Invitation(
-        id=0,
-        event=event,
-        email=sample.email if sample else "someone@example.org",
-        name=sample.name if sample else "",
-        source=sample.source if sample else InvitationSource.PASTED,
-        token_nonce="preview",
-    )
-    message = mail.build_attendee_message(stand_in, subject=subject, body=body)
+    message = mail.build_attendee_message(_stand_in(event, sample), subject=subject, body=body)
     return MessagePreview(plan=plan, sample=sample, message=message)
 
 
