@@ -90,6 +90,15 @@ class Event(db.Model):
         return self.status in (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
     @property
+    def accepts_requests(self) -> bool:
+        """Whether people may still ask for a place: open, published and not yet started."""
+        return (
+            self.access == EventAccess.OPEN
+            and self.status == EventStatus.PUBLISHED
+            and utcnow() < self.starts_at
+        )
+
+    @property
     def has_ended(self) -> bool:
         """Whether the event is over: nobody can join it, book it or add it to a calendar."""
         return self.ends_at <= utcnow()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
-from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
+from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations import mail
 from placeevents.invitations.models import (
@@ -1006,11 +1006,7 @@ def send_event_reminders() -> int:
 
 def request_place(*, event: Event, name: str, email: str) -> Invitation:
     """Request a place on an open event: mail the address the link to its own RSVP page."""
-    if (
-        event.access != EventAccess.OPEN
-        or event.status != EventStatus.PUBLISHED
-        or utcnow() >= event.starts_at
-    ):
+    if not event.accepts_requests:
         raise InvitationError("This event is not open for requests.")
     email = normalise_email(email)
     invitation = db.session.scalar(

@@ -232,3 +232,19 @@ def test_calendar_updates_and_cancellations_to_subscribers_carry_list_headers(
     to_pasted = smtp.last_to("pat@example.org")
     assert to_pasted.message["List-Unsubscribe"] is None
     assert not any("/newsletter/" in link for link in to_pasted.links())
+
+
+def test_requests_close_when_the_event_starts(client: FlaskClient, make_event: Any) -> None:
+    import time_machine
+
+    from placeevents.events.models import EventAccess
+
+    start = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+    event = make_event(access=EventAccess.OPEN, starts_at=start, ends_at=start + timedelta(hours=3))
+    assert "Request a place" in client.get(f"/events/{event.slug}").get_data(as_text=True)
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        page = client.get(f"/events/{event.slug}/request-place").get_data(as_text=True)
+        assert "Requests are closed" in page and 'name="email"' not in page
+        assert "Request a place</h2>" not in client.get(f"/events/{event.slug}").get_data(
+            as_text=True
+        )
