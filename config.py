@@ -25,7 +25,8 @@ def normalise_database_url(url: str) -> str:
 class Config:
     """Settings for development and production, read from the environment."""
 
-    PLACEEVENTS_ENV = os.environ.get("PLACEEVENTS_ENV", "production")
+    # The flask CLI defaults to development; wsgi.py (gunicorn) defaults to production.
+    PLACEEVENTS_ENV = os.environ.get("PLACEEVENTS_ENV", "development")
     SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'placeevents.db'}")

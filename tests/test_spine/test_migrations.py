@@ -81,3 +81,30 @@ def test_migrations_match_models_on_postgresql() -> None:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def test_the_flask_command_works_on_a_scratch_database_with_no_settings(tmp_path: Path) -> None:
+    # A newcomer's `flask db upgrade` / `flask db check` need no environment beyond the URL.
+    env = {k: v for k, v in os.environ.items() if k not in ("PLACEEVENTS_ENV", "SECRET_KEY")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'scratch.db'}", FLASK_APP="placeevents")
+    for args in (["db", "upgrade"], ["db", "check"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+
+
+def test_wsgi_defaults_to_production_and_refuses_the_default_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PLACEEVENTS_ENV", "SECRET_KEY")}
+    done = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode != 0 and "set SECRET_KEY" in done.stderr
+    env["SECRET_KEY"] = "a real secret"
+    done = subprocess.run(
+        [sys.executable, "-c", "import wsgi; print(wsgi.app.config['PLACEEVENTS_ENV'])"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "production", done.stderr
