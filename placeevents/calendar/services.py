@@ -25,7 +25,7 @@ from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, Rsv
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, default_sender, enqueue, render_email
 from placeevents.markdown import markdown_to_text
-from placeevents.newsletter.links import list_mail_extras_for
+from placeevents.newsletter.links import extras_of, list_mail_extras_for
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
@@ -314,7 +314,7 @@ def _mail_everyone_confirmed(
         if invitation.email.strip().lower() in bounced:
             continue
         place = _place(invitation)
-        headers, footer_links = extras.get(invitation.email.strip().lower(), ({}, []))
+        headers, footer_links = extras_of(extras, invitation.email)
         part = build(
             event,
             organizer=organizer(),

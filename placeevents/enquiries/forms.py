@@ -31,6 +31,12 @@ class EnquiryForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.timezone.choices = _timezone_choices()
 
+    def values(self) -> dict[str, str]:
+        """The fields as keyword arguments for create_enquiry / update_enquiry."""
+        return {
+            name: self[name].data or "" for name in ("title", "summary", "introduction", "timezone")
+        }
+
 
 class QuestionForm(FlaskForm):
     title = StringField(

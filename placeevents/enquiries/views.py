@@ -83,12 +83,7 @@ def new() -> Page:
     form = EnquiryForm()
     if _enquiry_form_valid(form):
         try:
-            enquiry = services.create_enquiry(
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                introduction=form.introduction.data or "",
-                timezone=form.timezone.data or "",
-            )
+            enquiry = services.create_enquiry(**form.values())
         except services.EnquiryError as error:
             db.session.rollback()
             _field_error(form, error)
@@ -123,13 +118,7 @@ def edit(enquiry_id: int) -> Page:
     form = EnquiryForm(obj=enquiry)
     if _enquiry_form_valid(form):
         try:
-            services.update_enquiry(
-                enquiry=enquiry,
-                title=form.title.data or "",
-                summary=form.summary.data or "",
-                introduction=form.introduction.data or "",
-                timezone=form.timezone.data or "",
-            )
+            services.update_enquiry(enquiry=enquiry, **form.values())
         except services.EnquiryError as error:
             db.session.rollback()
             _field_error(form, error)

@@ -25,7 +25,7 @@ from placeevents.extensions import db
 from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
-from placeevents.newsletter.links import list_mail_extras_for
+from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.slugs import unique_slug
 from placeevents.web import external_url
 
@@ -312,7 +312,7 @@ def cancel_event(*, event: Event, message: str) -> EventCancelled:
     for email, name in people:
         if email.strip().lower() in bounced:
             continue
-        headers, footer_links = extras.get(email.strip().lower(), ({}, []))
+        headers, footer_links = extras_of(extras, email)
         rendered = render_email(
             "event_cancelled",
             event=event,

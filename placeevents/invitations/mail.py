@@ -13,7 +13,7 @@ from placeevents.enquiries import timezones
 from placeevents.events.models import EventFormat
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import address, build_message, render_email
-from placeevents.newsletter.links import list_mail_extras
+from placeevents.newsletter.links import MailExtras, list_mail_extras
 from placeevents.tokens import make_token
 from placeevents.web import external_url
 
@@ -96,10 +96,12 @@ def _message(
     *,
     calendar: bytes | None = None,
     calendar_method: str | None = None,
+    extras: MailExtras | None = None,
     **extra: Any,
 ) -> EmailMessage:
-    # Whoever the invitation came from, a confirmed subscriber gets the list's headers and links.
-    headers, footer_links = list_mail_extras(invitation.email)
+    # Whoever the invitation came from, a confirmed subscriber gets the list's headers and links;
+    # bulk sends look everyone up at once and pass `extras` in.
+    headers, footer_links = extras if extras is not None else list_mail_extras(invitation.email)
     mail = render_email(name, **_context(invitation), footer_links=footer_links, **extra)
     return build_message(
         to=_to(invitation),
@@ -112,14 +114,21 @@ def _message(
     )
 
 
-def build_invitation(invitation: Invitation, *, subject: str, body: str) -> EmailMessage:
+def build_invitation(
+    invitation: Invitation, *, subject: str, body: str, extras: MailExtras | None = None
+) -> EmailMessage:
     """The invitation itself: the organiser's words, the event, the RSVP and opt-out links.
 
     A confirmed subscriber's invitation carries the mailing list's headers and footer links,
     however the address was chosen; anyone else gets neither.
     """
     return _message(
-        "invitation", invitation, subject=subject, body=body, stop_url=stop_url(invitation)
+        "invitation",
+        invitation,
+        subject=subject,
+        body=body,
+        stop_url=stop_url(invitation),
+        extras=extras,
     )
 
 
@@ -127,9 +136,31 @@ def build_invitation_test(
     event: "Event", *, subject: str, body: str, to_email: str, to_name: str
 ) -> EmailMessage:
     """A test of an invitation sent to the organiser; its links open the public event page."""
+    return _organiser_test(
+        "invitation",
+        event,
+        subject=subject,
+        body=body,
+        to_email=to_email,
+        to_name=to_name,
+        stop_url=external_url("events.show", slug=event.slug),
+    )
+
+
+def _organiser_test(
+    template: str,
+    event: "Event",
+    *,
+    subject: str,
+    body: str,
+    to_email: str,
+    to_name: str,
+    **extra: Any,
+) -> EmailMessage:
+    # The organiser's own copy: personal links are replaced by the public event page.
     context = _event_context(event)
     mail = render_email(
-        "invitation",
+        template,
         **context,
         invitation=None,
         rsvp=None,
@@ -138,9 +169,9 @@ def build_invitation_test(
         join_url="",
         subject=subject,
         body=body,
-        stop_url=context["event_url"],
         footer_links=[],
         test=True,
+        **extra,
     )
     return build_message(
         to=address(to_email, to_name),
@@ -195,14 +226,18 @@ def build_waitlist_lapsed(invitation: Invitation) -> EmailMessage:
     return _message("waitlist_lapsed", invitation)
 
 
-def build_answer_reminder(invitation: Invitation) -> EmailMessage:
+def build_answer_reminder(
+    invitation: Invitation, *, extras: MailExtras | None = None
+) -> EmailMessage:
     """A nudge to someone who has not answered their invitation."""
-    return _message("reminder_answer", invitation)
+    return _message("reminder_answer", invitation, extras=extras)
 
 
-def build_event_reminder(invitation: Invitation) -> EmailMessage:
+def build_event_reminder(
+    invitation: Invitation, *, extras: MailExtras | None = None
+) -> EmailMessage:
     """The reminder before the event to a confirmed attendee (with the join link if online)."""
-    return _message("reminder_event", invitation)
+    return _message("reminder_event", invitation, extras=extras)
 
 
 def build_request_place(invitation: Invitation) -> EmailMessage:
@@ -223,32 +258,22 @@ def build_fresh_links(email: str, invitations: Sequence[Invitation]) -> EmailMes
     )
 
 
-def build_attendee_message(invitation: Invitation, *, subject: str, body: str) -> EmailMessage:
+def build_attendee_message(
+    invitation: Invitation, *, subject: str, body: str, extras: MailExtras | None = None
+) -> EmailMessage:
     """An organiser's message to the people invited to an event."""
-    return _message("invitation_message", invitation, subject=subject, body=body)
+    return _message("invitation_message", invitation, subject=subject, body=body, extras=extras)
 
 
 def build_attendee_message_test(
     event: "Event", *, subject: str, body: str, to_email: str, to_name: str
 ) -> EmailMessage:
     """A test of a message to attendees sent to the organiser; its link opens the event page."""
-    context = _event_context(event)
-    mail = render_email(
+    return _organiser_test(
         "invitation_message",
-        **context,
-        invitation=None,
-        rsvp=None,
-        person_name=to_name,
-        rsvp_url=context["event_url"],
-        join_url="",
+        event,
         subject=subject,
         body=body,
-        footer_links=[],
-        test=True,
-    )
-    return build_message(
-        to=address(to_email, to_name),
-        subject=f"[Test] {mail.subject}",
-        text=mail.text,
-        html=mail.html,
+        to_email=to_email,
+        to_name=to_name,
     )

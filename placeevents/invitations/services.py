@@ -33,6 +33,7 @@ from placeevents.invitations.models import (
 )
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
+from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus
 from placeevents.newsletter.services import suppressed_among
 from placeevents.tokens import ExpiredToken, InvalidToken, read_token
@@ -762,6 +763,8 @@ def send_invitations(
             source=r.source,
             invited_by_id=organiser.id,
             sent_at=now,
+            # Known to have no answer yet: building their mail then asks the database nothing.
+            rsvp=None,
         )
         for r in plan.recipients
     ]
@@ -774,8 +777,11 @@ def send_invitations(
             "Some of these people were invited at the same moment from elsewhere. "
             "Send again: nobody will be invited twice."
         ) from exc
+    extras = list_mail_extras_for(i.email for i in invitations)
     for invitation in invitations:
-        message = mail.build_invitation(invitation, subject=subject, body=body)
+        message = mail.build_invitation(
+            invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
+        )
         enqueue(message, kind="invitation", batch_key=mailing.batch_key)
     record(
         action="invitations.sent",
@@ -816,6 +822,7 @@ def remind_non_responders(
     ).all()
     unanswered = [i for i in candidates if i.rsvp is None]
     bounced = bounced_among(i.email for i in unanswered)
+    extras = list_mail_extras_for(i.email for i in unanswered)
     mailing = EventMailing(
         event=event,
         kind=MailingKind.REMINDER,
@@ -845,7 +852,7 @@ def remind_non_responders(
             mailing.skipped_recent += 1
             continue
         enqueue(
-            mail.build_answer_reminder(invitation),
+            mail.build_answer_reminder(invitation, extras=extras_of(extras, invitation.email)),
             kind="answer_reminder",
             batch_key=mailing.batch_key,
         )
@@ -940,8 +947,11 @@ def message_attendees(
         skipped_bounced=plan.skipped_bounced,
     )
     db.session.add(mailing)
+    extras = list_mail_extras_for(i.email for i in plan.recipients)
     for invitation in plan.recipients:
-        message = mail.build_attendee_message(invitation, subject=subject, body=body)
+        message = mail.build_attendee_message(
+            invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
+        )
         enqueue(message, kind="attendee_message", batch_key=mailing.batch_key)
         mailing.recipients += 1
     db.session.flush()
@@ -984,6 +994,7 @@ def send_event_reminders() -> int:
             .order_by(Invitation.id)
         ).all()
         bounced = bounced_among(i.email for i in invitations)
+        extras = list_mail_extras_for(i.email for i in invitations)
         for invitation in invitations:
             if invitation.email in bounced:
                 continue
@@ -994,7 +1005,10 @@ def send_event_reminders() -> int:
                 .values(event_reminder_sent_at=now)
             ).rowcount
             if claimed:
-                enqueue(mail.build_event_reminder(invitation), kind="event_reminder")
+                message = mail.build_event_reminder(
+                    invitation, extras=extras_of(extras, invitation.email)
+                )
+                enqueue(message, kind="event_reminder")
                 sent += 1
         event.reminder_sent_at = now
         db.session.flush()

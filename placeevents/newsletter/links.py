@@ -47,6 +47,8 @@ def subscriber_mail_headers(subscriber: Subscriber) -> dict[str, str]:
 
 
 MailExtras = tuple[dict[str, str], list[tuple[str, str]]]
+# What everyone who is not a confirmed subscriber gets: no list headers, no footer links.
+NO_EXTRAS: MailExtras = ({}, [])
 
 
 def list_mail_extras(email: str) -> MailExtras:
@@ -54,7 +56,7 @@ def list_mail_extras(email: str) -> MailExtras:
 
     Anyone else gets neither, so a pasted address is never told it is on a list.
     """
-    return list_mail_extras_for([email]).get(email.strip().lower(), ({}, []))
+    return extras_of(list_mail_extras_for([email]), email)
 
 
 def list_mail_extras_for(emails: Iterable[str]) -> dict[str, MailExtras]:
@@ -77,3 +79,8 @@ def list_mail_extras_for(emails: Iterable[str]) -> dict[str, MailExtras]:
         )
         for s in subscribers
     }
+
+
+def extras_of(found: dict[str, MailExtras], email: str) -> MailExtras:
+    """One address's entry in a list_mail_extras_for result (nothing for non-subscribers)."""
+    return found.get(email.strip().lower(), NO_EXTRAS)

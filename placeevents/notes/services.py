@@ -27,7 +27,7 @@ from placeevents.mail.outbox import (
     enqueue,
     render_email,
 )
-from placeevents.newsletter.links import list_mail_extras
+from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.notes.models import (
     Note,
     NoteKind,
@@ -50,6 +50,18 @@ MAX_RESOURCES = 30
 SHARED = (NoteVisibility.ATTENDEES, NoteVisibility.PUBLIC)
 
 # The fields a revision records, with the words the revisions page uses for them.
+# The note's own text fields, copied as they are between a note, its revisions and a form.
+TEXT_FIELDS = (
+    "title",
+    "body",
+    "kind",
+    "visibility",
+    "attributed",
+    "author_name",
+    "resources",
+    "tags",
+)
+
 REVISED_FIELDS = {
     "title": "title",
     "body": "text",
@@ -220,14 +232,8 @@ def _question_ids(questions: Iterable[EnquiryQuestion]) -> str:
 
 
 def _apply(note: Note, checked: _Checked) -> None:
-    note.title = checked.title
-    note.body = checked.body
-    note.kind = checked.kind
-    note.author_name = checked.author_name
-    note.visibility = checked.visibility
-    note.attributed = checked.attributed
-    note.resources = checked.resources
-    note.tags = checked.tags
+    for name in TEXT_FIELDS:
+        setattr(note, name, getattr(checked, name))
     note.questions = list(checked.questions)
 
 
@@ -235,14 +241,7 @@ def _snapshot(note: Note, editor: "Organiser | None", restored_from: int | None 
     note.revisions.append(
         NoteRevision(
             number=note.revision,
-            title=note.title,
-            body=note.body,
-            kind=note.kind,
-            visibility=note.visibility,
-            attributed=note.attributed,
-            author_name=note.author_name,
-            resources=note.resources,
-            tags=note.tags,
+            **{name: getattr(note, name) for name in TEXT_FIELDS},
             question_ids=_question_ids(note.questions),
             edited_by_id=editor.id if editor is not None else None,
             edited_at=utcnow(),
@@ -252,9 +251,7 @@ def _snapshot(note: Note, editor: "Organiser | None", restored_from: int | None 
 
 
 def _state(source: Note | NoteRevision | _Checked) -> dict[str, object]:
-    state: dict[str, object] = {
-        name: getattr(source, name) for name in REVISED_FIELDS if name != "question_ids"
-    }
+    state: dict[str, object] = {name: getattr(source, name) for name in TEXT_FIELDS}
     if isinstance(source, NoteRevision):
         state["question_ids"] = source.question_ids
     else:
@@ -324,14 +321,8 @@ def restore_revision(*, note: Note, number: int, editor: "Organiser | None") -> 
         raise NoteError(f"This note has no revision {number}.")
     if _state(revision) == _state(note):
         raise NoteError(f"Revision {number} is the same as the current text; nothing to restore.")
-    note.title = revision.title
-    note.body = revision.body
-    note.kind = revision.kind
-    note.visibility = revision.visibility
-    note.attributed = revision.attributed
-    note.author_name = revision.author_name
-    note.resources = revision.resources
-    note.tags = revision.tags
+    for name in TEXT_FIELDS:
+        setattr(note, name, getattr(revision, name))
     if revision.question_ids is not None:
         ids = {int(i) for i in revision.question_ids.split(",") if i}
         # Lines of enquiry removed from the enquiry since then cannot come back.
@@ -604,8 +595,9 @@ def share_notes(
         raise NoteError("Everyone has already been sent the current revision of these notes.")
     invitations = {i.id: i for i in preview.recipients}
     # Confirmed subscribers get list mail's headers and a link to their preferences.
+    by_email = list_mail_extras_for(invitations[invitation_id].email for invitation_id in plan)
     extras = {
-        invitation_id: list_mail_extras(invitations[invitation_id].email)
+        invitation_id: extras_of(by_email, invitations[invitation_id].email)
         for invitation_id in plan
     }
     rendered = {

@@ -248,3 +248,30 @@ def test_requests_close_when_the_event_starts(client: FlaskClient, make_event: A
         assert "Request a place</h2>" not in client.get(f"/events/{event.slug}").get_data(
             as_text=True
         )
+
+
+def test_inviting_subscribers_costs_the_same_queries_for_few_and_many(
+    make_event: Any, make_subscriber: Any, organiser: Any
+) -> None:
+    from placeevents.invitations import services
+    from tests.conftest import count_queries
+
+    def send_to_all(n_subscribers: int) -> int:
+        for _ in range(n_subscribers):
+            make_subscriber()
+        event = make_event()
+        with count_queries() as statements:
+            services.send_invitations(
+                event=event,
+                choice=services.RecipientChoice(subscribers="all"),
+                subject="Join us",
+                body="Please come.",
+                organiser=organiser,
+            )
+        db.session.rollback()
+        selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+        return len(selects)
+
+    # Each invitation and outbox row is its own INSERT, but nothing is looked up per person:
+    # not their (new, empty) answer, nor their list headers, which come in one query.
+    assert send_to_all(3) == send_to_all(12)
