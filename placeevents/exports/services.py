@@ -12,7 +12,8 @@ from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
-from placeevents.enquiries.models import Enquiry, EnquiryStatus
+from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.services import all_enquiries
 from placeevents.enquiries.timezones import format_range, to_local
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.exports import xlsx
@@ -100,22 +101,11 @@ def get_enquiry(*, enquiry_id: int | None = None, slug: str | None = None) -> En
 
 def events_by_enquiry() -> list[tuple[Enquiry, list[Event]]]:
     """Events that are not drafts, by enquiry: the current enquiry first, then the newest."""
-    events = db.session.scalars(
-        select(Event)
-        .options(joinedload(Event.enquiry))
-        .join(Enquiry, Enquiry.id == Event.enquiry_id)
-        .where(Event.status != EventStatus.DRAFT)
-        .order_by(
-            sa.case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
-            Enquiry.created_at.desc(),
-            Enquiry.id.desc(),
-            Event.starts_at,
-        )
-    )
-    groups: dict[int, tuple[Enquiry, list[Event]]] = {}
-    for event in events:
-        groups.setdefault(event.enquiry_id, (event.enquiry, []))[1].append(event)
-    return list(groups.values())
+    groups = [
+        (enquiry, [e for e in enquiry.events if e.status != EventStatus.DRAFT])
+        for enquiry in all_enquiries()
+    ]
+    return [(enquiry, events) for enquiry, events in groups if events]
 
 
 # --- personal data retention

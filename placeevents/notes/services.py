@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -260,6 +260,13 @@ def _state(source: Note | NoteRevision | _Checked) -> dict[str, object]:
 
 
 # --- organiser use cases
+
+
+def note_counts_by_event() -> dict[int, int]:
+    """How many notes each event has (events without notes are absent)."""
+    return dict(
+        db.session.execute(select(Note.event_id, func.count()).group_by(Note.event_id)).all()
+    )
 
 
 def notes_for_event(event: Event) -> list[Note]:

@@ -11,12 +11,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from placeevents.enquiries.models import Enquiry, EnquiryStatus
+from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.services import all_enquiries
 from placeevents.events.models import Event
 from placeevents.extensions import db
 from placeevents.mail.outbox import batch_progress
@@ -138,19 +139,11 @@ def _refuse(form: NoteForm, error: services.NoteError) -> None:
 
 @manage_bp.get("/")
 def index() -> str:
-    counts = dict(
-        db.session.execute(select(Note.event_id, func.count()).group_by(Note.event_id)).all()
+    return render_template(
+        "notes/manage_index.html",
+        enquiries=all_enquiries(),
+        counts=services.note_counts_by_event(),
     )
-    enquiries = db.session.scalars(
-        select(Enquiry)
-        .options(selectinload(Enquiry.events))
-        .order_by(
-            case((Enquiry.status == EnquiryStatus.CURRENT, 0), else_=1),
-            Enquiry.created_at.desc(),
-            Enquiry.id.desc(),
-        )
-    ).all()
-    return render_template("notes/manage_index.html", enquiries=enquiries, counts=counts)
 
 
 @manage_bp.get("/events/<int:event_id>", endpoint="list")
