@@ -12,11 +12,11 @@ from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
 from placeevents.enquiries.timezones import from_local, to_local
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import attendance
 from placeevents.invitations.models import (
     AttendanceMode,
     Invitation,
     InvitationSource,
-    Rsvp,
     RsvpAnswer,
 )
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
@@ -315,6 +315,7 @@ def load_demo() -> Enquiry:
         db.session.add(event)
         if offset < 0:
             _past_answers(event, subscribers, offset)
+            attendance.close_check_in(event=event, organiser=None)
         elif offset < 60:
             _upcoming_answers(event, subscribers)
         for n_title, kind, visibility, attributed, qs, body, tags in NOTES.get(slug, []):
@@ -384,23 +385,16 @@ def _past_answers(event: Event, subscribers: list[Subscriber], offset: int) -> N
         if pattern == 3:
             continue  # never answered
         answer = RsvpAnswer.YES if pattern in (0, 1) else RsvpAnswer.NO
-        mode = None
-        if answer == RsvpAnswer.YES:
-            mode = (
-                AttendanceMode.ONLINE
-                if event.format == EventFormat.ONLINE
-                else (AttendanceMode.IN_PERSON)
-            )
-            if mode == AttendanceMode.IN_PERSON:
-                event.places_taken += 1
-        invitation.rsvp = Rsvp(
-            answer=answer,
-            mode=mode,
-            wants_notes=answer == RsvpAnswer.NO and i % 2 == 0,
+        attendance.record_history(
+            invitation=invitation,
+            answer=attendance.Answer(
+                answer=answer,
+                mode=AttendanceMode.IN_PERSON if event.has_place else AttendanceMode.ONLINE,
+                wants_notes=answer == RsvpAnswer.NO and i % 2 == 0,
+                question="How do we keep learning alive between programmes?" if i % 3 == 0 else "",
+            ),
             answered_at=event.starts_at - timedelta(days=10),
-            attended=answer == RsvpAnswer.YES and i % 5 != 0,
-            checked_in_at=event.starts_at if answer == RsvpAnswer.YES and i % 5 != 0 else None,
-            question="How do we keep learning alive between programmes?" if i % 3 == 0 else "",
+            came=i % 5 != 0,
         )
 
 
@@ -411,16 +405,16 @@ def _upcoming_answers(event: Event, subscribers: list[Subscriber]) -> None:
         if i % 3 == 2:
             continue
         answer = RsvpAnswer.YES if i % 3 == 0 else RsvpAnswer.MAYBE
-        mode = None
-        if answer == RsvpAnswer.YES:
-            mode = (
-                AttendanceMode.ONLINE
+        attendance.record_history(
+            invitation=invitation,
+            answer=attendance.Answer(
+                answer=answer,
+                mode=AttendanceMode.ONLINE
                 if event.format == EventFormat.ONLINE or i % 2
-                else (AttendanceMode.IN_PERSON)
-            )
-            if mode == AttendanceMode.IN_PERSON:
-                event.places_taken += 1
-        invitation.rsvp = Rsvp(answer=answer, mode=mode, answered_at=utcnow() - timedelta(days=2))
+                else AttendanceMode.IN_PERSON,
+            ),
+            answered_at=utcnow() - timedelta(days=2),
+        )
 
 
 @demo_cli.command("load")
@@ -464,10 +458,7 @@ def _remove_demo() -> None:
     for event in db.session.scalars(events):
         for note in db.session.scalars(select(Note).where(Note.event_id == event.id)):
             db.session.delete(note)
-        for invitation in db.session.scalars(
-            select(Invitation).where(Invitation.event_id == event.id)
-        ):
-            db.session.delete(invitation)
+        attendance.forget_event(event=event)
         db.session.delete(event)
     for enquiry in db.session.scalars(
         select(Enquiry).where(Enquiry.slug.in_(DEMO_ENQUIRY_SLUGS))

@@ -12,6 +12,7 @@ import email.policy
 import os
 import re
 import shutil
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -465,3 +466,54 @@ def page(_browser: Any, tmp_path: Any) -> Iterator[Any]:
         browser_page.screenshot(path=str(tmp_path / "final.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- attendance has one owner
+
+
+ATTENDANCE_OWNER = "placeevents.invitations.attendance"
+# SQL that writes who is coming: answers, the invitations they hang on, and the place count.
+_ATTENDANCE_WRITE = re.compile(
+    r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(rsvp|invitation)\b"
+    r"|^\s*UPDATE\s+\"?event\"?\s+SET\b.*\bplaces_taken\b",
+    re.IGNORECASE | re.DOTALL,
+)
+# Invitations are created and stamped by sending; only their deletion takes answers with them.
+_INVITATION_NOT_ANSWER = re.compile(r"^\s*(INSERT\s+INTO|UPDATE)\s+\"?invitation\b", re.I)
+
+
+def attendance_writer(statement: str) -> str | None:
+    """The app module behind an SQL write of answers or places, if that module is not the
+    attendance module; None when the write is allowed (or is not such a write)."""
+    if not _ATTENDANCE_WRITE.match(statement) or _INVITATION_NOT_ANSWER.match(statement):
+        return None
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module == ATTENDANCE_OWNER:
+            return None
+        if module.startswith("placeevents.") and module not in ("placeevents.db",):
+            return f"{module}:{frame.f_lineno}"
+        frame = frame.f_back
+    # Written by a test's own set-up, not by the app.
+    return None
+
+
+@pytest.fixture(autouse=True)
+def attendance_writes_guarded() -> Iterator[list[str]]:
+    """Every test fails if app code outside the attendance module writes answers or places."""
+    found: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        writer = attendance_writer(statement)
+        if writer is not None:
+            found.append(f"{writer}: {' '.join(statement.split())[:160]}")
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", before)
+    try:
+        yield found
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", before)
+    assert not found, "answers or places written outside the attendance module:\n" + "\n".join(
+        found
+    )

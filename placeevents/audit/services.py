@@ -45,6 +45,33 @@ def record(*, action: str, target: str = "", detail: str = "", organiser=None) -
     return entry
 
 
+REDACTED = "[erased]"
+
+
+def redact(email: str, names: set[str]) -> int:
+    """Replace an erased person's address, and their names where the address shows an entry is
+    about them, with "[erased]"; returns how many entries were redacted."""
+    escaped = email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = f"%{escaped}%"
+    entries = db.session.scalars(
+        select(AuditEntry).where(
+            sa.or_(
+                AuditEntry.target.ilike(pattern, escape="\\"),
+                AuditEntry.detail.ilike(pattern, escape="\\"),
+                AuditEntry.actor.ilike(pattern, escape="\\"),
+            )
+        )
+    ).all()
+    patterns = [re.compile(re.escape(text), re.IGNORECASE) for text in [email, *sorted(names)]]
+    for entry in entries:
+        for compiled in patterns:
+            entry.target = compiled.sub(REDACTED, entry.target)
+            entry.detail = compiled.sub(REDACTED, entry.detail)
+            entry.actor = compiled.sub(REDACTED, entry.actor)
+    db.session.flush()
+    return len(entries)
+
+
 @dataclass(frozen=True)
 class TargetRef:
     """What an audit target names: its kind and its id or slug, as recorded."""

@@ -170,7 +170,7 @@ def _vevent(
             "CONFERENCE", _uri(join_url), VALUE="URI", FEATURE="VIDEO", LABEL=_param("Join online")
         )
     lines.add("CREATED", utc_stamp(event.created_at))
-    lines.add("LAST-MODIFIED", utc_stamp(event.updated_at))
+    lines.add("LAST-MODIFIED", utc_stamp(event.calendar_changed_at))
     lines.add("TRANSP", "TRANSPARENT" if cancelled else "OPAQUE")
     if organizer is not None:
         params = {"CN": _param(organizer.name)} if organizer.name.strip() else {}
@@ -221,7 +221,7 @@ def event_ics(event: "Event", *, base_url: str) -> bytes:
     vevent = _vevent(
         event,
         base_url=base_url,
-        dtstamp=event.updated_at,
+        dtstamp=event.calendar_changed_at,
         sequence=event.sequence,
         cancelled=_is_cancelled(event),
     )
@@ -236,7 +236,7 @@ def enquiry_feed_ics(
         _vevent(
             event,
             base_url=base_url,
-            dtstamp=event.updated_at,
+            dtstamp=event.calendar_changed_at,
             sequence=event.sequence,
             cancelled=_is_cancelled(event),
         )
@@ -268,7 +268,7 @@ def personal_ics(
     vevent = _vevent(
         event,
         base_url=base_url,
-        dtstamp=event.updated_at,
+        dtstamp=event.calendar_changed_at,
         sequence=sequence,
         cancelled=_is_cancelled(event),
         organizer=organizer,

@@ -9,7 +9,7 @@ from placeevents.enquiries import services
 from placeevents.enquiries.forms import EnquiryForm, QuestionForm
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
 from placeevents.extensions import db
-from placeevents.invitations.services import answer_counts
+from placeevents.invitations.responses import answer_counts
 
 bp = Blueprint("enquiries", __name__)
 

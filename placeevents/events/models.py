@@ -3,7 +3,7 @@
 import enum
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,6 +42,20 @@ def new_calendar_uid() -> str:
     return f"{uuid.uuid4()}@placeevents"
 
 
+# What an event's calendar entry shows; a change to any of them is a new calendar version.
+CALENDAR_FIELDS = (
+    "title",
+    "description",
+    "format",
+    "venue",
+    "address",
+    "join_url",
+    "starts_at",
+    "ends_at",
+    "status",
+)
+
+
 class Event(db.Model):
     """One exploration in an enquiry, with its place, times and capacity."""
 
@@ -61,7 +75,7 @@ class Event(db.Model):
     ends_at: Mapped[datetime]
     # In-person places; None means unlimited. Online places are never limited.
     capacity: Mapped[int | None]
-    # Confirmed in-person places, kept by a conditional update so capacity is exact.
+    # In-person places held (yes or offered); written only by invitations.attendance.
     places_taken: Mapped[int] = mapped_column(default=0)
     rsvp_deadline: Mapped[datetime | None]
     status: Mapped[EventStatus] = mapped_column(
@@ -79,9 +93,13 @@ class Event(db.Model):
     calendar_uid: Mapped[str] = mapped_column(sa.String(120), unique=True, default=new_calendar_uid)
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Moves only when something a calendar shows changes (see CALENDAR_FIELDS), never when a
+    # place changes hands: calendar files' LAST-MODIFIED and the feed's validators read it.
+    calendar_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    # Set when organisers finish check-in: a yes without a check-in then means "did not come".
+    check_in_closed_at: Mapped[datetime | None]
 
     enquiry: Mapped["Enquiry"] = relationship(back_populates="events")
 
@@ -119,3 +137,11 @@ class Event(db.Model):
 
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
+
+
+@sa.event.listens_for(Event, "before_update")
+def _calendar_version(mapper: Any, connection: Any, event: Event) -> None:
+    # Whoever changes what a calendar shows moves the version; nothing else does.
+    state = sa.inspect(event)
+    if any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS):
+        event.calendar_changed_at = utcnow()

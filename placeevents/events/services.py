@@ -4,14 +4,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
-
 from placeevents.audit.services import record
-from placeevents.calendar.services import (
-    confirmed_invitations,
-    queue_event_cancellation,
-    queue_event_update,
-)
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.timezones import (
@@ -22,12 +15,7 @@ from placeevents.enquiries.timezones import (
 )
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
-from placeevents.invitations.models import Invitation
-from placeevents.mail.bounces import bounced_among
-from placeevents.mail.outbox import address, build_message, enqueue, render_email
-from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.slugs import unique_slug
-from placeevents.web import external_url
 
 SLUG_LENGTH = 120
 
@@ -81,17 +69,6 @@ class EventSaved:
     changes: list[str] = field(default_factory=list)
     # Ambiguous local times (the autumn change) and which occurrence was taken.
     notes: list[str] = field(default_factory=list)
-    # Updated calendar invitations queued for confirmed attendees.
-    calendar_updates: int = 0
-
-
-@dataclass(frozen=True)
-class EventCancelled:
-    """A cancelled event and the bulk send telling the people affected."""
-
-    event: Event
-    recipients: int
-    batch_key: str
 
 
 def is_https_url(url: str) -> bool:
@@ -257,11 +234,12 @@ def update_event(*, event: Event, details: EventDetails) -> EventSaved:
     for name, value in values.items():
         setattr(event, name, value)
     if changes:
+        # Attendees' calendars replace their copy only when the SEQUENCE goes up.
         event.sequence += 1
     db.session.flush()
     record(action="event.update", target=f"event {event.slug}", detail=" ".join(changes))
-    updates = queue_event_update(event, change_summary=" ".join(changes)) if changes else 0
-    return EventSaved(event=event, changes=changes, notes=notes, calendar_updates=updates)
+    return EventSaved(event=event, changes=changes, notes=notes)
+
 
 
 def publish_event(*, event: Event) -> Event:
@@ -277,78 +255,22 @@ def publish_event(*, event: Event) -> Event:
     return event
 
 
-def cancellation_batch_key(event: Event) -> str:
-    """The outbox batch key of an event's cancellation mail."""
-    return f"event-cancelled-{event.id}"
-
-
-def people_affected(event: Event) -> list[tuple[str, str]]:
-    """(email, name) of everyone invited to or registered for the event, whatever they answered."""
-    rows = db.session.execute(
-        select(Invitation.email, Invitation.name)
-        .where(Invitation.event_id == event.id)
-        .order_by(Invitation.email)
-    ).all()
-    # A name is a display name in a mail header: line breaks and tabs become spaces.
-    return [(email, " ".join(name.split())) for email, name in rows]
-
-
-def cancel_event(*, event: Event, message: str) -> EventCancelled:
-    """Cancel a published event and mail its message to everyone invited or registered."""
+def cancel_event(*, event: Event, message: str) -> str:
+    """Cancel a published event; returns the organiser's message, cleaned, for the people
+    affected (invitations.event_changes mails it)."""
     if event.status != EventStatus.PUBLISHED:
         raise EventError("Only a published event can be cancelled; a draft can be deleted.")
     message = message.replace("\r\n", "\n").strip()
     if not message:
         raise EventInvalid({"message": "Write a message to the people affected."})
-
-    # Confirmed attendees get the message with a calendar cancellation instead (see below).
-    confirmed = {i.email for i in confirmed_invitations(event)}
-    people = [(email, name) for email, name in people_affected(event) if email not in confirmed]
-    bounced = bounced_among(email for email, _ in people)
-    event_url = external_url("events.show", slug=event.slug)
-    # Rendered before anything is written, so a template error leaves the event as it was.
-    extras = list_mail_extras_for(email for email, _ in people)
-    mails = []
-    for email, name in people:
-        if email.strip().lower() in bounced:
-            continue
-        headers, footer_links = extras_of(extras, email)
-        rendered = render_email(
-            "event_cancelled",
-            event=event,
-            person=name,
-            message=message,
-            event_url=event_url,
-            footer_links=footer_links,
-        )
-        mails.append(
-            build_message(
-                to=address(email, name),
-                subject=rendered.subject,
-                text=rendered.text,
-                html=rendered.html,
-                headers=headers,
-            )
-        )
-
     event.status = EventStatus.CANCELLED
     event.cancellation_message = message
     event.cancelled_at = utcnow()
     # Calendars replace an event only when the sequence goes up, cancellation included.
     event.sequence += 1
-    batch_key = cancellation_batch_key(event)
-    for mail in mails:
-        enqueue(mail, kind="event_cancelled", batch_key=batch_key)
     db.session.flush()
-    calendar_cancellations = queue_event_cancellation(event, message=message, batch_key=batch_key)
-    record(
-        action="event.cancel",
-        target=f"event {event.slug}",
-        detail=f"{len(mails) + calendar_cancellations} people mailed: {message}",
-    )
-    return EventCancelled(
-        event=event, recipients=len(mails) + calendar_cancellations, batch_key=batch_key
-    )
+    record(action="event.cancel", target=f"event {event.slug}", detail=message)
+    return message
 
 
 def duplicate_event(*, event: Event) -> Event:
@@ -385,14 +307,11 @@ def duplicate_event(*, event: Event) -> Event:
     return copy
 
 
-def delete_event(*, event: Event) -> None:
+def delete_event(*, event: Event, people_invited: int) -> None:
     """Delete a draft nobody has been invited to; published events are cancelled instead."""
     if event.status != EventStatus.DRAFT:
         raise EventError("Only a draft can be deleted; cancel a published event instead.")
-    invited = db.session.scalar(
-        select(func.count()).select_from(Invitation).where(Invitation.event_id == event.id)
-    )
-    if invited:
+    if people_invited:
         raise EventError("People have been invited to this draft, so it cannot be deleted.")
     record(action="event.delete", target=f"event {event.slug}", detail=event.title)
     db.session.delete(event)

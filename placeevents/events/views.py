@@ -11,6 +11,7 @@ from placeevents.events.forms import CancelForm, EventForm
 from placeevents.events.models import Event, EventStatus
 from placeevents.events.services import EventDetails
 from placeevents.extensions import db
+from placeevents.invitations import attendance, event_changes
 from placeevents.mail.outbox import batch_progress
 from placeevents.markdown import render_markdown
 
@@ -73,14 +74,14 @@ def _submitted_details(
     return None
 
 
-def _flash_saved(saved: services.EventSaved, done: str) -> None:
+def _flash_saved(saved: services.EventSaved, done: str, calendar_updates: int = 0) -> None:
     flash(done, "info")
     for note in saved.notes:
         flash(note, "warning")
     if saved.changes:
         flash("What changed for the people coming: " + " ".join(saved.changes), "info")
-        if saved.calendar_updates:
-            count = saved.calendar_updates
+        if calendar_updates:
+            count = calendar_updates
             flash(
                 f"{count} updated calendar "
                 f"{'invitation is on its way' if count == 1 else 'invitations are on their way'}"
@@ -115,7 +116,7 @@ def new() -> Page:
 def manage_show(event_id: int) -> str:
     event = _event_or_404(event_id)
     progress = (
-        batch_progress(services.cancellation_batch_key(event))
+        batch_progress(event_changes.cancellation_batch_key(event))
         if event.status == EventStatus.CANCELLED
         else None
     )
@@ -134,8 +135,15 @@ def edit(event_id: int) -> Page:
             db.session.rollback()
             _show_errors(form, error)
         else:
+            # The people coming hear of the change; new places go to the waiting list.
+            updates = (
+                event_changes.queue_event_update(event, change_summary=" ".join(saved.changes))
+                if saved.changes
+                else 0
+            )
+            attendance.capacity_changed(event=event)
             db.session.commit()
-            _flash_saved(saved, "Your changes are saved.")
+            _flash_saved(saved, "Your changes are saved.", updates)
             return redirect(url_for("manage.events.show", event_id=event.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
@@ -163,20 +171,21 @@ def cancel(event_id: int) -> Page:
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            cancelled = services.cancel_event(event=event, message=form.message.data or "")
+            message = services.cancel_event(event=event, message=form.message.data or "")
         except services.EventError as error:
             db.session.rollback()
             _show_errors(form, error)
         else:
+            recipients = event_changes.announce_cancellation(event=event, message=message)
             db.session.commit()
             flash(
-                f"The event is cancelled. Your message is going to {cancelled.recipients} "
-                f"{'person' if cancelled.recipients == 1 else 'people'}.",
+                f"The event is cancelled. Your message is going to {recipients} "
+                f"{'person' if recipients == 1 else 'people'}.",
                 "info",
             )
             return redirect(url_for("manage.events.show", event_id=event_id))
     status = 422 if request.method == "POST" else 200
-    people = services.people_affected(event)
+    people = event_changes.people_affected(event)
     return render_template(
         "events/manage/cancel.html", form=form, event=event, people=len(people)
     ), status
@@ -195,7 +204,7 @@ def delete(event_id: int) -> Response:
     event = _event_or_404(event_id)
     enquiry_id = event.enquiry_id
     try:
-        services.delete_event(event=event)
+        services.delete_event(event=event, people_invited=event_changes.invited_count(event))
     except services.EventError as error:
         db.session.rollback()
         flash(error.message, "error")

@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 from placeevents.clock import utcnow
-from placeevents.exports.services import erase_personal_answers, personal_data_days
+from placeevents.exports.services import personal_data_days
+from placeevents.invitations.attendance import erase_personal_answers
 from placeevents.jobs import scheduled_job
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
@@ -126,32 +126,6 @@ def personal_data_note(event: Event) -> str:
     """'deleted 30 days after the event, on 13 Jun 2024'."""
     on = personal_data_deleted_on(event)
     return f"deleted {personal_data_days()} days after the event, on {on.day} {on:%b %Y}"
-
-
-def erase_personal_answers(*, now: datetime, days: int) -> int:
-    """Blank access and dietary answers of events that ended `days` ago; returns how many."""
-    ended = (
-        select(Invitation.id)
-        .join(Event, Event.id == Invitation.event_id)
-        .where(Event.ends_at <= now - timedelta(days=days))
-    )
-    result = db.session.execute(
-        update(Rsvp)
-        .where(
-            Rsvp.invitation_id.in_(ended),
-            sa.or_(Rsvp.access_needs != "", Rsvp.dietary_needs != ""),
-        )
-        .values(access_needs="", dietary_needs="")
-        .execution_options(synchronize_session=False)
-    )
-    count = result.rowcount or 0
-    if count:
-        record(
-            action="personal-data.erased",
-            target="access and dietary answers",
-            detail=f"{count} answers blanked, {days} days after their events",
-        )
-    return count
 
 
 # --- attendee lists
@@ -420,7 +394,8 @@ def check_in_list(*, event: Event, search: str = "") -> CheckInList:
     return CheckInList(event, search, people[:CHECK_IN_LIMIT], expected, checked_in, more)
 
 
-def _invitation(event: Event, invitation_id: int) -> Invitation:
+def invitation_on_list(*, event: Event, invitation_id: int) -> Invitation:
+    """Someone on the event's list, for check-in; NotFoundError if they are not on it."""
     invitation = db.session.scalar(
         select(Invitation)
         .options(joinedload(Invitation.rsvp))
@@ -428,87 +403,6 @@ def _invitation(event: Event, invitation_id: int) -> Invitation:
     )
     if invitation is None:
         raise NotFoundError("That person is not on this event's list.")
-    return invitation
-
-
-def _who(invitation: Invitation) -> str:
-    return f"{invitation.name} <{invitation.email}>" if invitation.name else invitation.email
-
-
-def _walk_in_mode(event: Event) -> AttendanceMode:
-    return AttendanceMode.ONLINE if event.format == EventFormat.ONLINE else AttendanceMode.IN_PERSON
-
-
-def check_in(*, event: Event, invitation_id: int, organiser: Any) -> Rsvp:
-    """Mark someone as attended; without an answer yet, they get a 'yes' set at check-in."""
-    invitation = _invitation(event, invitation_id)
-    now = utcnow()
-    rsvp = invitation.rsvp
-    if rsvp is not None and rsvp.attended:
-        return rsvp
-    if rsvp is None:
-        mode = _walk_in_mode(event)
-        rsvp = Rsvp(
-            answer=RsvpAnswer.YES,
-            mode=mode,
-            answered_at=now,
-            set_by_organiser_id=organiser.id,
-            attended=True,
-            checked_in_at=now,
-        )
-        if mode == AttendanceMode.IN_PERSON:
-            # They are in the room: count their place, as any confirmed in-person answer does.
-            rsvp.overbooked = event.capacity is not None and event.places_taken >= event.capacity
-            db.session.execute(
-                update(Event)
-                .where(Event.id == event.id)
-                .values(places_taken=Event.places_taken + 1)
-                .execution_options(synchronize_session=False)
-            )
-        invitation.rsvp = rsvp
-        detail = f"{_who(invitation)} (no answer before; recorded as yes)"
-    else:
-        rsvp.attended = True
-        rsvp.checked_in_at = now
-        detail = f"{_who(invitation)} (answer: {answer_label(rsvp.answer)})"
-    db.session.flush()
-    record(action="check-in", target=f"event {event.slug}", detail=detail, organiser=organiser)
-    return rsvp
-
-
-def _created_at_check_in(rsvp: Rsvp) -> bool:
-    # check_in() stamps a walk-in's answer and arrival with the same instant.
-    return (
-        rsvp.set_by_organiser_id is not None
-        and rsvp.checked_in_at is not None
-        and rsvp.answered_at == rsvp.checked_in_at
-    )
-
-
-def undo_check_in(*, event: Event, invitation_id: int, organiser: Any) -> Invitation:
-    """Take back a check-in; an answer that check-in created is removed with it."""
-    invitation = _invitation(event, invitation_id)
-    rsvp = invitation.rsvp
-    if rsvp is None or not rsvp.attended:
-        return invitation
-    if _created_at_check_in(rsvp):
-        if rsvp.mode == AttendanceMode.IN_PERSON and rsvp.answer == RsvpAnswer.YES:
-            db.session.execute(
-                update(Event)
-                .where(Event.id == event.id, Event.places_taken > 0)
-                .values(places_taken=Event.places_taken - 1)
-                .execution_options(synchronize_session=False)
-            )
-        invitation.rsvp = None
-        detail = f"{_who(invitation)} (the answer recorded at check-in is removed)"
-    else:
-        rsvp.attended = False
-        rsvp.checked_in_at = None
-        detail = _who(invitation)
-    db.session.flush()
-    record(
-        action="check-in.undone", target=f"event {event.slug}", detail=detail, organiser=organiser
-    )
     return invitation
 
 

@@ -20,6 +20,7 @@ from placeevents.events.models import Event
 from placeevents.exports import services
 from placeevents.exports.forms import AttendeeListForm, CheckInSearchForm
 from placeevents.extensions import db
+from placeevents.invitations import attendance
 
 manage_bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -107,24 +108,43 @@ def check_in(event_id: int) -> str | tuple[str, int]:
         listing = services.check_in_list(event=event)
         return render_template("exports/check_in.html", form=form, listing=listing), 422
     listing = services.check_in_list(event=event, search=form.q.data or "")
-    return render_template("exports/check_in.html", form=form, listing=listing)
+    overbook = None
+    if (overbook_id := request.args.get("overbook", type=int)) is not None:
+        try:
+            overbook = services.invitation_on_list(event=event, invitation_id=overbook_id)
+        except services.NotFoundError:
+            pass
+    return render_template(
+        "exports/check_in.html", form=form, listing=listing, overbook=overbook
+    )
 
 
-def _back_to_check_in(event_id: int, invitation_id: int) -> BaseResponse:
+def _back_to_check_in(
+    event_id: int, invitation_id: int, *, overbook: int | None = None
+) -> BaseResponse:
     search = request.form.get("q", "")[:200]
-    target = url_for(".check_in", event_id=event_id, q=search or None)
+    target = url_for(".check_in", event_id=event_id, q=search or None, overbook=overbook)
     return redirect(f"{target}#person-{invitation_id}", code=303)
 
 
 @manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>")
 def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
     try:
-        services.check_in(
-            event=_event(event_id), invitation_id=invitation_id, organiser=current_user
+        event = _event(event_id)
+        invitation = services.invitation_on_list(event=event, invitation_id=invitation_id)
+        attendance.check_in(
+            event=event,
+            invitation=invitation,
+            organiser=current_user,
+            overbook=request.form.get("overbook") == "1",
         )
     except services.NotFoundError as error:
         flash(error.message, "error")
         return redirect(url_for(".check_in", event_id=event_id), code=303)
+    except attendance.PlaceNeeded as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return _back_to_check_in(event_id, invitation_id, overbook=invitation_id)
     db.session.commit()
     return _back_to_check_in(event_id, invitation_id)
 
@@ -132,14 +152,30 @@ def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
 @manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>/undo")
 def undo_attended(event_id: int, invitation_id: int) -> BaseResponse:
     try:
-        services.undo_check_in(
-            event=_event(event_id), invitation_id=invitation_id, organiser=current_user
-        )
+        event = _event(event_id)
+        invitation = services.invitation_on_list(event=event, invitation_id=invitation_id)
+        attendance.undo_check_in(event=event, invitation=invitation, organiser=current_user)
     except services.NotFoundError as error:
         flash(error.message, "error")
         return redirect(url_for(".check_in", event_id=event_id), code=303)
     db.session.commit()
     return _back_to_check_in(event_id, invitation_id)
+
+
+@manage_bp.post("/events/<int:event_id>/check-in/close")
+def close_check_in(event_id: int) -> BaseResponse:
+    attendance.close_check_in(event=_event(event_id), organiser=current_user)
+    db.session.commit()
+    flash("Check-in is finished: anyone who said yes and was not checked in did not come.")
+    return redirect(url_for(".check_in", event_id=event_id), code=303)
+
+
+@manage_bp.post("/events/<int:event_id>/check-in/reopen")
+def reopen_check_in(event_id: int) -> BaseResponse:
+    attendance.reopen_check_in(event=_event(event_id), organiser=current_user)
+    db.session.commit()
+    flash("Check-in is open again.")
+    return redirect(url_for(".check_in", event_id=event_id), code=303)
 
 
 @manage_bp.get("/enquiries/<int:enquiry_id>/matrix")

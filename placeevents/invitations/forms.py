@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from placeevents.invitations.services import parse_pasted
+from placeevents.invitations.sending import parse_pasted
 
 
 def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:

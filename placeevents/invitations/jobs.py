@@ -2,17 +2,17 @@
 
 from datetime import timedelta
 
-from placeevents.invitations import services
+from placeevents.invitations import attendance, messages
 from placeevents.jobs import scheduled_job
 
 
 @scheduled_job("invitations.event_reminders", every=timedelta(minutes=15))
 def event_reminders() -> str:
     """Remind confirmed attendees before their event, once each."""
-    return f"{services.send_event_reminders()} reminders queued"
+    return f"{messages.send_event_reminders()} reminders queued"
 
 
 @scheduled_job("invitations.expire_offers", every=timedelta(minutes=5))
 def expire_offers() -> str:
     """Pass on offered places not accepted within their time."""
-    return f"{services.expire_offers()} offers lapsed"
+    return f"{attendance.expire_offers()} offers lapsed"

@@ -4,45 +4,20 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from placeevents.calendar.services import (
-    calendar_part_for_confirmation,
-    calendar_was_sent,
-    cancel_part_for_declined,
-)
 from placeevents.enquiries import timezones
 from placeevents.events.models import EventFormat
+from placeevents.invitations.calendar_parts import (
+    calendar_part_for_confirmation,
+    cancel_part_for_declined,
+)
+from placeevents.invitations.links import rsvp_url, stop_url
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import address, build_message, render_email
 from placeevents.newsletter.links import MailExtras, list_mail_extras
-from placeevents.tokens import make_token
 from placeevents.web import external_url
 
 if TYPE_CHECKING:
     from placeevents.events.models import Event
-
-RSVP_PURPOSE = "rsvp"
-STOP_PURPOSE = "do-not-invite"
-
-
-def rsvp_token(invitation: Invitation) -> str:
-    """The token of an invitation's personal RSVP page."""
-    return make_token(RSVP_PURPOSE, invitation.id, invitation.token_nonce)
-
-
-def rsvp_url(invitation: Invitation) -> str:
-    """The absolute link to an invitation's personal RSVP page."""
-    return external_url("invitations.rsvp", token=rsvp_token(invitation))
-
-
-def stop_token(invitation: Invitation) -> str:
-    """The token of an invitation's "don't send me invitations" page."""
-    return make_token(STOP_PURPOSE, invitation.id, invitation.token_nonce)
-
-
-def stop_url(invitation: Invitation) -> str:
-    """The absolute link to the "don't send me invitations" page."""
-    return external_url("invitations.stop", token=stop_token(invitation))
-
 
 def where(event: "Event") -> str:
     """Where the event happens, in words: the venue, "Online", or both."""
@@ -181,27 +156,30 @@ def _organiser_test(
     )
 
 
-def build_rsvp_confirmation(invitation: Invitation, *, promoted: bool = False) -> EmailMessage:
+def build_rsvp_confirmation(
+    invitation: Invitation, *, sequence: int, promoted: bool = False
+) -> EmailMessage:
     """The mail confirming a yes (or a promotion from the waiting list) to the person coming.
 
-    It carries the calendar invitation (iMIP METHOD:REQUEST) for the confirmed place.
+    It carries the calendar invitation (iMIP METHOD:REQUEST) at the SEQUENCE claimed for it.
     """
     return _message(
         "rsvp_confirmation",
         invitation,
         promoted=promoted,
-        calendar=calendar_part_for_confirmation(invitation),
+        calendar=calendar_part_for_confirmation(invitation, sequence=sequence),
         calendar_method="REQUEST",
     )
 
 
-def build_rsvp_answer(invitation: Invitation) -> EmailMessage:
-    """The acknowledgement of a maybe or a no; it takes back any calendar entry sent before."""
-    if calendar_was_sent(invitation):
+def build_rsvp_answer(invitation: Invitation, *, cancel_sequence: int | None) -> EmailMessage:
+    """The acknowledgement of a maybe or a no; with a claimed SEQUENCE it also takes back the
+    calendar entry sent before."""
+    if cancel_sequence is not None:
         return _message(
             "rsvp_answer",
             invitation,
-            calendar=cancel_part_for_declined(invitation),
+            calendar=cancel_part_for_declined(invitation, sequence=cancel_sequence),
             calendar_method="CANCEL",
             calendar_removed=True,
         )

@@ -113,6 +113,8 @@ class Rsvp(db.Model):
     overbooked: Mapped[bool] = mapped_column(default=False)
     attended: Mapped[bool] = mapped_column(default=False)
     checked_in_at: Mapped[datetime | None]
+    # The answer check-in replaced ("" when there was none), so an undo can put it back.
+    answer_before_check_in: Mapped[str | None] = mapped_column(sa.String(20))
     # Highest calendar SEQUENCE mailed to this person, so each new one is above it.
     calendar_sequence: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

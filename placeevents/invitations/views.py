@@ -5,11 +5,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from placeevents.calendar.services import NotConfirmed, personal_ics_for
+from placeevents.addresses import normalise_email
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db, limiter
-from placeevents.invitations import forms, services
-from placeevents.invitations.mail import STOP_PURPOSE, stop_token, where
+from placeevents.invitations import attendance, errors, forms, messages, responses, sending
+from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
+from placeevents.invitations.links import STOP_PURPOSE, stop_token
+from placeevents.invitations.mail import where
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import batch_progress
 from placeevents.notes.services import attendee_notes
@@ -29,7 +31,7 @@ def _no_store(response: Response) -> Response:
 
 
 def _form_email_key() -> str:
-    return "email:" + services.normalise_email(request.form.get("email", ""))
+    return "email:" + normalise_email(request.form.get("email", ""))
 
 
 def _link_problem(expired: bool) -> tuple[str, int]:
@@ -42,8 +44,8 @@ def _link_problem(expired: bool) -> tuple[str, int]:
 def _invitation(token: str, purpose: str | None = None) -> Invitation | tuple[str, int]:
     try:
         if purpose is None:
-            return services.invitation_for_token(token=token)
-        return services.invitation_for_token(token=token, purpose=purpose)
+            return responses.invitation_for_token(token=token)
+        return responses.invitation_for_token(token=token, purpose=purpose)
     except ExpiredToken:
         return _link_problem(expired=True)
     except InvalidToken:
@@ -62,7 +64,7 @@ def _rsvp_page(
             form.dietary_needs.data = rsvp.dietary_needs
             form.question.data = rsvp.question
     position = (
-        services.waitlist_position(rsvp)
+        attendance.waitlist_position(rsvp)
         if rsvp is not None and rsvp.answer == RsvpAnswer.WAITLISTED
         else None
     )
@@ -85,8 +87,8 @@ def _rsvp_page(
         form=form,
         button_form=forms.ButtonForm(),
         position=position,
-        can_change=services.can_change_answer(invitation),
-        can_withdraw=services.can_withdraw(invitation),
+        can_change=attendance.can_change_answer(invitation),
+        can_withdraw=attendance.can_withdraw(invitation),
         show_join=show_join,
         error=error,
         where=where(event),
@@ -149,9 +151,9 @@ def answer(token: str) -> Page:
     answer, wants_notes = ANSWERS[form.answer.data]
     mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
     try:
-        rsvp = services.answer_invitation(
+        rsvp = attendance.answer_invitation(
             invitation=found,
-            answer=services.Answer(
+            answer=attendance.Answer(
                 answer=answer,
                 mode=AttendanceMode(mode) if mode else None,
                 wants_notes=wants_notes,
@@ -160,14 +162,14 @@ def answer(token: str) -> Page:
                 question=form.question.data or "",
             ),
         )
-    except services.ModeNeeded as exc:
+    except errors.ModeNeeded as exc:
         db.session.rollback()
         form.mode.errors = [*form.mode.errors, str(exc)]
-        found = services.invitation_for_token(token=token)
+        found = responses.invitation_for_token(token=token)
         return _rsvp_page(found, token, form, error="Please check your answer."), 422
-    except services.InvitationError as exc:
+    except errors.InvitationError as exc:
         db.session.rollback()
-        found = services.invitation_for_token(token=token)
+        found = responses.invitation_for_token(token=token)
         return _rsvp_page(found, token, form, error=str(exc)), 422
     db.session.commit()
     # A place on the waiting list is not a booking, so it is not shown as a success.
@@ -185,10 +187,10 @@ def accept(token: str) -> Page:
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.accept_offer(invitation=found)
-    except services.InvitationError as exc:
+        attendance.accept_offer(invitation=found)
+    except errors.InvitationError as exc:
         db.session.rollback()
-        found = services.invitation_for_token(token=token)
+        found = responses.invitation_for_token(token=token)
         return _rsvp_page(found, token, error=str(exc)), 422
     db.session.commit()
     flash("Your place is confirmed. We have sent you a confirmation.", "info")
@@ -201,7 +203,7 @@ def accept(token: str) -> Page:
 def fresh_link() -> Page:
     form = forms.FreshLinkForm()
     if form.validate_on_submit():
-        services.send_fresh_links(email=form.email.data)
+        sending.send_fresh_links(email=form.email.data)
         db.session.commit()
         return render_template("invitations/fresh_link_sent.html")
     status = 422 if request.method == "POST" else 200
@@ -217,7 +219,7 @@ def stop(token: str) -> Page:
         "invitations/stop.html",
         invitation=found,
         form=forms.ButtonForm(),
-        stopped=services.is_stopped(found.email),
+        stopped=sending.is_stopped(found.email),
     )
 
 
@@ -228,7 +230,7 @@ def stop_confirm(token: str) -> Page:
         return found
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
-    services.stop_invitations(invitation=found)
+    sending.stop_invitations(invitation=found)
     db.session.commit()
     return redirect(url_for("invitations.stop", token=token))
 
@@ -248,8 +250,8 @@ def request_place(slug: str) -> Page:
     form = forms.RequestPlaceForm()
     if form.validate_on_submit():
         try:
-            services.request_place(event=event, name=form.name.data, email=form.email.data)
-        except services.InvitationError as exc:
+            sending.request_place(event=event, name=form.name.data, email=form.email.data)
+        except errors.InvitationError as exc:
             db.session.rollback()
             form.email.errors.append(str(exc))
         else:
@@ -269,13 +271,13 @@ def request_place_sent(slug: str) -> str:
 
 def _event(event_id: int) -> Event:
     try:
-        return services.get_event(event_id=event_id)
-    except services.InvitationError:
+        return responses.get_event(event_id=event_id)
+    except errors.InvitationError:
         abort(404)
 
 
-def _choice(form: forms.InviteForm) -> services.RecipientChoice:
-    return services.RecipientChoice(
+def _choice(form: forms.InviteForm) -> sending.RecipientChoice:
+    return sending.RecipientChoice(
         subscribers=form.subscribers.data,
         past_attendees=bool(form.past_attendees.data),
         pasted=tuple(getattr(form, "pasted_addresses", ())),
@@ -285,37 +287,37 @@ def _choice(form: forms.InviteForm) -> services.RecipientChoice:
 @bp.app_template_global()
 def invite_closed_reason(event: Event) -> str:
     """Why nobody can be invited to the event now ("" if they can), for the event's pages."""
-    return services.invite_closed_reason(event=event)
+    return sending.invite_closed_reason(event=event)
 
 
 @bp.app_template_global()
 def message_closed_reason(event: Event) -> str:
     """Why the people invited can't be written to now ("" if they can)."""
-    return services.message_closed_reason(event=event)
+    return messages.message_closed_reason(event=event)
 
 
 @bp.app_template_global()
 def event_answer_counts(event: Event) -> dict[str, int]:
     """An event's invitations by answer, for the card on its organiser page (one query)."""
-    return services.answer_counts(event_ids=[event.id])[event.id]
+    return responses.answer_counts(event_ids=[event.id])[event.id]
 
 
 @manage_bp.route("/events/<int:event_id>/invite", methods=["GET", "POST"])
 def invite(event_id: int) -> Page:
     event = _event(event_id)
-    closed = services.invite_closed_reason(event=event)
+    closed = sending.invite_closed_reason(event=event)
     if closed:
         status = 409 if request.method == "POST" else 200
         return render_template("invitations/invite.html", event=event, closed=closed), status
     form = forms.InviteForm()
     if request.method == "GET":
-        form.subject.data, form.body.data = services.default_invitation_text(event)
+        form.subject.data, form.body.data = sending.default_invitation_text(event)
     preview = None
     action = request.form.get("action", "preview")
     if form.validate_on_submit():
         try:
             if action == "send":
-                mailing = services.send_invitations(
+                mailing = sending.send_invitations(
                     event=event,
                     choice=_choice(form),
                     subject=form.subject.data,
@@ -327,7 +329,7 @@ def invite(event_id: int) -> Page:
                     url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id)
                 )
             if action == "test":
-                services.send_test_invitation(
+                sending.send_test_invitation(
                     event=event,
                     organiser=current_user,
                     subject=form.subject.data,
@@ -335,10 +337,10 @@ def invite(event_id: int) -> Page:
                 )
                 db.session.commit()
                 flash(f"A test has been sent to {current_user.email}.", "info")
-            preview = services.preview_invitation(
+            preview = sending.preview_invitation(
                 event=event, choice=_choice(form), subject=form.subject.data, body=form.body.data
             )
-        except services.InvitationError as exc:
+        except errors.InvitationError as exc:
             db.session.rollback()
             form.subscribers.errors = [*form.subscribers.errors, str(exc)]
             return render_template("invitations/invite.html", event=event, form=form), 422
@@ -350,8 +352,8 @@ def invite(event_id: int) -> Page:
 @manage_bp.get("/events/<int:event_id>/mailings/<int:mailing_id>")
 def mailing(event_id: int, mailing_id: int) -> Page:
     try:
-        found = services.get_mailing(event_id=event_id, mailing_id=mailing_id)
-    except services.InvitationError:
+        found = responses.get_mailing(event_id=event_id, mailing_id=mailing_id)
+    except errors.InvitationError:
         abort(404)
     return render_template(
         "invitations/mailing.html",
@@ -361,11 +363,11 @@ def mailing(event_id: int, mailing_id: int) -> Page:
     )
 
 
-@manage_bp.get("/events/<int:event_id>/responses")
-def responses(event_id: int) -> Page:
+@manage_bp.get("/events/<int:event_id>/responses", endpoint="responses")
+def responses_page(event_id: int) -> Page:
     try:
-        found = services.responses(event_id=event_id)
-    except services.InvitationError:
+        found = responses.responses(event_id=event_id)
+    except errors.InvitationError:
         abort(404)
     return render_template(
         "invitations/responses.html",
@@ -382,7 +384,7 @@ def remind(event_id: int) -> Page:
     if not form.validate_on_submit():
         flash("Choose at least one person to remind.", "error")
         return redirect(url_for("manage.invitations.responses", event_id=event.id))
-    mailing = services.remind_non_responders(
+    mailing = messages.remind_non_responders(
         event=event, invitation_ids=form.invitations.data, organiser=current_user
     )
     db.session.commit()
@@ -396,7 +398,7 @@ def remind(event_id: int) -> Page:
 @manage_bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
 def message(event_id: int) -> Page:
     event = _event(event_id)
-    closed = services.message_closed_reason(event=event)
+    closed = messages.message_closed_reason(event=event)
     if closed:
         status = 409 if request.method == "POST" else 200
         return render_template("invitations/message.html", event=event, closed=closed), status
@@ -408,7 +410,7 @@ def message(event_id: int) -> Page:
     action = request.form.get("action", "preview")
     try:
         if action == "send":
-            mailing = services.message_attendees(
+            mailing = messages.message_attendees(
                 event=event,
                 audience=form.audience.data,
                 subject=form.subject.data,
@@ -420,15 +422,15 @@ def message(event_id: int) -> Page:
                 url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id)
             )
         if action == "test":
-            services.send_test_message(
+            messages.send_test_message(
                 event=event, organiser=current_user, subject=form.subject.data, body=form.body.data
             )
             db.session.commit()
             flash(f"A test has been sent to {current_user.email}.", "info")
-        preview = services.preview_message(
+        preview = messages.preview_message(
             event=event, audience=form.audience.data, subject=form.subject.data, body=form.body.data
         )
-    except services.InvitationError as exc:
+    except errors.InvitationError as exc:
         db.session.rollback()
         form.audience.errors = [*form.audience.errors, str(exc)]
         return render_template("invitations/message.html", event=event, form=form), 422
@@ -437,8 +439,8 @@ def message(event_id: int) -> Page:
 
 def _managed_invitation(invitation_id: int) -> Invitation:
     try:
-        return services.get_invitation(invitation_id=invitation_id)
-    except services.InvitationError:
+        return responses.get_invitation(invitation_id=invitation_id)
+    except errors.InvitationError:
         abort(404)
 
 
@@ -461,9 +463,9 @@ def set_answer(invitation_id: int) -> Page:
         mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
         rsvp = invitation.rsvp
         try:
-            services.set_answer_for(
+            attendance.set_answer_for(
                 invitation=invitation,
-                answer=services.Answer(
+                answer=attendance.Answer(
                     answer=RsvpAnswer(form.answer.data),
                     mode=AttendanceMode(mode) if mode else None,
                     access_needs=rsvp.access_needs if rsvp else "",
@@ -474,7 +476,7 @@ def set_answer(invitation_id: int) -> Page:
                 overbook=bool(form.overbook.data),
                 notify=bool(form.notify.data),
             )
-        except services.InvitationError as exc:
+        except errors.InvitationError as exc:
             db.session.rollback()
             invitation = _managed_invitation(invitation_id)
             form.mode.errors = [*form.mode.errors, str(exc)]
@@ -489,7 +491,7 @@ def set_answer(invitation_id: int) -> Page:
         event=invitation.event,
         form=form,
         button_form=forms.ButtonForm(),
-        modes=services.mode_choices(invitation.event),
+        modes=responses.mode_choices(invitation.event),
     ), status
 
 
@@ -499,7 +501,7 @@ def remove(invitation_id: int) -> Page:
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
     who = invitation.name or invitation.email
-    event = services.remove_invitation(invitation=invitation, organiser=current_user)
+    event = attendance.remove_invitation(invitation=invitation, organiser=current_user)
     db.session.commit()
     flash(f"{who} has been removed from the list.", "info")
     return redirect(url_for("manage.invitations.responses", event_id=event.id))

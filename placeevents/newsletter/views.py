@@ -16,9 +16,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
+from placeevents import erasure
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db, limiter
-from placeevents.newsletter import erasure, imports, services
+from placeevents.newsletter import imports, services
 from placeevents.newsletter.forms import (
     ActionForm,
     EraseForm,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -17,7 +17,8 @@ from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
-from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
+from placeevents.invitations.attendance import Presence, presence
+from placeevents.invitations.models import Invitation, Rsvp
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import (
     MailHeaderError,
@@ -380,15 +381,17 @@ def revision_history(note: Note) -> list[tuple[NoteRevision, list[str]]]:
 def can_receive_notes(invitation: Invitation) -> bool:
     """Whether this invitee gets the event's shared notes.
 
-    Those who attended, those who answered "No, but send me the session notes", and, while
-    check-in is not recorded, those confirmed ("yes") for an event that has ended.
+    Those who came, those who answered "No, but send me the session notes", and, until the
+    organisers finish check-in, those confirmed ("yes") for an event that has ended, since
+    whether they came is not known yet.
     """
     rsvp = invitation.rsvp
     if rsvp is None:
         return False
-    if rsvp.attended or rsvp.wants_notes:
+    if rsvp.wants_notes:
         return True
-    return rsvp.answer == RsvpAnswer.YES and invitation.event.ends_at < utcnow()
+    came = presence(invitation.event, rsvp.answer, rsvp.attended)
+    return came in (Presence.CAME, Presence.UNKNOWN)
 
 
 def attendee_notes(invitation: Invitation) -> list[Note]:
@@ -700,3 +703,13 @@ def learning(enquiry: Enquiry) -> list[LearningSection]:
     sections = [LearningSection(q.title, q, by_question.get(q.id, [])) for q in enquiry.questions]
     sections.append(LearningSection("Other learning", None, by_question.get(None, [])))
     return sections
+
+
+def erase_shares(*, email: str) -> int:
+    """Forget that notes were shared with an address (for its erasure); how many records."""
+    result = db.session.execute(
+        delete(NoteShare).where(NoteShare.email == email).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount or 0

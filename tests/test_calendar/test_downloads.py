@@ -30,7 +30,7 @@ def test_public_event_download(client: FlaskClient, make_event: Callable[..., An
     assert str(vevent["LOCATION"]) == "Town Hall, 1 High Street, Leeds"
     assert str(vevent["URL"]) == "http://localhost/events/bid-and-pilot"
     assert "Event page: http://localhost/events/bid-and-pilot" in str(vevent["DESCRIPTION"])
-    assert vevent["DTSTAMP"].dt == event.updated_at.replace(microsecond=0)
+    assert vevent["DTSTAMP"].dt == event.calendar_changed_at.replace(microsecond=0)
     assert "ATTENDEE" not in vevent and "ORGANIZER" not in vevent
     assert parsed.icaljs["events"][0]["uid"] == event.calendar_uid
     assert parsed.vobject_events()[0].uid.value == event.calendar_uid

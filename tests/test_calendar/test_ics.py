@@ -36,7 +36,7 @@ def transient_event(**kw: object) -> Event:
         "calendar_uid": "7c1d2a3e-0000-4000-8000-000000000001@placeevents",
         "sequence": 0,
         "created_at": utc(2025, 1, 2, 10, 0),
-        "updated_at": utc(2025, 1, 3, 11, 30, 15),
+        "calendar_changed_at": utc(2025, 1, 3, 11, 30, 15),
     }
     values.update(kw)
     return Event(**values)

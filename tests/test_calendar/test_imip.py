@@ -11,10 +11,11 @@ import time_machine
 from flask import Flask
 from sqlalchemy.orm.attributes import set_committed_value
 
-from placeevents.calendar import services
-from placeevents.calendar.services import NotConfirmed
 from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import calendar_parts, event_changes
+from placeevents.invitations.attendance import claim_calendar_sequence
+from placeevents.invitations.calendar_parts import NotConfirmed
 from placeevents.invitations.models import AttendanceMode, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.delivery import deliver_due
@@ -27,9 +28,20 @@ NOW = utc(2025, 3, 1, 9, 15)
 JOIN = "https://meet.example/room-42"
 
 
+def _request_part(invitation: Any) -> bytes:
+    # As attendance does before a confirmation: claim the SEQUENCE, then build the part.
+    sequence = claim_calendar_sequence(invitation)
+    return calendar_parts.calendar_part_for_confirmation(invitation, sequence=sequence)
+
+
+def _cancel_part(invitation: Any) -> bytes:
+    sequence = claim_calendar_sequence(invitation)
+    return calendar_parts.cancel_part_for_declined(invitation, sequence=sequence)
+
+
 def _mail_confirmation(invitation: Any) -> None:
     """What the invitations domain does on a yes: a mail with the REQUEST part, then commit."""
-    part = services.calendar_part_for_confirmation(invitation)
+    part = _request_part(invitation)
     enqueue(
         build_message(
             to=invitation.email,
@@ -138,7 +150,7 @@ def test_online_attendees_get_the_join_link(
     assert parsed.icaljs["events"][0]["conference"] == JOIN
     assert f"Join online: {JOIN}" in parsed.icaljs["events"][0]["description"]
 
-    personal = parse_all(services.personal_ics_for(online))
+    personal = parse_all(calendar_parts.personal_ics_for(online))
     assert f"Join online: {JOIN}" in str(_the_event(personal)["DESCRIPTION"])
     assert personal.icaljs["events"][0]["uid"] == event.calendar_uid
 
@@ -148,10 +160,11 @@ def test_personal_file_is_for_confirmed_people_and_changes_nothing(
 ) -> None:
     maybe = make_attendee(event, answer=RsvpAnswer.MAYBE)
     with pytest.raises(NotConfirmed):
-        services.personal_ics_for(maybe)
+        calendar_parts.personal_ics_for(maybe)
     person = make_attendee(event, email="p@example.org", name="P Person")
-    first = services.personal_ics_for(person)
-    assert services.personal_ics_for(person) == first  # stable bytes: DTSTAMP is the last change
+    first = calendar_parts.personal_ics_for(person)
+    # Stable bytes: DTSTAMP is the last change.
+    assert calendar_parts.personal_ics_for(person) == first
     parsed = parse_all(first)
     vevent = _the_event(parsed)
     assert str(vevent["ATTENDEE"]) == "mailto:p@example.org"
@@ -181,7 +194,7 @@ def test_a_change_mails_every_confirmed_attendee_an_update(
     event.ends_at = utc(2025, 3, 30, 11, 0)
     event.sequence += 1
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
-        queued = services.queue_event_update(
+        queued = event_changes.queue_event_update(
             event, change_summary="The start time changed from 02:30 to 10:00 BST."
         )
         db.session.commit()
@@ -189,7 +202,7 @@ def test_a_change_mails_every_confirmed_attendee_an_update(
     deliver_due()
 
     assert {r for m in smtp.messages for r in m.rcpt_tos} == {"a@example.org", "b@example.org"}
-    assert batch_progress(services.update_batch_key(event)).sent == 2
+    assert batch_progress(event_changes.update_batch_key(event)).sent == 2
     for address in ("a@example.org", "b@example.org"):
         delivered = smtp.last_to(address)
         _assert_imip_tree(delivered.message, "REQUEST")
@@ -225,7 +238,7 @@ def test_sequence_rises_with_every_mail(
     _mail_confirmation(invitation)
     for change in range(3):
         # A change that did not raise the event's own SEQUENCE still mails a higher one.
-        services.queue_event_update(event, change_summary=f"Change {change}.")
+        event_changes.queue_event_update(event, change_summary=f"Change {change}.")
         db.session.commit()
     deliver_due()
     sequences = [_the_event(_part(m))["SEQUENCE"] for m in _received(smtp, "a@example.org")]
@@ -243,7 +256,7 @@ def test_cancelling_the_event_mails_a_cancel(
     event.status = EventStatus.CANCELLED
     event.sequence += 1
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
-        queued = services.queue_event_cancellation(event, message="The venue flooded.")
+        queued = event_changes.queue_event_cancellation(event, message="The venue flooded.")
         db.session.commit()
     assert queued == 1
     deliver_due()
@@ -266,19 +279,19 @@ def test_cancelling_the_event_mails_a_cancel(
     assert parsed.icaljs["events"][0]["status"] == "CANCELLED"
     assert parsed.vobject.method.value == "CANCEL"
     # No updates go out for a cancelled event.
-    assert services.queue_event_update(event, change_summary="x") == 0
+    assert event_changes.queue_event_update(event, change_summary="x") == 0
 
 
 def test_a_yes_after_a_no_is_never_taken_as_older(
     app: Flask, smtp: Any, event: Any, make_attendee: Callable[..., Any]
 ) -> None:
     invitation = make_attendee(event, email="a@example.org")
-    assert not services.calendar_was_sent(invitation)
+    assert not calendar_parts.calendar_was_sent(invitation)
     _mail_confirmation(invitation)
-    assert services.calendar_was_sent(invitation)
+    assert calendar_parts.calendar_was_sent(invitation)
 
     invitation.rsvp.answer = RsvpAnswer.NO
-    part = services.cancel_part_for_declined(invitation)
+    part = _cancel_part(invitation)
     enqueue(
         build_message(
             to=invitation.email,
@@ -316,7 +329,7 @@ def test_sequence_is_claimed_from_the_stored_value_not_a_stale_copy(
     with db.engine.begin() as conn:
         conn.execute(sa.update(Rsvp).where(Rsvp.id == rsvp_id).values(calendar_sequence=5))
     set_committed_value(invitation.rsvp, "calendar_sequence", 0)
-    part = parse_all(services.calendar_part_for_confirmation(invitation))
+    part = parse_all(_request_part(invitation))
     assert _the_event(part)["SEQUENCE"] == 6
     assert invitation.rsvp.calendar_sequence == 6
     db.session.commit()
@@ -332,15 +345,15 @@ def test_uid_is_the_same_in_every_output(
 ) -> None:
     invitation = make_attendee(event, email="a@example.org")
     _mail_confirmation(invitation)
-    services.queue_event_update(event, change_summary="The room changed.")
+    event_changes.queue_event_update(event, change_summary="The room changed.")
     event.status = EventStatus.CANCELLED
-    services.queue_event_cancellation(event, message="Sorry.")
+    event_changes.queue_event_cancellation(event, message="Sorry.")
     db.session.commit()
     deliver_due()
     outputs = [
         client.get("/events/bid-and-pilot/calendar.ics").data,
         client.get("/enquiries/total-place/calendar.ics").data,
-        services.personal_ics_for(invitation),
+        calendar_parts.personal_ics_for(invitation),
         *(calendar_part(m).get_content().encode() for m in _received(smtp, "a@example.org")),
     ]
     assert len(outputs) == 6
@@ -356,7 +369,7 @@ def test_update_queries_do_not_grow_with_attendees(
 ) -> None:
     def selects() -> int:
         with count_queries() as statements:
-            services.queue_event_update(event, change_summary="The room changed.")
+            event_changes.queue_event_update(event, change_summary="The room changed.")
         db.session.rollback()
         return sum(s.lstrip().upper().startswith("SELECT") for s in statements)
 
@@ -372,4 +385,4 @@ def test_only_confirmed_people_get_a_request_part(
 ) -> None:
     waiting = make_attendee(event, answer=RsvpAnswer.WAITLISTED)
     with pytest.raises(NotConfirmed):
-        services.calendar_part_for_confirmation(waiting)
+        calendar_parts.calendar_part_for_confirmation(waiting, sequence=1)

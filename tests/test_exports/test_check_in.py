@@ -86,13 +86,33 @@ def test_check_in_and_undo(
     assert "Ada Lovelace" in entries[0].detail
 
 
-def test_a_maybe_is_checked_in_keeping_their_answer(
+def test_a_maybe_who_comes_takes_a_place_and_undo_gives_their_maybe_back(
     logged_in: FlaskClient, event: Any, make_invitation: Any
 ) -> None:
     dee = make_invitation(event, answer="maybe", name="Dee")
     logged_in.post(f"/manage/exports/events/{event.id}/check-in/{dee.id}")
     rsvp = _rsvp(dee.id)
-    assert rsvp is not None and rsvp.attended and rsvp.answer == RsvpAnswer.MAYBE
+    assert rsvp is not None and rsvp.attended and rsvp.answer == RsvpAnswer.YES
+    assert rsvp.mode == AttendanceMode.IN_PERSON
+    assert db.session.get(Event, event.id).places_taken == 2  # type: ignore[union-attr]
+    logged_in.post(f"/manage/exports/events/{event.id}/check-in/{dee.id}/undo")
+    rsvp = _rsvp(dee.id)
+    assert rsvp is not None and not rsvp.attended and rsvp.answer == RsvpAnswer.MAYBE
+    assert db.session.get(Event, event.id).places_taken == 1  # type: ignore[union-attr]
+
+
+def test_a_waitlisted_person_who_arrives_takes_the_free_place_and_leaves_the_list(
+    logged_in: FlaskClient, event: Any, make_invitation: Any
+) -> None:
+    wes = make_invitation(event, answer="waitlisted", name="Wes")
+    logged_in.post(f"/manage/exports/events/{event.id}/check-in/{wes.id}")
+    rsvp = _rsvp(wes.id)
+    assert rsvp is not None and rsvp.attended and rsvp.answer == RsvpAnswer.YES
+    assert not rsvp.overbooked
+    assert db.session.get(Event, event.id).places_taken == 2  # type: ignore[union-attr]
+    html = logged_in.get(f"/manage/exports/events/{event.id}/check-in").get_data(as_text=True)
+    assert "<strong>1</strong> checked in · 1 confirmed" in html
+    assert "2 of 2 in-person places taken" in html
 
 
 def test_someone_without_an_answer_is_recorded_as_yes_and_undo_removes_it(
@@ -115,15 +135,26 @@ def test_someone_without_an_answer_is_recorded_as_yes_and_undo_removes_it(
     assert db.session.get(Event, event.id).places_taken == 1  # type: ignore[union-attr]
 
 
-def test_a_walk_in_beyond_capacity_is_marked_overbooked(
+def test_a_walk_in_beyond_capacity_is_checked_in_only_as_an_explicit_overbooking(
     logged_in: FlaskClient, event: Any, make_invitation: Any
 ) -> None:
+    make_invitation(event, answer="yes", name="Hal")
     event.places_taken = 2
     db.session.commit()
     gus = make_invitation(event, name="Gus")
-    logged_in.post(f"/manage/exports/events/{event.id}/check-in/{gus.id}")
+    url = f"/manage/exports/events/{event.id}/check-in/{gus.id}"
+    asked = logged_in.post(url)
+    assert _rsvp(gus.id) is None
+    html = logged_in.get(asked.headers["Location"]).get_data(as_text=True)
+    assert "Every in-person place is taken" in html
+    assert "Check in anyway (overbook)" in html
+    logged_in.post(url, data={"overbook": "1"})
     rsvp = _rsvp(gus.id)
-    assert rsvp is not None and rsvp.overbooked
+    assert rsvp is not None and rsvp.attended and rsvp.overbooked
+    assert db.session.get(Event, event.id).places_taken == 3  # type: ignore[union-attr]
+    assert "overbooked" in db.session.scalar(
+        select(AuditEntry.detail).where(AuditEntry.action == "check-in")
+    )
 
 
 def test_online_events_check_people_in_online(

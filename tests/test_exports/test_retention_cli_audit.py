@@ -63,7 +63,7 @@ def test_access_and_dietary_answers_are_blanked_30_days_after_the_event(
 def test_the_retention_period_is_configurable(
     make_app: Any, make_event: Any, make_invitation: Any
 ) -> None:
-    from placeevents.exports.services import erase_personal_answers
+    from placeevents.invitations.attendance import erase_personal_answers
 
     event = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED)
     invitation = make_invitation(event, answer="yes", dietary_needs="Gluten-free")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from placeevents.clock import utcnow
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
-from placeevents.invitations.mail import rsvp_token
+from placeevents.invitations.links import rsvp_token
 from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
 from placeevents.mail.delivery import deliver_due
 from placeevents.notes.models import Note, NoteVisibility
@@ -253,7 +253,7 @@ def test_requests_close_when_the_event_starts(client: FlaskClient, make_event: A
 def test_inviting_subscribers_costs_the_same_queries_for_few_and_many(
     make_event: Any, make_subscriber: Any, organiser: Any
 ) -> None:
-    from placeevents.invitations import services
+    from placeevents.invitations import sending
     from tests.conftest import count_queries
 
     def send_to_all(n_subscribers: int) -> int:
@@ -261,9 +261,9 @@ def test_inviting_subscribers_costs_the_same_queries_for_few_and_many(
             make_subscriber()
         event = make_event()
         with count_queries() as statements:
-            services.send_invitations(
+            sending.send_invitations(
                 event=event,
-                choice=services.RecipientChoice(subscribers="all"),
+                choice=sending.RecipientChoice(subscribers="all"),
                 subject="Join us",
                 body="Please come.",
                 organiser=organiser,

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from placeevents.extensions import db
-from placeevents.invitations.mail import RSVP_PURPOSE, rsvp_token
+from placeevents.invitations.links import RSVP_PURPOSE, rsvp_token
 from placeevents.invitations.models import Invitation, InvitationSource
 from placeevents.tokens import read_token
 

@@ -5,10 +5,10 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from placeevents.calendar import services
 from placeevents.clock import utcnow
 from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import event_changes
 from placeevents.mail.delivery import deliver_due
 from tests.test_calendar.conftest import calendar_part
 from tests.test_invitations.conftest import answer, links_to
@@ -25,7 +25,7 @@ def test_update_and_cancellation_mails_link_to_the_persons_rsvp_page(
     event.starts_at += timedelta(hours=1)
     event.ends_at += timedelta(hours=1)
     event.sequence += 1
-    services.queue_event_update(event, change_summary="It starts an hour later.")
+    event_changes.queue_event_update(event, change_summary="It starts an hour later.")
     db.session.commit()
     deliver_due()
     update = smtp.last_to("a@example.org")
@@ -37,7 +37,7 @@ def test_update_and_cancellation_mails_link_to_the_persons_rsvp_page(
     event.status = EventStatus.CANCELLED
     event.cancelled_at = utcnow()
     event.sequence += 1
-    services.queue_event_cancellation(event, message="The venue flooded.")
+    event_changes.queue_event_cancellation(event, message="The venue flooded.")
     db.session.commit()
     deliver_due()
     cancelled = smtp.last_to("a@example.org")

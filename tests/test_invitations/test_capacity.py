@@ -10,7 +10,7 @@ from sqlalchemy import select
 from placeevents.clock import utcnow
 from placeevents.events.models import Event
 from placeevents.extensions import db
-from placeevents.invitations import services
+from placeevents.invitations import attendance
 from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
 from placeevents.jobs import load_jobs, run_due_jobs
 from placeevents.mail.delivery import deliver_due
@@ -80,7 +80,7 @@ def test_raising_the_capacity_promotes_through_the_service(
         answer(client, person, "yes")
     event = db.session.get(Event, event.id)
     event.capacity = 4
-    promoted = services.promote_waitlist(event)
+    promoted = attendance.promote_waitlist(event)
     db.session.commit()
     assert [p.email for p in promoted] == ["p2@example.org", "p3@example.org"]
     assert [_answer_of(p) for p in people[2:]] == [
@@ -153,10 +153,10 @@ def test_an_organiser_overbooks_only_explicitly_and_it_is_recorded(
     event = make_event(capacity=1)
     people = [make_invitation(event=event) for _ in range(3)]
     answer(client, people[0], "yes")
-    yes = services.Answer(answer=RsvpAnswer.YES)
-    waited = services.set_answer_for(invitation=people[1], answer=yes, organiser=organiser)
+    yes = attendance.Answer(answer=RsvpAnswer.YES)
+    waited = attendance.set_answer_for(invitation=people[1], answer=yes, organiser=organiser)
     assert waited.answer == RsvpAnswer.WAITLISTED and not waited.overbooked
-    forced = services.set_answer_for(
+    forced = attendance.set_answer_for(
         invitation=people[2], answer=yes, organiser=organiser, overbook=True
     )
     db.session.commit()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from placeevents.clock import utcnow
 from placeevents.events.models import EventAccess, EventFormat
 from placeevents.extensions import db
-from placeevents.invitations.mail import STOP_PURPOSE, rsvp_token, stop_token
+from placeevents.invitations.links import STOP_PURPOSE, rsvp_token, stop_token
 from placeevents.invitations.models import (
     AttendanceMode,
     Invitation,

@@ -8,10 +8,10 @@ from typing import Any
 import time_machine
 from flask.testing import FlaskClient
 
-from placeevents.calendar import services as calendar
 from placeevents.clock import utcnow
 from placeevents.events.models import EventAccess, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import event_changes
 from placeevents.jobs import load_jobs, run_due_jobs
 from placeevents.mail.delivery import deliver_due
 from tests.test_invitations.conftest import path_of
@@ -65,7 +65,7 @@ def test_a_question_for_a_title_never_meets_more_punctuation(
     event.status = EventStatus.CANCELLED
     event.cancelled_at = utcnow()
     event.sequence += 1
-    calendar.queue_event_cancellation(event, message="Sorry.")
+    event_changes.queue_event_cancellation(event, message="Sorry.")
     db.session.commit()
     deliver_due()
 

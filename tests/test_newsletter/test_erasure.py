@@ -153,7 +153,7 @@ def test_erasing_an_unknown_address_still_suppresses_it(logged_in: FlaskClient) 
 def test_an_erased_person_may_sign_up_again_themselves(
     client: FlaskClient, sign_up: Callable[..., Any], smtp: Any
 ) -> None:
-    from placeevents.newsletter.erasure import erase_person
+    from placeevents.erasure import erase_person
 
     erase_person(email="ada@example.org")
     db.session.commit()

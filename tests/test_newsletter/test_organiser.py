@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from placeevents.audit.models import AuditEntry
 from placeevents.clock import utcnow
+from placeevents.erasure import erase_person
 from placeevents.extensions import db
 from placeevents.mail.bounces import record_bounce
-from placeevents.newsletter.erasure import erase_person
 from placeevents.newsletter.models import (
     ConsentSource,
     ImportBatch,

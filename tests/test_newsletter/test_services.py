@@ -9,10 +9,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from placeevents.clock import utcnow
+from placeevents.erasure import erase_person
 from placeevents.extensions import db
 from placeevents.jobs import load_jobs, run_due_jobs
 from placeevents.mail.bounces import record_bounce
-from placeevents.newsletter.erasure import erase_person
 from placeevents.newsletter.models import Subscriber, SubscriberStatus, Suppression
 from placeevents.newsletter.services import (
     add_do_not_invite,

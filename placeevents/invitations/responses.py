@@ -1,0 +1,191 @@
+"""Reading invitations: the personal link's lookup, the responses dashboard, answer counts."""
+
+import hmac
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from placeevents.clock import utcnow
+from placeevents.events.models import Event, EventFormat, EventStatus
+from placeevents.extensions import db
+from placeevents.invitations.errors import InvitationError
+from placeevents.invitations.links import RSVP_PURPOSE
+from placeevents.invitations.models import (
+    AttendanceMode,
+    EventMailing,
+    Invitation,
+    Rsvp,
+    RsvpAnswer,
+)
+from placeevents.tokens import ExpiredToken, InvalidToken, read_token
+
+# Links keep working until 30 days after the event, so notes shared later stay reachable.
+LINK_LIFETIME_AFTER_EVENT = timedelta(days=30)
+
+
+def with_event() -> list:
+    return [
+        joinedload(Invitation.event).joinedload(Event.enquiry),
+        selectinload(Invitation.rsvp),
+    ]
+
+
+def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitation:
+    """The invitation a link names; InvalidToken or ExpiredToken if it reaches none."""
+    data = read_token(purpose, token)
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.id == data.row_id).options(*with_event())
+    )
+    if invitation is None or not hmac.compare_digest(invitation.token_nonce, data.nonce):
+        raise InvalidToken("this link is not valid")
+    if invitation.event.status == EventStatus.DRAFT:
+        raise InvalidToken("this link is not valid")
+    if utcnow() > invitation.event.ends_at + LINK_LIFETIME_AFTER_EVENT:
+        raise ExpiredToken("this link has expired")
+    return invitation
+
+
+@dataclass
+class Responses:
+    """An event's invitations and answers, counted, with waiting-list positions."""
+
+    event: Event
+    invitations: list[Invitation]
+    counts: Counter[str]
+    positions: dict[int, int]
+    mailings: list[EventMailing]
+
+    @property
+    def unanswered(self) -> list[Invitation]:
+        return [i for i in self.invitations if i.rsvp is None]
+
+    @property
+    def waitlist(self) -> list[Invitation]:
+        return sorted(
+            (i for i in self.invitations if i.id in self.positions),
+            key=lambda i: self.positions[i.id],
+        )
+
+    def answers_to(self, attribute: str) -> list[Invitation]:
+        return [
+            i
+            for i in self.invitations
+            if i.rsvp is not None
+            and i.rsvp.answer in (RsvpAnswer.YES, RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)
+            and getattr(i.rsvp, attribute)
+        ]
+
+
+def responses(*, event_id: int) -> Responses:
+    """Everything the responses dashboard shows, in a fixed number of queries."""
+    event = db.session.scalar(
+        select(Event).where(Event.id == event_id).options(joinedload(Event.enquiry))
+    )
+    if event is None:
+        raise InvitationError("No such event.")
+    invitations = list(
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.event_id == event.id)
+            .options(joinedload(Invitation.rsvp))
+            .order_by(sa.func.lower(Invitation.name), Invitation.email)
+        ).unique()
+    )
+    counts: Counter[str] = Counter(invited=len(invitations))
+    waiting: list[Rsvp] = []
+    for invitation in invitations:
+        rsvp = invitation.rsvp
+        if rsvp is None:
+            counts["unanswered"] += 1
+            continue
+        if rsvp.answer == RsvpAnswer.YES:
+            mode = rsvp.mode.value if rsvp.mode is not None else "in_person"
+            counts[f"yes_{mode}"] += 1
+            counts["yes"] += 1
+        else:
+            counts[rsvp.answer.value] += 1
+        if rsvp.answer == RsvpAnswer.NO and rsvp.wants_notes:
+            counts["wants_notes"] += 1
+        if rsvp.answer == RsvpAnswer.WAITLISTED:
+            waiting.append(rsvp)
+    waiting.sort(key=lambda r: (r.waitlisted_at or datetime.max.replace(tzinfo=UTC), r.id))
+    positions = {r.invitation_id: n for n, r in enumerate(waiting, 1)}
+    mailings = list(
+        db.session.scalars(
+            select(EventMailing)
+            .where(EventMailing.event_id == event.id)
+            .order_by(EventMailing.created_at.desc(), EventMailing.id.desc())
+            .limit(10)
+        )
+    )
+    return Responses(event, invitations, counts, positions, mailings)
+
+
+def get_event(*, event_id: int) -> Event:
+    """An event for the organiser pages, with its enquiry."""
+    event = db.session.scalar(
+        select(Event).where(Event.id == event_id).options(joinedload(Event.enquiry))
+    )
+    if event is None:
+        raise InvitationError("No such event.")
+    return event
+
+
+def get_invitation(*, invitation_id: int) -> Invitation:
+    """An invitation for the organiser pages, with its event and answer."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.id == invitation_id).options(*with_event())
+    )
+    if invitation is None:
+        raise InvitationError("No such invitation.")
+    return invitation
+
+
+def get_mailing(*, event_id: int, mailing_id: int) -> EventMailing:
+    """A bulk send of an event, for its progress page."""
+    mailing = db.session.scalar(
+        select(EventMailing)
+        .where(EventMailing.id == mailing_id, EventMailing.event_id == event_id)
+        .options(joinedload(EventMailing.event).joinedload(Event.enquiry))
+    )
+    if mailing is None:
+        raise InvitationError("No such send.")
+    return mailing
+
+
+def mode_choices(event: Event) -> Sequence[AttendanceMode]:
+    """The ways someone can attend an event."""
+    if event.format == EventFormat.HYBRID:
+        return (AttendanceMode.IN_PERSON, AttendanceMode.ONLINE)
+    if event.format == EventFormat.ONLINE:
+        return (AttendanceMode.ONLINE,)
+    return (AttendanceMode.IN_PERSON,)
+
+
+def answer_counts(*, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
+    """Per event: invited, yes, waitlisted (with offers), maybe, no, unanswered; one query."""
+    ids = list(event_ids)
+    counts: dict[int, Counter[str]] = {event_id: Counter() for event_id in ids}
+    if not ids:
+        return counts
+    rows = db.session.execute(
+        select(Invitation.event_id, Rsvp.answer, sa.func.count())
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.event_id.in_(ids))
+        .group_by(Invitation.event_id, Rsvp.answer)
+    ).all()
+    for event_id, answer, n in rows:
+        tally = counts[event_id]
+        tally["invited"] += n
+        if answer is None:
+            tally["unanswered"] += n
+        elif answer in (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED):
+            tally["waitlisted"] += n
+        else:
+            tally[answer.value] += n
+    return counts

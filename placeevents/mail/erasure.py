@@ -1,0 +1,35 @@
+"""Erasing an address from the mail domain's tables: its queued and sent mail, its bounces."""
+
+from sqlalchemy import delete, select
+
+from placeevents.extensions import db
+from placeevents.mail.models import Bounce, OutboxMessage
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape character backslash) matching `text` anywhere."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def erase_address(*, email: str) -> tuple[int, int]:
+    """Delete every message to `email` and its bounces; returns (messages, bounces)."""
+    candidates = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.recipients).where(
+            OutboxMessage.recipients.ilike(like_pattern(email), escape="\\")
+        )
+    ).all()
+    message_ids = [
+        row.id
+        for row in candidates
+        if email in (r.strip().lower() for r in row.recipients.split("\n"))
+    ]
+    messages = db.session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.id.in_(message_ids))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    bounces = db.session.execute(
+        delete(Bounce).where(Bounce.email == email).execution_options(synchronize_session=False)
+    ).rowcount
+    return messages or 0, bounces or 0
