@@ -102,6 +102,10 @@ def presence(event: Event, answer: RsvpAnswer | None, attended: bool) -> Presenc
 # --- places
 
 
+def _who(invitation: Invitation) -> str:
+    return f"{invitation.name} <{invitation.email}>" if invitation.name else invitation.email
+
+
 def _lock(invitation: Invitation) -> Invitation:
     # Two answers from the same person at once are taken one after the other (PostgreSQL).
     db.session.execute(
@@ -391,6 +395,8 @@ def answer_invitation(*, invitation: Invitation, answer: Answer) -> Rsvp:
         if rsvp.answer == RsvpAnswer.OFFERED and rsvp.offer_expires_at is not None:
             if utcnow() >= rsvp.offer_expires_at:
                 raise InvitationError("The offer of a place has lapsed and passed on.")
+    if invitation.rsvp is not None and invitation.rsvp.attended:
+        raise AnswersClosed("You have been checked in at this event, so your answer stays.")
     rsvp, freed = _apply(invitation, answer, organiser=None, overbook=False)
     enqueue(_answer_mail(invitation), kind="rsvp")
     if freed:
@@ -431,6 +437,10 @@ def set_answer_for(
     _lock(invitation)
     if invitation.event.status == EventStatus.CANCELLED:
         raise AnswersClosed("This event has been cancelled.")
+    if invitation.rsvp is not None and invitation.rsvp.attended:
+        raise AnswersClosed(
+            f"{_who(invitation)} has been checked in. Undo the check-in to change the answer."
+        )
     rsvp, freed = _apply(invitation, answer, organiser=organiser, overbook=overbook)
     detail = f"{invitation.email}: {rsvp.answer.value}"
     if rsvp.mode is not None:
@@ -506,10 +516,6 @@ def record_history(
 
 
 # --- check-in on the day
-
-
-def _who(invitation: Invitation) -> str:
-    return f"{invitation.name} <{invitation.email}>" if invitation.name else invitation.email
 
 
 def _arrival_mode(event: Event, rsvp: Rsvp | None) -> AttendanceMode:

@@ -147,3 +147,25 @@ def test_the_guard_sees_bulk_updates_through_the_session(
     namespace["bump"]()
     assert attendance_writes_guarded and attendance_writes_guarded[0].startswith("placeevents.demo")
     attendance_writes_guarded.clear()
+
+
+def test_an_answer_settled_by_check_in_does_not_change_until_the_check_in_is_undone(
+    event: Any, organiser: Any
+) -> None:
+    # Found by the state machine: a checked-in person who then answered yes when full was
+    # both on the waiting list and checked in.
+    early = START - timedelta(minutes=30)
+    with time_machine.travel(early, tick=False):
+        person = _person(event, 1)
+        attendance.check_in(event=event, invitation=person, organiser=organiser)
+        db.session.commit()
+        maybe = attendance.Answer(answer=RsvpAnswer.MAYBE)
+        with pytest.raises(attendance.AnswersClosed, match="checked in"):
+            attendance.answer_invitation(invitation=person, answer=maybe)
+        with pytest.raises(attendance.AnswersClosed, match="Undo the check-in"):
+            attendance.set_answer_for(invitation=person, answer=maybe, organiser=organiser)
+        db.session.rollback()
+        attendance.undo_check_in(event=event, invitation=person, organiser=organiser)
+        attendance.set_answer_for(invitation=person, answer=maybe, organiser=organiser)
+        db.session.commit()
+    assert _answer(person.id) == RsvpAnswer.MAYBE and _places(event) == 0
