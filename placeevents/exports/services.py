@@ -37,6 +37,7 @@ from placeevents.exports.rows import (
     mode_label,
 )
 from placeevents.extensions import db
+from placeevents.invitations.attendance import Presence, presence
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -315,9 +316,13 @@ class CheckInPerson:
     mode: str | None
     attended: bool
     checked_in_at: datetime | None
+    presence: Presence
 
     @property
     def answer_label(self) -> str:
+        # Once the event is over, a yes reads as what is known of whether they came.
+        if self.presence in (Presence.DID_NOT_COME, Presence.UNKNOWN):
+            return self.presence.label
         return answer_label(self.answer)
 
     @property
@@ -378,7 +383,12 @@ def check_in_list(*, event: Event, search: str = "") -> CheckInList:
     else:
         query = query.where(sa.or_(Rsvp.answer == RsvpAnswer.YES, Rsvp.attended.is_(True)))
     people = [
-        CheckInPerson(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]), row[7])
+        CheckInPerson(
+            *row[:6],
+            attended=bool(row[6]),
+            checked_in_at=row[7],
+            presence=presence(event, row[4], bool(row[6])),
+        )
         for row in db.session.execute(query)
     ]
     expected, checked_in = db.session.execute(

@@ -109,11 +109,15 @@ def test_finishing_check_in_turns_a_yes_without_check_in_into_did_not_come(
         assert {i.email for i in share_recipients(event)} == {came.email, absent.email}
         page = logged_in.get(f"/manage/exports/events/{event.id}/check-in")
         assert "Check-in finished</button>" in page.get_data(as_text=True)
+        assert '<span class="badge">Said yes (not checked in)</span>' in page.get_data(
+            as_text=True
+        )
         logged_in.post(f"/manage/exports/events/{event.id}/check-in/close")
         db.session.expire_all()
         assert [i.email for i in share_recipients(event)] == [came.email]
         html = logged_in.get(f"/manage/exports/events/{event.id}/check-in").get_data(as_text=True)
         assert "Check-in finished" in html and "Reopen check-in" in html
+        assert '<span class="badge">Did not come</span>' in html
         rsvp = db.session.scalar(select(Rsvp).where(Rsvp.invitation_id == absent.id))
         ended = db.session.get(Event, event.id)
         assert attendance.presence(ended, rsvp.answer, rsvp.attended) == (  # type: ignore[union-attr,arg-type]
