@@ -210,6 +210,21 @@ def matrix_query(enquiry_id: int) -> Select[Any]:
 
 
 @dataclass(frozen=True)
+class MatrixEvent:
+    """A column of the matrix: an event as plain values, still readable after the session ends
+    (a download's rows are written after the view has committed)."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    cancelled: bool
+
+    @classmethod
+    def of(cls, event: Event) -> "MatrixEvent":
+        return cls(event.id, event.title, event.starts_at, event.status == EventStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
 class MatrixCell:
     """One person's answer to one event and whether they came."""
 
@@ -266,7 +281,7 @@ class OrganisationReach:
 class Matrix:
     """People × events of an enquiry, with totals and the organisations represented."""
 
-    events: list[Event]
+    events: list[MatrixEvent]
     people: list[MatrixPerson]
     totals: dict[int, EventTotals]
     organisations: list[OrganisationReach]
@@ -277,7 +292,8 @@ class Matrix:
 
 
 def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
-    """Pivot flat invitation records (ordered by email) into the matrix."""
+    """Pivot flat invitation records (ordered by email) into the matrix, all plain values."""
+    columns = [MatrixEvent.of(event) for event in events]
     people: dict[str, MatrixPerson] = {}
     totals = {event.id: EventTotals() for event in events}
     for record in records:
@@ -295,7 +311,7 @@ def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
         total.confirmed += cell.answer == RsvpAnswer.YES
         total.attended += cell.attended
     ordered = sorted(people.values(), key=lambda p: ((p.name or p.email).lower(), p.email))
-    return Matrix(events, ordered, totals, organisation_reach(ordered))
+    return Matrix(columns, ordered, totals, organisation_reach(ordered))
 
 
 def organisation_reach(people: Iterable[MatrixPerson]) -> list[OrganisationReach]:
@@ -316,7 +332,7 @@ def matrix_header(matrix: Matrix, *, tz: str) -> list[str]:
     header = ["Name", "Email", "Organisation"]
     for event in matrix.events:
         local = to_local(event.starts_at, tz)
-        cancelled = " (cancelled)" if event.status == EventStatus.CANCELLED else ""
+        cancelled = " (cancelled)" if event.cancelled else ""
         header.append(f"{event.title}{cancelled}, {local:%Y-%m-%d}")
     return [*header, "Invited to", "Said yes to", "Attended"]
 
