@@ -342,6 +342,11 @@ class Matrix:
         return sum(1 for p in self.people if p.came)
 
     @property
+    def organisations_came(self) -> int:
+        """Organisations of the people who came to at least one event (not of all invited)."""
+        return sum(1 for o in self.organisations if o.came)
+
+    @property
     def invited(self) -> int:
         return sum(t.invited for t in self.totals.values())
 
@@ -381,7 +386,8 @@ def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
 
 
 def organisation_reach(people: Iterable[MatrixPerson]) -> list[OrganisationReach]:
-    """Organisations represented (case and spacing ignored), most people first."""
+    """Organisations invited (case and spacing ignored): people invited and people who came to
+    at least one event, most people first."""
     seen: dict[str, tuple[str, int, int]] = {}
     for person in people:
         name = " ".join(person.organisation.split())
@@ -404,7 +410,8 @@ def matrix_header(matrix: Matrix, *, tz: str) -> list[str]:
 
 
 def matrix_rows(matrix: Matrix) -> Iterator[list[Any]]:
-    """One row per person, then a totals row (the organisation cell counts organisations)."""
+    """One row per person, then a totals row (the organisation cell counts the organisations
+    people came from)."""
     for person in matrix.people:
         cells = [person.cells[e.id].text if e.id in person.cells else "" for e in matrix.events]
         yield [
@@ -419,7 +426,8 @@ def matrix_rows(matrix: Matrix) -> Iterator[list[Any]]:
     yield [
         f"Total: {len(matrix.people)} people",
         "",
-        f"{len(matrix.organisations)} organisations",
+        f"Came from {matrix.organisations_came} of {len(matrix.organisations)} "
+        f"organisation{'' if len(matrix.organisations) == 1 else 's'}",
         *[", ".join(matrix.totals[e.id].lines) for e in matrix.events],
         matrix.invited,
         matrix.said_yes,

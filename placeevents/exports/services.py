@@ -435,7 +435,7 @@ def export_matrix(*, enquiry: Enquiry, fmt: str) -> Download:
         xlsx.add_sheet(
             workbook,
             "Organisations",
-            ["Organisation", "People", "Attended at least once"],
+            ["Organisation", "People invited", "People who came"],
             ([o.name, o.people, o.came] for o in matrix.organisations),
             widths=(40, 10, 24),
         )

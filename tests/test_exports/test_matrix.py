@@ -66,7 +66,7 @@ def enquiry(make_enquiry: Any, make_event: Any, make_invitation: Any) -> Any:
 def test_matrix_page(logged_in: FlaskClient, enquiry: Any) -> None:
     html = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix").get_data(as_text=True)
     assert "3 people invited to 2 events; 2 came to at least one" in html
-    assert "from 2 organisations" in html
+    assert "The people who came are from 2 of the 2 organisations invited." in html
     assert "Closing draft" not in html
     assert ">Came<" in html and ">No answer<" in html and "attended" not in html
     assert "2 came<br>2 invited" in html
@@ -124,7 +124,7 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
     assert rows[4] == [
         "Total: 3 people",
         "",
-        "2 organisations",
+        "Came from 2 of 2 organisations",
         "2 came, 2 invited",
         "0 came, 1 said yes (not checked in), 3 invited",
         "5",
@@ -155,7 +155,7 @@ def test_matrix_xlsx(logged_in: FlaskClient, enquiry: Any) -> None:
     assert rows[1][5:] == (2, 1, 1)
     organisations = list(workbook["Organisations"].iter_rows(values_only=True))
     assert organisations == [
-        ("Organisation", "People", "Attended at least once"),
+        ("Organisation", "People invited", "People who came"),
         ("NHS West Yorkshire", 2, 1),
         ("Leeds City Council", 1, 1),
     ]

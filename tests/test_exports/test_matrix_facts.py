@@ -3,6 +3,7 @@ still expected, cancelled events, the organisations people came from, and same-n
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -198,6 +199,36 @@ def test_a_cancelled_event_counts_nobody_as_coming_or_attending(
     csv_people = {row[0]: row[-3:] for row in csv_rows(logged_in, year.id)[1:4]}
     assert csv_people == {"Ada": ["4", "3", "2"], "Bea": ["4", "2", "0"], "Cal": ["3", "1", "0"]}
     assert csv_rows(logged_in, year.id)[0][5].startswith("Called off (cancelled), ")
+
+
+# --- organisations people came from
+
+
+def test_organisations_are_those_of_the_people_who_came(logged_in: FlaskClient, year: Any) -> None:
+    html, _ = page_rows(logged_in, year.id)
+    summary = " ".join(re.search(r"<p>(\d+ people invited.*?)</p>", html, re.S)[1].split())
+    assert summary == (
+        "3 people invited to 4 events; 1 came to at least one. "
+        "The people who came are from 1 of the 3 organisations invited."
+    )
+    assert csv_rows(logged_in, year.id)[-1][2] == "Came from 1 of 3 organisations"
+    organisations = xlsx_sheets(logged_in, year.id)["Organisations"]
+    assert organisations[0] == ("Organisation", "People invited", "People who came")
+    assert sorted(organisations[1:]) == [
+        ("Leeds City Council", 1, 1),
+        ("NHS West Yorkshire", 1, 0),
+        ("Shelter", 1, 0),
+    ]
+
+
+def test_when_nobody_has_come_yet_the_page_says_so(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any, make_invitation: Any
+) -> None:
+    enquiry = make_enquiry()
+    make_invitation(make_event(enquiry=enquiry), answer="yes", organisation="Shelter")
+    html, _ = page_rows(logged_in, enquiry.id)
+    summary = " ".join(re.search(r"<p>(\d+ \w+ invited.*?)</p>", html, re.S)[1].split())
+    assert summary == "1 person invited to 1 event; nobody has come to one yet."
 
 
 # --- queries
