@@ -1,5 +1,6 @@
 """Flat queries and pure row builders for attendee lists and the attendance matrix."""
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -268,6 +269,13 @@ class MatrixPerson:
     name: str
     organisation: str
     cells: dict[int, MatrixCell]
+    # Someone else in the matrix has the same name: show the email to tell them apart.
+    name_shared: bool = False
+
+    @property
+    def sort_name(self) -> str:
+        """The name (or email) with case and spacing ignored."""
+        return " ".join((self.name or self.email).split()).casefold()
 
     @property
     def invited(self) -> int:
@@ -381,7 +389,10 @@ def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
         cell = MatrixCell(answer=record.answer, presence=came)
         person.cells[event.id] = cell
         totals[event.id].add(cell)
-    ordered = sorted(people.values(), key=lambda p: ((p.name or p.email).lower(), p.email))
+    ordered = sorted(people.values(), key=lambda p: (p.sort_name, p.email))
+    names = Counter(p.sort_name for p in ordered)
+    for person in ordered:
+        person.name_shared = names[person.sort_name] > 1
     return Matrix(list(columns.values()), ordered, totals, organisation_reach(ordered))
 
 

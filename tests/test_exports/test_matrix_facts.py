@@ -231,6 +231,35 @@ def test_when_nobody_has_come_yet_the_page_says_so(
     assert summary == "1 person invited to 1 event; nobody has come to one yet."
 
 
+# --- people with the same name
+
+
+def test_people_with_the_same_name_are_told_apart_by_email(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any, make_invitation: Any
+) -> None:
+    enquiry = make_enquiry()
+    event = make_event(enquiry=enquiry)
+    make_invitation(event, answer="yes", name="Sam Smith", email="sam@leeds.example.org")
+    make_invitation(event, answer="no", name="sam  smith", email="sam.smith@nhs.example.org")
+    make_invitation(event, answer="yes", name="Tom Jones", email="tom@example.org")
+    _, rows = page_rows(logged_in, enquiry.id)
+    names = [row[0] for row in rows[1:-1]]
+    assert names == [
+        "sam smith | sam.smith@nhs.example.org | Leeds City Council",
+        "Sam Smith | sam@leeds.example.org | Leeds City Council",
+        "Tom Jones | Leeds City Council",
+    ]
+    # The downloads carry everyone's email in its own column.
+    people = [tuple(row[:2]) for row in csv_rows(logged_in, enquiry.id)[1:-1]]
+    assert people == [
+        ("sam  smith", "sam.smith@nhs.example.org"),
+        ("Sam Smith", "sam@leeds.example.org"),
+        ("Tom Jones", "tom@example.org"),
+    ]
+    sheet = xlsx_sheets(logged_in, enquiry.id)["Attendance"]
+    assert [row[:2] for row in sheet[1:-1]] == people
+
+
 # --- queries
 
 
