@@ -1,5 +1,6 @@
 """Flat queries and pure row builders for attendee lists and the attendance matrix."""
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from sqlalchemy import Select, func, select
 
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventStatus
+from placeevents.invitations.attendance import Presence, presence
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
 
 # Who an attendee list can include; "everyone" means every invitation of the event.
@@ -210,16 +212,53 @@ def matrix_query(enquiry_id: int) -> Select[Any]:
 
 
 @dataclass(frozen=True)
+class MatrixEvent:
+    """A column of the matrix: an event as plain values, still readable after the session ends
+    (a download's rows are written after the view has committed)."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    cancelled: bool
+    over: bool
+
+    @classmethod
+    def of(cls, event: Event) -> "MatrixEvent":
+        cancelled = event.status == EventStatus.CANCELLED
+        return cls(event.id, event.title, event.starts_at, cancelled, event.has_ended)
+
+
+CANCELLED = "Cancelled"
+
+
+@dataclass(frozen=True)
 class MatrixCell:
-    """One person's answer to one event and whether they came."""
+    """One person at one event: their answer and what is known of whether they came."""
 
     answer: str | None
-    attended: bool
+    # None at a cancelled event, where nobody is coming or came.
+    presence: Presence | None
+
+    @property
+    def state(self) -> str:
+        """'came', 'did_not_come', 'unknown', 'expected', 'not_coming' or 'cancelled'."""
+        return "cancelled" if self.presence is None else self.presence.value
 
     @property
     def text(self) -> str:
-        label = answer_label(self.answer)
-        return f"{label}, attended" if self.attended else label
+        if self.presence is None:
+            return CANCELLED
+        if self.presence == Presence.NOT_COMING:
+            return answer_label(self.answer)
+        return self.presence.label
+
+    @property
+    def said_yes(self) -> bool:
+        return self.presence is not None and self.answer == RsvpAnswer.YES
+
+    @property
+    def came(self) -> bool:
+        return self.presence == Presence.CAME
 
 
 @dataclass
@@ -230,27 +269,62 @@ class MatrixPerson:
     name: str
     organisation: str
     cells: dict[int, MatrixCell]
+    # Someone else in the matrix has the same name: show the email to tell them apart.
+    name_shared: bool = False
+
+    @property
+    def sort_name(self) -> str:
+        """The name (or email) with case and spacing ignored."""
+        return " ".join((self.name or self.email).split()).casefold()
 
     @property
     def invited(self) -> int:
         return len(self.cells)
 
     @property
-    def confirmed(self) -> int:
-        return sum(1 for c in self.cells.values() if c.answer == RsvpAnswer.YES)
+    def said_yes(self) -> int:
+        return sum(1 for c in self.cells.values() if c.said_yes)
 
     @property
-    def attended(self) -> int:
-        return sum(1 for c in self.cells.values() if c.attended)
+    def came(self) -> int:
+        return sum(1 for c in self.cells.values() if c.came)
 
 
 @dataclass
 class EventTotals:
     """Per-event totals along the bottom of the matrix."""
 
+    event: MatrixEvent
     invited: int = 0
-    confirmed: int = 0
-    attended: int = 0
+    said_yes: int = 0
+    came: int = 0
+    did_not_come: int = 0
+    unknown: int = 0
+    expected: int = 0
+
+    def add(self, cell: MatrixCell) -> None:
+        self.invited += 1
+        self.said_yes += cell.said_yes
+        self.came += cell.presence == Presence.CAME
+        self.did_not_come += cell.presence == Presence.DID_NOT_COME
+        self.unknown += cell.presence == Presence.UNKNOWN
+        self.expected += cell.presence == Presence.EXPECTED
+
+    @property
+    def lines(self) -> list[str]:
+        """'2 came', '1 did not come', '5 invited': what is known of the event, in words."""
+        if self.event.cancelled:
+            return [CANCELLED, f"{self.invited} invited"]
+        lines = []
+        if self.came or self.event.over:
+            lines.append(f"{self.came} came")
+        if self.did_not_come:
+            lines.append(f"{self.did_not_come} did not come")
+        if self.unknown:
+            lines.append(f"{self.unknown} {Presence.UNKNOWN.label.lower()}")
+        if self.expected or not self.event.over:
+            lines.append(f"{self.expected} coming")
+        return [*lines, f"{self.invited} invited"]
 
 
 @dataclass(frozen=True)
@@ -259,27 +333,47 @@ class OrganisationReach:
 
     name: str
     people: int
-    attended: int
+    came: int
 
 
 @dataclass
 class Matrix:
     """People × events of an enquiry, with totals and the organisations represented."""
 
-    events: list[Event]
+    events: list[MatrixEvent]
     people: list[MatrixPerson]
     totals: dict[int, EventTotals]
     organisations: list[OrganisationReach]
 
     @property
-    def people_attended(self) -> int:
-        return sum(1 for p in self.people if p.attended)
+    def people_came(self) -> int:
+        return sum(1 for p in self.people if p.came)
+
+    @property
+    def organisations_came(self) -> int:
+        """Organisations of the people who came to at least one event (not of all invited)."""
+        return sum(1 for o in self.organisations if o.came)
+
+    @property
+    def invited(self) -> int:
+        return sum(t.invited for t in self.totals.values())
+
+    @property
+    def said_yes(self) -> int:
+        return sum(t.said_yes for t in self.totals.values())
+
+    @property
+    def came(self) -> int:
+        return sum(t.came for t in self.totals.values())
 
 
 def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
-    """Pivot flat invitation records (ordered by email) into the matrix."""
+    """Pivot flat invitation records (ordered by email) into the matrix, all plain values:
+    each cell says whether the person came, did not, is expected or is not known to have."""
+    columns = {event.id: MatrixEvent.of(event) for event in events}
+    by_id = {event.id: event for event in events}
     people: dict[str, MatrixPerson] = {}
-    totals = {event.id: EventTotals() for event in events}
+    totals = {event_id: EventTotals(column) for event_id, column in columns.items()}
     for record in records:
         key = record.email.strip().lower()
         person = people.get(key)
@@ -288,25 +382,30 @@ def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
         # Later invitations carry the newest name and organisation the person gave us.
         person.name = record.name or person.name
         person.organisation = record.organisation or person.organisation
-        cell = MatrixCell(answer=record.answer, attended=bool(record.attended))
-        person.cells[record.event_id] = cell
-        total = totals[record.event_id]
-        total.invited += 1
-        total.confirmed += cell.answer == RsvpAnswer.YES
-        total.attended += cell.attended
-    ordered = sorted(people.values(), key=lambda p: ((p.name or p.email).lower(), p.email))
-    return Matrix(events, ordered, totals, organisation_reach(ordered))
+        event = by_id[record.event_id]
+        came = None
+        if not columns[event.id].cancelled:
+            came = presence(event, record.answer, bool(record.attended))
+        cell = MatrixCell(answer=record.answer, presence=came)
+        person.cells[event.id] = cell
+        totals[event.id].add(cell)
+    ordered = sorted(people.values(), key=lambda p: (p.sort_name, p.email))
+    names = Counter(p.sort_name for p in ordered)
+    for person in ordered:
+        person.name_shared = names[person.sort_name] > 1
+    return Matrix(list(columns.values()), ordered, totals, organisation_reach(ordered))
 
 
 def organisation_reach(people: Iterable[MatrixPerson]) -> list[OrganisationReach]:
-    """Organisations represented (case and spacing ignored), most people first."""
+    """Organisations invited (case and spacing ignored): people invited and people who came to
+    at least one event, most people first."""
     seen: dict[str, tuple[str, int, int]] = {}
     for person in people:
         name = " ".join(person.organisation.split())
         if not name:
             continue
         label, count, came = seen.get(name.lower(), (name, 0, 0))
-        seen[name.lower()] = (label, count + 1, came + (person.attended > 0))
+        seen[name.lower()] = (label, count + 1, came + (person.came > 0))
     reach = [OrganisationReach(label, count, came) for label, count, came in seen.values()]
     return sorted(reach, key=lambda r: (-r.people, r.name.lower()))
 
@@ -316,13 +415,14 @@ def matrix_header(matrix: Matrix, *, tz: str) -> list[str]:
     header = ["Name", "Email", "Organisation"]
     for event in matrix.events:
         local = to_local(event.starts_at, tz)
-        cancelled = " (cancelled)" if event.status == EventStatus.CANCELLED else ""
+        cancelled = " (cancelled)" if event.cancelled else ""
         header.append(f"{event.title}{cancelled}, {local:%Y-%m-%d}")
-    return [*header, "Invited to", "Said yes to", "Attended"]
+    return [*header, "Invited to", "Said yes to", "Came to"]
 
 
 def matrix_rows(matrix: Matrix) -> Iterator[list[Any]]:
-    """One row per person, then a totals row (the organisation cell counts organisations)."""
+    """One row per person, then a totals row (the organisation cell counts the organisations
+    people came from)."""
     for person in matrix.people:
         cells = [person.cells[e.id].text if e.id in person.cells else "" for e in matrix.events]
         yield [
@@ -331,16 +431,16 @@ def matrix_rows(matrix: Matrix) -> Iterator[list[Any]]:
             person.organisation,
             *cells,
             person.invited,
-            person.confirmed,
-            person.attended,
+            person.said_yes,
+            person.came,
         ]
-    totals = [matrix.totals[e.id] for e in matrix.events]
     yield [
         f"Total: {len(matrix.people)} people",
         "",
-        f"{len(matrix.organisations)} organisations",
-        *[f"{t.attended} attended of {t.confirmed} yes, {t.invited} invited" for t in totals],
-        sum(t.invited for t in totals),
-        sum(t.confirmed for t in totals),
-        sum(t.attended for t in totals),
+        f"Came from {matrix.organisations_came} of {len(matrix.organisations)} "
+        f"organisation{'' if len(matrix.organisations) == 1 else 's'}",
+        *[", ".join(matrix.totals[e.id].lines) for e in matrix.events],
+        matrix.invited,
+        matrix.said_yes,
+        matrix.came,
     ]

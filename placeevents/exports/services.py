@@ -445,8 +445,8 @@ def export_matrix(*, enquiry: Enquiry, fmt: str) -> Download:
         xlsx.add_sheet(
             workbook,
             "Organisations",
-            ["Organisation", "People", "Attended at least once"],
-            ([o.name, o.people, o.attended] for o in matrix.organisations),
+            ["Organisation", "People invited", "People who came"],
+            ([o.name, o.people, o.came] for o in matrix.organisations),
             widths=(40, 10, 24),
         )
         yield from xlsx.save_chunks(workbook)

@@ -65,12 +65,12 @@ def enquiry(make_enquiry: Any, make_event: Any, make_invitation: Any) -> Any:
 
 def test_matrix_page(logged_in: FlaskClient, enquiry: Any) -> None:
     html = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix").get_data(as_text=True)
-    assert "3 people invited to 2 events; 2 attended at least one" in html
-    assert "from 2 organisations" in html
+    assert "3 people invited to 2 events; 2 came to at least one" in html
+    assert "The people who came are from 2 of the 2 organisations invited." in html
     assert "Closing draft" not in html
-    assert "Coming, attended" in html and "Maybe, attended" in html and "No answer" in html
-    assert "2 attended<br>1 said yes<br>2 invited" in html
-    assert "0 attended<br>1 said yes<br>3 invited" in html
+    assert ">Came<" in html and ">No answer<" in html and "attended" not in html
+    assert "2 came<br>2 invited" in html
+    assert "0 came<br>1 said yes (not checked in)<br>3 invited" in html
     assert '<td>Leeds City Council</td><td class="num">1</td><td class="num">1</td>' in html
 
 
@@ -89,13 +89,13 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "Online, 2024-06-05",
         "Invited to",
         "Said yes to",
-        "Attended",
+        "Came to",
     ]
     assert rows[1] == [
         "Ada L",
         "ada@example.org",
         "Leeds City Council",
-        "Coming, attended",
+        "Came",
         "Not coming",
         "2",
         "1",
@@ -105,8 +105,8 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
         "Bea",
         "bea@example.org",
         "NHS West Yorkshire",
-        "Maybe, attended",
-        "Coming",
+        "Came",
+        "Said yes (not checked in)",
         "2",
         "1",
         "1",
@@ -124,9 +124,9 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
     assert rows[4] == [
         "Total: 3 people",
         "",
-        "2 organisations",
-        "2 attended of 1 yes, 2 invited",
-        "0 attended of 1 yes, 3 invited",
+        "Came from 2 of 2 organisations",
+        "2 came, 2 invited",
+        "0 came, 1 said yes (not checked in), 3 invited",
         "5",
         "2",
         "2",
@@ -149,13 +149,13 @@ def test_matrix_xlsx(logged_in: FlaskClient, enquiry: Any) -> None:
         "Ada L",
         "ada@example.org",
         "Leeds City Council",
-        "Coming, attended",
+        "Came",
         "Not coming",
     )
     assert rows[1][5:] == (2, 1, 1)
     organisations = list(workbook["Organisations"].iter_rows(values_only=True))
     assert organisations == [
-        ("Organisation", "People", "Attended at least once"),
+        ("Organisation", "People invited", "People who came"),
         ("NHS West Yorkshire", 2, 1),
         ("Leeds City Council", 1, 1),
     ]

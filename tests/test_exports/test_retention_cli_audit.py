@@ -126,7 +126,7 @@ def test_export_matrix_command(
     result = runner.invoke(args=["export", "matrix", "total-place-2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     rows = list(load_workbook(out)["Attendance"].iter_rows(values_only=True))
-    assert rows[1][0] == "Ada" and rows[1][3] == "Coming, attended"
+    assert rows[1][0] == "Ada" and rows[1][3] == "Came"
     out_csv = tmp_path / "matrix.csv"
     result = runner.invoke(args=["export", "matrix", "total-place-2", "-o", str(out_csv)])
     assert result.exit_code == 0 and "Wrote 1 people" in result.output
