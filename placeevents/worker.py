@@ -20,6 +20,8 @@ class Worker:
     def __init__(self, *, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
+        # The period of each job already claimed, by this worker or another: asked once a period.
+        self._job_periods: dict[str, str] = {}
 
     def stop(self, signum: int = signal.SIGTERM, frame: FrameType | None = None) -> None:
         """Finish the message in hand, then stop (the SIGTERM and SIGINT handler)."""
@@ -28,7 +30,7 @@ class Worker:
     def run_once(self) -> tuple[DeliveryReport, dict[str, str]]:
         """One pass: deliver what is due, then run the jobs whose time has come."""
         report = deliver_due(should_stop=self.stopping.is_set)
-        outcomes = {} if self.stopping.is_set() else run_due_jobs()
+        outcomes = {} if self.stopping.is_set() else run_due_jobs(seen=self._job_periods)
         return report, outcomes
 
     def run(self, *, once: bool = False) -> None:

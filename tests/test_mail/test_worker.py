@@ -16,6 +16,7 @@ from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import JobRun, OutboxMessage, OutboxStatus
+from tests.conftest import count_queries
 from tests.test_mail.conftest import ScriptedServer, flask_process, queue_mail
 
 
@@ -152,6 +153,22 @@ def test_jobs_run_once_per_period_with_two_workers(
     with apps[0].app_context():
         runs = db.session.scalars(select(JobRun.outcome).where(JobRun.name == "test.count"))
         assert list(runs) == ["counted", "counted"]
+
+
+def test_a_worker_asks_for_each_job_once_a_period(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "JOBS", {})
+    jobs.scheduled_job("test.count", every=timedelta(hours=1))(lambda: "counted")
+    seen: dict[str, str] = {}
+
+    with time_machine.travel(datetime(2030, 1, 1, 10, 5, tzinfo=UTC), tick=False):
+        assert jobs.run_due_jobs(seen=seen) == {"test.count": "counted"}
+        with count_queries() as statements:
+            assert jobs.run_due_jobs(seen=seen) == {}
+        assert statements == []  # not even a claim refused by the unique key
+    with time_machine.travel(datetime(2030, 1, 1, 11, 0, tzinfo=UTC), tick=False):
+        assert jobs.run_due_jobs(seen=seen) == {"test.count": "counted"}
 
 
 def test_sent_bodies_are_purged_after_seven_days_and_metadata_kept(
