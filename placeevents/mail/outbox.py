@@ -7,9 +7,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from flask import current_app, g, has_request_context, render_template
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from flask import current_app, render_template
+from sqlalchemy import func, select
 
 from placeevents.clock import utcnow
 from placeevents.extensions import db
@@ -127,7 +126,7 @@ def build_message(
 def enqueue(
     message: EmailMessage, *, kind: str = "", batch_key: str | None = None
 ) -> OutboxMessage:
-    """Store a message in the outbox in the current transaction; it is sent after commit.
+    """Store a message in the outbox in the current transaction; the worker sends it after commit.
 
     Assigns a stable Message-ID under the sender's domain, so a repeat after a lost
     acceptance reply carries the same one.
@@ -155,30 +154,12 @@ def enqueue(
     )
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault("outbox_queued", []).append(row.id)
     return row
 
 
 def _addresses(message: EmailMessage, header: str) -> list[Address]:
     value = message[header]
     return list(value.addresses) if value is not None else []
-
-
-@event.listens_for(Session, "after_commit")
-def _remember_committed(session: Session) -> None:
-    queued = session.info.pop("outbox_queued", None)
-    if queued and has_request_context():
-        g.setdefault("outbox_committed", []).extend(queued)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("outbox_queued", None)
-
-
-def committed_in_this_request() -> list[int]:
-    """Outbox ids this request queued and committed (delivered after the response)."""
-    return list(g.get("outbox_committed", []))
 
 
 @dataclass(frozen=True)
