@@ -65,7 +65,7 @@ class Config:
     MAIL_RETRY_MAX_DELAY = float(os.environ.get("MAIL_RETRY_MAX_DELAY", "21600"))
     # Where development writes mail when MAIL_SERVER is unset (default instance/mailbox).
     PLACEEVENTS_MAILBOX_DIR = os.environ.get("PLACEEVENTS_MAILBOX_DIR", "")
-    # The worker's pause between passes: how long queued mail may wait to go out.
+    # The worker's longest pause between passes; on PostgreSQL a NOTIFY ends it early.
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

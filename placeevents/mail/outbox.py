@@ -8,7 +8,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from placeevents.clock import utcnow
 from placeevents.extensions import db
@@ -18,6 +19,9 @@ from placeevents.mail.models import OutboxMessage, OutboxStatus
 # room for a long link on one header line: folding a List-Unsubscribe link would turn it into
 # RFC 2047 encoded words, which RFC 2369 readers do not decode.
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+# Workers LISTEN here on PostgreSQL; enqueue() NOTIFYs, which the server delivers on commit.
+OUTBOX_CHANNEL = "placeevents_outbox"
 
 
 class MailHeaderError(ValueError):
@@ -154,12 +158,29 @@ def enqueue(
     )
     db.session.add(row)
     db.session.flush()
+    _wake_workers()
     return row
+
+
+def _wake_workers() -> None:
+    """NOTIFY listening workers, once per transaction; PostgreSQL holds it back until commit."""
+    session = db.session()
+    if session.info.get("outbox_notified") or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+    session.info["outbox_notified"] = True
 
 
 def _addresses(message: EmailMessage, header: str) -> list[Address]:
     value = message[header]
     return list(value.addresses) if value is not None else []
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
+    # Savepoints too (a NOTIFY rolled back with one must be sent again), not a flush's own.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop("outbox_notified", None)
 
 
 @dataclass(frozen=True)
