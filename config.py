@@ -63,11 +63,10 @@ class Config:
     # First retry after about this many seconds, doubling each time up to MAIL_RETRY_MAX_DELAY.
     MAIL_RETRY_DELAY = float(os.environ.get("MAIL_RETRY_DELAY", "60"))
     MAIL_RETRY_MAX_DELAY = float(os.environ.get("MAIL_RETRY_MAX_DELAY", "21600"))
-    # A request delivers at most this many of its own messages; more are left to the worker.
-    MAIL_INLINE_LIMIT = int(os.environ.get("MAIL_INLINE_LIMIT", "5"))
     # Where development writes mail when MAIL_SERVER is unset (default instance/mailbox).
     PLACEEVENTS_MAILBOX_DIR = os.environ.get("PLACEEVENTS_MAILBOX_DIR", "")
-    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "5"))
+    # The worker's longest pause between passes; on PostgreSQL a NOTIFY ends it early.
+    WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True

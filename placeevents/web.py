@@ -105,13 +105,6 @@ def _guard_input() -> None:
         abort(400)
 
 
-def _deliver_committed_mail(response: Response) -> Response:
-    from placeevents.mail.delivery import deliver_after_request
-
-    deliver_after_request()
-    return response
-
-
 def _error_page(error: Exception) -> tuple[str, int]:
     code = error.code if isinstance(error, HTTPException) and error.code else 500
     title, message = ERROR_MESSAGES.get(code, (f"Error {code}", ""))
@@ -140,7 +133,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(site)
     app.before_request(_guard_input)
     app.after_request(_security_headers)
-    app.after_request(_deliver_committed_mail)
     for code in ERROR_MESSAGES:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _error_page)

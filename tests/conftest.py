@@ -3,6 +3,8 @@
 - `app` is a fresh app per test on SQLite (a file under the test's tmp dir), or on PostgreSQL
   when TEST_DATABASE_URL is set (one database per test session, tables emptied after each test).
 - `smtp` is a real SMTP server (aiosmtpd) on a free port; every app sends to it.
+- Mail goes out as in production, from the outbox: a test client delivers what is due after
+  each request it makes (standing in for the worker), and `live_server` runs a real worker.
 - `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright.
 - Under CI=true a test that needs a missing tool fails instead of skipping (`require_tool`).
 """
@@ -14,6 +16,7 @@ import re
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,12 +27,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from placeevents import create_app
 from placeevents.extensions import db
+from placeevents.mail.delivery import deliver_due
+from placeevents.worker import Worker
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -137,6 +142,14 @@ class SMTPServer:
         assert found, f"no mail was delivered to {address}"
         return found[-1]
 
+    def wait_for(self, address: str, count: int = 1, seconds: float = 10) -> Delivered:
+        """The `count`th mail to this address, once a worker in another thread has sent it."""
+        deadline = time.monotonic() + seconds
+        while len(found := self.to(address)) < count:
+            assert time.monotonic() < deadline, f"mail {count} to {address} never arrived"
+            time.sleep(0.02)
+        return found[count - 1]
+
 
 @pytest.fixture(scope="session")
 def _smtp_controller() -> Iterator[SMTPServer]:
@@ -152,6 +165,35 @@ def smtp(_smtp_controller: SMTPServer) -> SMTPServer:
     """The real SMTP server every test app delivers to, emptied for this test."""
     _smtp_controller.clear()
     return _smtp_controller
+
+
+# --- the client
+
+
+class DeliveringClient(FlaskClient):
+    """A test client that, like the worker would, delivers due mail after each response.
+
+    Responses are buffered, so each is complete before delivery; one asked for unbuffered is
+    still streaming when `open` returns, so its request delivers nothing. A test that looks at
+    the outbox as it stands with no worker running sets `delivering` to False.
+    """
+
+    delivering = True
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        response = super().open(*args, buffered=buffered, **kwargs)
+        if not (self.delivering and buffered):
+            return response
+        if has_app_context() and current_app._get_current_object() is self.application:
+            # The request ran on the test's session, which outlives it: roll back what it left
+            # uncommitted, as its teardown would have, then deliver on that session (a second
+            # one would wait on the SQLite write lock this one may hold).
+            db.session.rollback()
+            deliver_due()
+        else:
+            with self.application.app_context():
+                deliver_due()
+        return response
 
 
 # --- databases
@@ -206,6 +248,7 @@ def make_app(
         }
         config.update(overrides)
         app = create_app(config)
+        app.test_client_class = DeliveringClient
         with app.app_context():
             key = app.config["SQLALCHEMY_DATABASE_URI"]
             if not key.startswith("postgresql"):
@@ -420,18 +463,28 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
-    """The app served over HTTP from a thread (CSRF on, as in production)."""
+    """The app served over HTTP from a thread (CSRF on, as in production), with its worker."""
     application = make_app(WTF_CSRF_ENABLED=True)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
     application.config["PLACEEVENTS_BASE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    worker = Worker(poll_seconds=0.1)
+    worker_thread = threading.Thread(target=_run_worker, args=(application, worker), daemon=True)
+    worker_thread.start()
     try:
         yield LiveServer(application, url)
     finally:
+        worker.stop()
+        worker_thread.join(timeout=10)
         server.shutdown()
         thread.join(timeout=10)
+
+
+def _run_worker(app: Flask, worker: Worker) -> None:
+    with app.app_context():
+        worker.run()
 
 
 @pytest.fixture(scope="session")

@@ -11,14 +11,14 @@ import random
 import smtplib
 import socket
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from flask import current_app, g
+from flask import current_app
 from flask_mail import Connection
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
@@ -239,7 +239,7 @@ def _held(row_id: int, token: str) -> ColumnElement[bool]:
     )
 
 
-def _claim(*, token: str, cutoff: datetime, ids: Sequence[int] | None) -> list[_Claimed]:
+def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
     config = current_app.config
     now = utcnow()
     due = (
@@ -252,8 +252,6 @@ def _claim(*, token: str, cutoff: datetime, ids: Sequence[int] | None) -> list[_
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(config["MAIL_BATCH_SIZE"])
     )
-    if ids is not None:
-        due = due.where(OutboxMessage.id.in_(ids))
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     # One statement claims: on SQLite it runs under the write lock, so it is atomic there too.
@@ -454,10 +452,8 @@ def _send_each(
             return
 
 
-def deliver_due(
-    *, ids: Sequence[int] | None = None, should_stop: Callable[[], bool] | None = None
-) -> DeliveryReport:
-    """Deliver every message due now (or only these ids), batch by batch; one pass.
+def deliver_due(*, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Deliver every message due now, batch by batch; one pass.
 
     Each message is tried at most once per pass; a configuration error or an unreachable
     server ends the pass early, leaving the rest due.
@@ -467,27 +463,9 @@ def deliver_due(
     token = _claim_token()
     cutoff = utcnow()
     while report.stopped is None and not stop():
-        rows = _claim(token=token, cutoff=cutoff, ids=ids)
+        rows = _claim(token=token, cutoff=cutoff)
         if not rows:
             break
         _deliver_batch(rows, token, report, stop)
     return report
 
-
-def deliver_after_request() -> None:
-    """Try to send what this request committed; whatever fails stays due for the worker.
-
-    Only a handful is sent inline, so a bulk send never holds up a response.
-    """
-    from placeevents.mail.outbox import committed_in_this_request
-
-    ids = committed_in_this_request()
-    g.pop("outbox_committed", None)
-    if not ids or len(ids) > current_app.config["MAIL_INLINE_LIMIT"]:
-        return
-    try:
-        deliver_due(ids=ids)
-    except Exception:
-        # The request's own work is committed; its mail waits for the worker.
-        db.session.rollback()
-        current_app.logger.exception("inline mail delivery failed; left for the worker")

@@ -7,9 +7,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
-from flask import current_app, g, has_request_context, render_template
+from flask import current_app, render_template
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from placeevents.clock import utcnow
 from placeevents.extensions import db
@@ -19,6 +19,9 @@ from placeevents.mail.models import OutboxMessage, OutboxStatus
 # room for a long link on one header line: folding a List-Unsubscribe link would turn it into
 # RFC 2047 encoded words, which RFC 2369 readers do not decode.
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+# Workers LISTEN here on PostgreSQL; enqueue() NOTIFYs, which the server delivers on commit.
+OUTBOX_CHANNEL = "placeevents_outbox"
 
 
 class MailHeaderError(ValueError):
@@ -127,7 +130,7 @@ def build_message(
 def enqueue(
     message: EmailMessage, *, kind: str = "", batch_key: str | None = None
 ) -> OutboxMessage:
-    """Store a message in the outbox in the current transaction; it is sent after commit.
+    """Store a message in the outbox in the current transaction; the worker sends it after commit.
 
     Assigns a stable Message-ID under the sender's domain, so a repeat after a lost
     acceptance reply carries the same one.
@@ -155,8 +158,17 @@ def enqueue(
     )
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault("outbox_queued", []).append(row.id)
+    _wake_workers()
     return row
+
+
+def _wake_workers() -> None:
+    """NOTIFY listening workers, once per transaction; PostgreSQL holds it back until commit."""
+    session = db.session()
+    if session.info.get("outbox_notified") or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+    session.info["outbox_notified"] = True
 
 
 def _addresses(message: EmailMessage, header: str) -> list[Address]:
@@ -164,21 +176,11 @@ def _addresses(message: EmailMessage, header: str) -> list[Address]:
     return list(value.addresses) if value is not None else []
 
 
-@event.listens_for(Session, "after_commit")
-def _remember_committed(session: Session) -> None:
-    queued = session.info.pop("outbox_queued", None)
-    if queued and has_request_context():
-        g.setdefault("outbox_committed", []).extend(queued)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop("outbox_queued", None)
-
-
-def committed_in_this_request() -> list[int]:
-    """Outbox ids this request queued and committed (delivered after the response)."""
-    return list(g.get("outbox_committed", []))
+@event.listens_for(Session, "after_transaction_end")
+def _forget_notified(session: Session, transaction: SessionTransaction) -> None:
+    # Savepoints too (a NOTIFY rolled back with one must be sent again), not a flush's own.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop("outbox_notified", None)
 
 
 @dataclass(frozen=True)

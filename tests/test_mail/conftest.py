@@ -139,6 +139,16 @@ def closed_port() -> int:
 
 
 @pytest.fixture
+def silent_server() -> Iterator[socket.socket]:
+    """A listening socket that takes connections and never answers: SMTP would wait it out."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        yield listener
+
+
+@pytest.fixture
 def greeting_server() -> Iterator[Callable[[bytes], int]]:
     """A server that answers every connection with a fixed greeting, then hangs up."""
     sockets: list[socket.socket] = []

@@ -1,9 +1,13 @@
-"""Queueing: in the caller's transaction, sent after commit, never with injected headers."""
+"""Queueing: in the caller's transaction, left to the worker, never with injected headers."""
 
+import socket
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask, abort
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from placeevents.extensions import db
@@ -11,6 +15,8 @@ from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import OutboxMessage, OutboxStatus
 from placeevents.mail.outbox import MailHeaderError, address, build_message, enqueue
 from tests.test_mail.conftest import ScriptedServer, queue_mail
+
+SIGNUP = {"signup-name": "Ada Lovelace", "signup-wants_in_person": "y"}
 
 
 def _count() -> int:
@@ -48,7 +54,7 @@ def test_a_request_that_fails_after_queueing_sends_nothing(
     assert deliver_due().sent == 0 and server.handler.received == []
 
 
-def test_a_request_delivers_its_committed_mail_after_commit(
+def test_mail_a_request_commits_is_delivered_from_the_outbox(
     mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
 ) -> None:
     server = scripted_smtp()
@@ -68,20 +74,31 @@ def test_a_request_delivers_its_committed_mail_after_commit(
     assert row.status == OutboxStatus.SENT and row.message_id == delivered.message_id
 
 
-def test_a_bulk_send_is_left_to_the_worker(
-    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+def test_a_signup_answers_at_once_and_alike_while_the_mail_server_hangs(
+    app: Flask, silent_server: socket.socket, make_subscriber: Callable[..., Any]
 ) -> None:
-    server = scripted_smtp()
-    app = mail_app(**server.config(MAIL_INLINE_LIMIT=5))
+    app.config.update(
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=silent_server.getsockname()[1], MAIL_TIMEOUT=30
+    )
+    make_subscriber(email="known@example.org")
+    # The stock client: nothing stands in for the worker after the request.
+    app.test_client_class = FlaskClient
+    client = app.test_client()
 
-    @app.post("/bulk")
-    def bulk() -> str:
-        queue_mail(6)
-        return "queued"
+    answers = []
+    for email in ("known@example.org", "new@example.org"):
+        started = time.monotonic()
+        response = client.post("/newsletter/signup", data={**SIGNUP, "signup-email": email})
+        answers.append((time.monotonic() - started, response.status_code, response.location))
 
-    assert app.test_client().post("/bulk").status_code == 200
-    assert server.handler.received == []
-    assert deliver_due().sent == 6
+    assert all(seconds < 5 for seconds, _, _ in answers), answers
+    assert answers[0][1:] == answers[1][1:] == (303, "/newsletter/check-your-inbox")
+    db.session.remove()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert [r.recipient_list for r in rows] == [["known@example.org"], ["new@example.org"]]
+    assert all(r.status == OutboxStatus.PENDING and r.attempts == 0 for r in rows)
+    with pytest.raises(BlockingIOError):
+        silent_server.accept()  # nobody even connected to the mail server
 
 
 def test_a_request_whose_server_is_down_still_succeeds_and_leaves_mail_due(

@@ -19,7 +19,7 @@ from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import Bounce, OutboxMessage, OutboxStatus
 from placeevents.mail.outbox import build_message, enqueue
 from placeevents.web import external_url
-from tests.conftest import count_queries
+from tests.conftest import DeliveringClient, count_queries
 from tests.test_mail.conftest import queue_mail
 
 
@@ -31,8 +31,9 @@ def _fail_all(reason: str) -> None:
 
 
 def test_the_outbox_page_lists_failed_pending_and_bounces_and_retries(
-    logged_in: FlaskClient, smtp: Any
+    logged_in: DeliveringClient, smtp: Any
 ) -> None:
+    logged_in.delivering = False  # the mail waits, as it does while no worker runs
     queue_mail(2)
     _fail_all("554 5.6.0 Content refused")
     queue_mail(1, recipients=["waiting@example.org"])
@@ -77,7 +78,9 @@ def test_the_outbox_page_needs_a_login(client: FlaskClient) -> None:
     assert client.post("/manage/mail/messages/1/retry").status_code == 302
 
 
-def test_the_outbox_page_runs_a_fixed_number_of_queries(logged_in: FlaskClient) -> None:
+def test_the_outbox_page_runs_a_fixed_number_of_queries(logged_in: DeliveringClient) -> None:
+    logged_in.delivering = False  # the mail waits, as it does while no worker runs
+
     def queries() -> int:
         with count_queries() as statements:
             assert logged_in.get("/manage/mail/").status_code == 200

@@ -1,4 +1,4 @@
-"""The worker as a process: killed or stopped mid-message, several at once, and its commands."""
+"""The worker: killed or stopped mid-message, several at once, woken by NOTIFY; jobs, commands."""
 
 import signal
 import threading
@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from placeevents import jobs
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import JobRun, OutboxMessage, OutboxStatus
+from placeevents.worker import Worker
+from tests.conftest import count_queries
 from tests.test_mail.conftest import ScriptedServer, flask_process, queue_mail
 
 
@@ -154,6 +156,22 @@ def test_jobs_run_once_per_period_with_two_workers(
         assert list(runs) == ["counted", "counted"]
 
 
+def test_a_worker_asks_for_each_job_once_a_period(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs, "JOBS", {})
+    jobs.scheduled_job("test.count", every=timedelta(hours=1))(lambda: "counted")
+    seen: dict[str, str] = {}
+
+    with time_machine.travel(datetime(2030, 1, 1, 10, 5, tzinfo=UTC), tick=False):
+        assert jobs.run_due_jobs(seen=seen) == {"test.count": "counted"}
+        with count_queries() as statements:
+            assert jobs.run_due_jobs(seen=seen) == {}
+        assert statements == []  # not even a claim refused by the unique key
+    with time_machine.travel(datetime(2030, 1, 1, 11, 0, tzinfo=UTC), tick=False):
+        assert jobs.run_due_jobs(seen=seen) == {"test.count": "counted"}
+
+
 def test_sent_bodies_are_purged_after_seven_days_and_metadata_kept(
     mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
 ) -> None:
@@ -223,3 +241,96 @@ def test_worker_once_delivers_and_runs_due_jobs(
     assert "job mail.purge: purged 0 sent bodies" in result.output
     assert len(server.handler.received) == 2
     assert signal.getsignal(signal.SIGTERM) is handler_before  # the signal handlers are restored
+
+
+def _start_worker(app: Flask, *, poll_seconds: float) -> tuple[Worker, threading.Thread]:
+    worker = Worker(poll_seconds=poll_seconds)
+
+    def run() -> None:
+        with app.app_context():
+            worker.run()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return worker, thread
+
+
+def _wait_for_mail(server: ScriptedServer, count: int, seconds: float) -> float:
+    """Seconds until the server has `count` messages; fails after `seconds`."""
+    started = time.monotonic()
+    while len(server.handler.received) < count:
+        assert time.monotonic() - started < seconds, f"message {count} never arrived"
+        time.sleep(0.01)
+    return time.monotonic() - started
+
+
+@pytest.mark.postgres_only
+def test_a_waiting_worker_is_woken_by_the_commit_that_queues_mail(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config())
+    worker, thread = _start_worker(app, poll_seconds=30)
+    try:
+        queue_mail(1, prefix="first")
+        _wait_for_mail(server, 1, seconds=10)
+        # The pass that sent the first one is over: only a NOTIFY can end the 30-second wait.
+        queue_mail(1, prefix="second")
+        assert _wait_for_mail(server, 2, seconds=3) < 3
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert [d.rcpt_tos for d in server.handler.received] == [
+        ["first1@example.org"], ["second1@example.org"]
+    ]
+
+
+@pytest.mark.postgres_only
+def test_a_worker_listens_again_after_its_connection_drops(
+    mail_app: Callable[..., Flask],
+    scripted_smtp: Callable[..., ScriptedServer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config())
+    worker, thread = _start_worker(app, poll_seconds=30)
+    try:
+        queue_mail(1, prefix="before")
+        _wait_for_mail(server, 1, seconds=10)
+        listening = (
+            "SELECT pid FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN %'"
+        )
+        dropped = db.session.execute(text(f"SELECT pg_terminate_backend(pid) FROM ({listening}) l"))
+        assert dropped.scalars().all() == [True]
+        db.session.commit()
+        deadline = time.monotonic() + 10
+        while not db.session.execute(text(listening)).all():
+            assert time.monotonic() < deadline, "the worker never listened again"
+            db.session.commit()
+            time.sleep(0.05)
+        db.session.commit()
+
+        queue_mail(1, prefix="after")
+        assert _wait_for_mail(server, 2, seconds=3) < 3
+    finally:
+        worker.stop()
+        thread.join(timeout=10)
+    assert "lost the connection listening for mail" in caplog.text
+
+
+def test_a_waiting_worker_stops_at_once(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config())
+    queue_mail(1)
+    db.session.remove()  # on SQLite the worker's claim would wait for this session's lock
+    worker, thread = _start_worker(app, poll_seconds=30)
+    _wait_for_mail(server, 1, seconds=10)
+    time.sleep(0.3)  # the pass has ended and the worker waits
+
+    started = time.monotonic()
+    worker.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive() and time.monotonic() - started < 2

@@ -32,7 +32,7 @@ def test_signup_confirm_preferences_and_unsubscribe_in_chromium(
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
     assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
 
-    confirmation = smtp.last_to("rosa@example.org")
+    confirmation = smtp.wait_for("rosa@example.org")
     page.goto(confirmation.links()[0])
     assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
     page.get_by_role("button", name="Confirm my subscription").click()
@@ -41,7 +41,7 @@ def test_signup_confirm_preferences_and_unsubscribe_in_chromium(
     ).is_visible()
     assert _subscriber(live_server.app).status == SubscriberStatus.CONFIRMED
 
-    welcome = smtp.last_to("rosa@example.org")
+    welcome = smtp.wait_for("rosa@example.org", count=2)
     assert "welcome" in welcome.subject.lower()
     preferences = next(link for link in welcome.links() if "/preferences/" in link)
     page.goto(preferences)
