@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload
 
 from placeevents.audit.services import record
 from placeevents.calendar import ics
-from placeevents.calendar.services import base_url, organizer
+from placeevents.calendar.services import organizer
 from placeevents.clock import utcnow
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
@@ -17,7 +17,7 @@ from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.newsletter.links import extras_of, list_mail_extras_for
-from placeevents.web import external_url
+from placeevents.urls import base_url, external_url
 
 
 def confirmed_invitations(event: Event) -> list[Invitation]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from placeevents.extensions import db
 from placeevents.newsletter.models import Subscriber, SubscriberStatus
 from placeevents.tokens import make_token
-from placeevents.web import external_url
+from placeevents.urls import external_url
 
 CONFIRM = "newsletter-confirm"
 PREFERENCES = "newsletter-preferences"

@@ -39,6 +39,7 @@ from placeevents.notes.models import (
     split_resource_line,
 )
 from placeevents.tokens import InvalidToken, make_token, read_token
+from placeevents.urls import external_url
 
 if TYPE_CHECKING:
     from placeevents.auth.models import Organiser
@@ -531,8 +532,6 @@ def _render_share(
     notes: list[Note],
     footer_links: Sequence[tuple[str, str]] = (),
 ) -> RenderedEmail:
-    from placeevents.web import external_url
-
     token = attendee_token(invitation)
     return render_email(
         "note_share",

@@ -25,7 +25,7 @@ from placeevents.notes import services
 from placeevents.notes.forms import ActionForm, NoteForm, ShareForm
 from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteVisibility
 from placeevents.notes.rendering import markdown_to_text, plain_text, render_markdown
-from placeevents.web import external_url
+from placeevents.urls import external_url
 
 bp = Blueprint("notes", __name__)
 manage_bp = Blueprint("notes", __name__, url_prefix="/notes")
