@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from placeevents.addresses import normalise_email
+from placeevents.caching import no_store
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db, limiter
 from placeevents.invitations import attendance, errors, forms, messages, responses, sending
@@ -23,11 +24,8 @@ manage_bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 Page = str | tuple[str, int] | Response
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Every public page here is reached through a personal link: never cached.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Every public page here is reached through a personal link: never cached.
+bp.after_request(no_store)
 
 
 def _form_email_key() -> str:

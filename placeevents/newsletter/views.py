@@ -17,6 +17,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from placeevents import erasure
+from placeevents.caching import no_store
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db, limiter
 from placeevents.newsletter import imports, services
@@ -53,11 +54,8 @@ def _signup_context() -> dict[str, Any]:
     return {"newsletter_signup_form": _signup_form}
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # These pages carry link tokens or personal details: never cached.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# These pages carry link tokens or personal details: never cached.
+bp.after_request(no_store)
 
 
 def _status(form_posted: bool) -> int:
