@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Select, func, select
 
+from placeevents.addresses import normalise_email
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventStatus
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
@@ -281,7 +282,7 @@ def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
     people: dict[str, MatrixPerson] = {}
     totals = {event.id: EventTotals() for event in events}
     for record in records:
-        key = record.email.strip().lower()
+        key = normalise_email(record.email)
         person = people.get(key)
         if person is None:
             person = people[key] = MatrixPerson(key, "", "", {})

@@ -4,6 +4,7 @@ and cancellations for the confirmed, the organiser's message for everyone else."
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
 from placeevents.calendar import ics
 from placeevents.calendar.services import organizer
@@ -53,7 +54,7 @@ def _mail_everyone_confirmed(
     build = ics.imip_request if method == "REQUEST" else ics.imip_cancel
     queued = 0
     for invitation in recipients:
-        if invitation.email.strip().lower() in bounced:
+        if normalise_email(invitation.email) in bounced:
             continue
         place = place_of(invitation)
         headers, footer_links = extras_of(extras, invitation.email)
@@ -161,7 +162,7 @@ def announce_cancellation(*, event: Event, message: str) -> int:
     batch_key = cancellation_batch_key(event)
     sent = 0
     for email, name in people:
-        if email.strip().lower() in bounced:
+        if normalise_email(email) in bounced:
             continue
         headers, footer_links = extras_of(extras, email)
         rendered = render_email(

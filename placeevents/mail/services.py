@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
+from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.extensions import db
@@ -57,7 +58,7 @@ def retry_message(*, message_id: int) -> OutboxMessage:
     if message.raw is None:
         raise MailError(f"Message {message_id} no longer has its body, so it cannot be sent.")
     bounced = bounced_among(message.recipient_list)
-    if bounced and bounced >= {r.lower() for r in message.recipient_list}:
+    if bounced and bounced >= {normalise_email(r) for r in message.recipient_list}:
         raise MailError(
             f"{', '.join(sorted(bounced))} is on the bounce list; remove it from the list first."
         )

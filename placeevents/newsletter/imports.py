@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from flask_login import current_user
 from sqlalchemy import delete, select
 
+from placeevents.addresses import email_problem, has_control_characters, normalise_email
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.bounces import bounced_among
-from placeevents.newsletter.forms import NAME_LENGTH, email_problem, has_control_characters
 from placeevents.newsletter.models import (
+    NAME_LENGTH,
     ConsentSource,
     ImportBatch,
     ImportStatus,
@@ -29,7 +30,6 @@ from placeevents.newsletter.services import (
     INTERESTS,
     Interests,
     NewsletterError,
-    normalise_email,
     suppressed_among,
 )
 

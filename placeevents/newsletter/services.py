@@ -1,6 +1,6 @@
 """The mailing list's use cases: signup, confirmation, preferences, unsubscribe and lists.
 
-Other domains may call normalise_email, find_subscriber, is_suppressed, invitable_subscribers,
+Other domains may call find_subscriber, is_suppressed, invitable_subscribers,
 add_do_not_invite and is_do_not_invite.
 """
 
@@ -15,6 +15,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.enquiries.services import current_enquiry
@@ -80,11 +81,6 @@ class Details:
     interests: Interests
     organisation: str = ""
     role: str = ""
-
-
-def normalise_email(email: str) -> str:
-    """The form in which addresses are stored and compared: stripped and lower-cased."""
-    return email.strip().lower()
 
 
 def mask_email(email: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
+from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
@@ -499,9 +500,12 @@ def share_preview(event: Event) -> SharePreview:
     notes = [n for n in notes_for_event(event) if n.is_shared]
     candidates = share_recipients(event)
     bounced = bounced_among(i.email for i in candidates)
-    recipients = [i for i in candidates if i.email.strip().lower() not in bounced]
+    recipients = [i for i in candidates if normalise_email(i.email) not in bounced]
     sent = _sent_pairs(notes)
-    waiting = {n.id: sum(1 for i in recipients if (n.id, _key(i.email)) not in sent) for n in notes}
+    waiting = {
+        n.id: sum(1 for i in recipients if (n.id, normalise_email(i.email)) not in sent)
+        for n in notes
+    }
     return SharePreview(recipients, notes, waiting, len(candidates) - len(recipients))
 
 
@@ -513,10 +517,6 @@ class ShareResult:
     messages: int
     already_had: int
     bounced: int
-
-
-def _key(email: str) -> str:
-    return email.strip().lower()
 
 
 def _to(invitation: Invitation) -> Address:
@@ -596,7 +596,8 @@ def share_notes(
         )
     sent = _sent_pairs(notes)
     plan = {
-        i.id: [n for n in notes if (n.id, _key(i.email)) not in sent] for i in preview.recipients
+        i.id: [n for n in notes if (n.id, normalise_email(i.email)) not in sent]
+        for i in preview.recipients
     }
     plan = {invitation_id: due for invitation_id, due in plan.items() if due}
     already_had = len(preview.recipients) - len(plan)
@@ -617,7 +618,7 @@ def share_notes(
     }
     claimed = _claim(
         [
-            (n.id, n.revision, _key(invitations[invitation_id].email))
+            (n.id, n.revision, normalise_email(invitations[invitation_id].email))
             for invitation_id, due in plan.items()
             for n in due
         ]
@@ -626,7 +627,7 @@ def share_notes(
     messages = 0
     for invitation_id, due in plan.items():
         invitation = invitations[invitation_id]
-        mine = [n for n in due if (n.id, _key(invitation.email)) in claimed]
+        mine = [n for n in due if (n.id, normalise_email(invitation.email)) in claimed]
         if not mine:
             continue
         headers, footer_links = extras[invitation_id]

@@ -8,6 +8,7 @@ import time_machine
 from flask import Flask
 from sqlalchemy import select
 
+from placeevents.addresses import normalise_email
 from placeevents.clock import utcnow
 from placeevents.erasure import erase_person
 from placeevents.extensions import db
@@ -20,7 +21,6 @@ from placeevents.newsletter.services import (
     is_do_not_invite,
     is_suppressed,
     mask_email,
-    normalise_email,
     suppression_hash,
 )
 
