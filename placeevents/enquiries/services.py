@@ -1,13 +1,11 @@
-"""Enquiries: finding them and their public events; opening, editing and archiving them."""
+"""Enquiries: finding them; opening, editing and archiving them."""
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from placeevents.audit.services import record
-from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
 from placeevents.enquiries.timezones import is_valid_timezone
-from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
 from placeevents.slugs import unique_slug
 
@@ -32,23 +30,6 @@ def archived_enquiries() -> list[Enquiry]:
             .order_by(Enquiry.created_at.desc())
         )
     )
-
-
-def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
-    """An enquiry's published and cancelled events, split into (upcoming, past)."""
-    events = db.session.scalars(
-        select(Event)
-        .where(
-            Event.enquiry_id == enquiry.id,
-            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
-        )
-        .options(selectinload(Event.enquiry))
-        .order_by(Event.starts_at)
-    ).all()
-    now = utcnow()
-    upcoming = [e for e in events if e.ends_at >= now]
-    past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
-    return upcoming, past
 
 
 class EnquiryError(Exception):

@@ -1,8 +1,12 @@
-"""Creating, changing, publishing, cancelling, duplicating and deleting events."""
+"""An enquiry's public events; creating, changing, publishing, cancelling, duplicating and
+deleting events."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
@@ -69,6 +73,23 @@ class EventSaved:
     changes: list[str] = field(default_factory=list)
     # Ambiguous local times (the autumn change) and which occurrence was taken.
     notes: list[str] = field(default_factory=list)
+
+
+def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
+    """An enquiry's published and cancelled events, split into (upcoming, past)."""
+    events = db.session.scalars(
+        select(Event)
+        .where(
+            Event.enquiry_id == enquiry.id,
+            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+        )
+        .options(selectinload(Event.enquiry))
+        .order_by(Event.starts_at)
+    ).all()
+    now = utcnow()
+    upcoming = [e for e in events if e.ends_at >= now]
+    past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
+    return upcoming, past
 
 
 def is_https_url(url: str) -> bool:
