@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
@@ -21,7 +20,6 @@ from placeevents.clock import utcnow
 from placeevents.enquiries.services import current_enquiry
 from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
-from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.newsletter import links
@@ -404,14 +402,9 @@ def unsubscribe(*, token: str) -> Subscriber:
 
 
 def personal_data(*, token: str) -> dict[str, Any]:
-    """Everything held about the person a preferences link names, for download as JSON."""
+    """What the mailing list holds about the person a preferences link names, for download as
+    JSON (the page adds what other domains hold about the address)."""
     subscriber = subscriber_for_preferences(token=token)
-    invitations = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.email == subscriber.email)
-        .options(joinedload(Invitation.event), joinedload(Invitation.rsvp))
-        .order_by(Invitation.created_at)
-    ).all()
     bounced = bool(bounced_among([subscriber.email]))
     return {
         "email": subscriber.email,
@@ -432,27 +425,8 @@ def personal_data(*, token: str) -> dict[str, Any]:
         },
         "do_not_invite": is_do_not_invite(subscriber.email),
         "mail_bounced": bounced,
-        "invitations": [_invitation_data(i) for i in invitations],
         "created_at": _iso(subscriber.created_at),
         "updated_at": _iso(subscriber.updated_at),
-    }
-
-
-def _invitation_data(invitation: Invitation) -> dict[str, Any]:
-    rsvp = invitation.rsvp
-    return {
-        "event": invitation.event.title,
-        "event_starts_at": _iso(invitation.event.starts_at),
-        "invited_at": _iso(invitation.created_at),
-        "name": invitation.name,
-        "organisation": invitation.organisation,
-        "role": invitation.role,
-        "answer": rsvp.answer.value if rsvp else None,
-        "attendance": rsvp.mode.value if rsvp and rsvp.mode else None,
-        "access_needs": rsvp.access_needs if rsvp else "",
-        "dietary_needs": rsvp.dietary_needs if rsvp else "",
-        "question": rsvp.question if rsvp else "",
-        "attended": rsvp.attended if rsvp else False,
     }
 
 

@@ -20,6 +20,7 @@ from placeevents import erasure
 from placeevents.caching import no_store
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db, limiter
+from placeevents.invitations import responses as invitation_responses
 from placeevents.newsletter import imports, services
 from placeevents.newsletter.forms import (
     ActionForm,
@@ -167,6 +168,7 @@ def my_data(token: str) -> Page:
         data = services.personal_data(token=token)
     except services.InvalidLink as exc:
         return _link_problem(exc)
+    data["invitations"] = invitation_responses.personal_data(email=data["email"])
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         mimetype="application/json",
