@@ -15,6 +15,7 @@ from placeevents.invitations.links import STOP_PURPOSE, stop_token
 from placeevents.invitations.mail import where
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import batch_progress
+from placeevents.newsletter.services import add_do_not_invite, is_do_not_invite
 from placeevents.notes.services import attendee_notes
 from placeevents.tokens import ExpiredToken, InvalidToken
 
@@ -217,7 +218,7 @@ def stop(token: str) -> Page:
         "invitations/stop.html",
         invitation=found,
         form=forms.ButtonForm(),
-        stopped=sending.is_stopped(found.email),
+        stopped=is_do_not_invite(found.email),
     )
 
 
@@ -228,7 +229,7 @@ def stop_confirm(token: str) -> Page:
         return found
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
-    sending.stop_invitations(invitation=found)
+    add_do_not_invite(found.email)
     db.session.commit()
     return redirect(url_for("invitations.stop", token=token))
 

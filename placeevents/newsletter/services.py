@@ -1,7 +1,7 @@
 """The mailing list's use cases: signup, confirmation, preferences, unsubscribe and lists.
 
-Other domains may call find_subscriber, is_suppressed, invitable_subscribers,
-add_do_not_invite and is_do_not_invite.
+Other domains may call find_subscriber, is_suppressed, suppressed_among, invitable_subscribers,
+add_do_not_invite, is_do_not_invite and do_not_invite_among.
 """
 
 import hashlib
@@ -120,46 +120,60 @@ def find_subscriber(email: str) -> Subscriber | None:
 
 
 def add_do_not_invite(email: str) -> DoNotInvite:
-    """Record that this address asked never to be sent invitations (idempotent)."""
+    """Record that this address asked never to be sent invitations (idempotent, even when the
+    same address asks twice at once)."""
     email = normalise_email(email)
     entry = db.session.scalar(select(DoNotInvite).where(DoNotInvite.email == email))
-    if entry is None:
-        entry = DoNotInvite(email=email)
-        db.session.add(entry)
-        db.session.flush()
+    if entry is not None:
+        return entry
+    entry = DoNotInvite(email=email)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        # A simultaneous request recorded it first.
+        entry = db.session.scalars(select(DoNotInvite).where(DoNotInvite.email == email)).one()
     return entry
 
 
 def is_do_not_invite(email: str) -> bool:
     """Whether this address asked never to be sent invitations."""
-    return (
-        db.session.scalar(select(DoNotInvite.id).where(DoNotInvite.email == normalise_email(email)))
-        is not None
-    )
+    return bool(do_not_invite_among([email]))
 
 
-def invitable_subscribers(*, in_person: bool, online: bool) -> list[Subscriber]:
-    """Confirmed subscribers who want an event of this format and may be invited.
+def do_not_invite_among(emails: Iterable[str]) -> set[str]:
+    """Which of these addresses asked never to be sent invitations (normalised)."""
+    wanted = {normalise_email(e) for e in emails}
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(DoNotInvite.email).where(DoNotInvite.email.in_(wanted))))
+
+
+def invitable_subscribers(
+    *, in_person: bool, online: bool, any_interest: bool = False, with_excluded: bool = False
+) -> list[Subscriber]:
+    """Confirmed subscribers who want an event of this format and may be invited, oldest first.
 
     Face-to-face interest matches in-person and hybrid events, online interest matches online
-    and hybrid ones (a hybrid event passes in_person=True, online=True). Bounced, do-not-invite
-    and erased addresses are left out.
+    and hybrid ones (a hybrid event passes in_person=True, online=True); any_interest=True takes
+    every confirmed subscriber, whatever they asked to hear about. Bounced, do-not-invite and
+    erased addresses are left out, unless with_excluded=True for a caller that counts them.
     """
     wanted = []
     if in_person:
         wanted.append(Subscriber.wants_in_person.is_(True))
     if online:
         wanted.append(Subscriber.wants_online.is_(True))
-    if not wanted:
+    if not wanted and not any_interest:
         return []
-    refused = select(DoNotInvite.id).where(DoNotInvite.email == Subscriber.email).exists()
-    candidates = db.session.scalars(
-        select(Subscriber)
-        .where(Subscriber.status == SubscriberStatus.CONFIRMED, or_(*wanted), ~refused)
-        .order_by(Subscriber.email)
-    ).all()
+    query = select(Subscriber).where(Subscriber.status == SubscriberStatus.CONFIRMED)
+    if not any_interest:
+        query = query.where(or_(*wanted))
+    candidates = db.session.scalars(query.order_by(Subscriber.id)).all()
+    if with_excluded:
+        return list(candidates)
     emails = [s.email for s in candidates]
-    excluded = bounced_among(emails) | suppressed_among(emails)
+    excluded = bounced_among(emails) | suppressed_among(emails) | do_not_invite_among(emails)
     return [s for s in candidates if s.email not in excluded]
 
 
