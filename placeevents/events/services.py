@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from placeevents.audit.services import record
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.timezones import (
@@ -20,6 +20,7 @@ from placeevents.enquiries.timezones import (
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.slugs import unique_slug
+from placeevents.urls import path_for
 
 SLUG_LENGTH = 120
 
@@ -90,6 +91,17 @@ def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
     upcoming = [e for e in events if e.ends_at >= now]
     past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
     return upcoming, past
+
+
+def audit_target(key: str) -> Target | None:
+    """How an event (by id or slug) reads in the audit log: its title, linked to its page."""
+    if key.isdigit():
+        event = db.session.get(Event, int(key))
+    else:
+        event = db.session.scalar(select(Event).where(Event.slug == key))
+    if event is None:
+        return None
+    return Target(event.title, path_for("manage.events.show", event_id=event.id))
 
 
 def is_https_url(url: str) -> bool:
@@ -334,6 +346,6 @@ def delete_event(*, event: Event, people_invited: int) -> None:
         raise EventError("Only a draft can be deleted; cancel a published event instead.")
     if people_invited:
         raise EventError("People have been invited to this draft, so it cannot be deleted.")
-    record(action="event.delete", target=f"event {event.slug}", detail=event.title)
+    record(action="event.delete", target=f"event {event.slug}", detail=event.title, linked=False)
     db.session.delete(event)
     db.session.flush()

@@ -6,11 +6,12 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 
 from placeevents.addresses import normalise_email
-from placeevents.audit.services import record
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.bounces import bounced_among, remove_bounce
 from placeevents.mail.models import Bounce, JobRun, OutboxMessage, OutboxStatus
+from placeevents.urls import path_for
 
 
 class MailError(Exception):
@@ -46,6 +47,11 @@ def outbox_overview(*, limit: int = 200) -> OutboxOverview:
         .limit(limit)
     ).all()
     return OutboxOverview(counts=counts, pending=list(pending), failed=list(failed))
+
+
+def audit_target(key: str) -> Target:
+    """How an outbox message reads in the audit log: "Mail" and its id, linked to the outbox."""
+    return Target(f"Mail {key}", path_for("manage.mail.index"))
 
 
 def retry_message(*, message_id: int) -> OutboxMessage:

@@ -15,7 +15,7 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from placeevents.addresses import normalise_email
-from placeevents.audit.services import record
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.services import current_enquiry
 from placeevents.enquiries.timezones import to_local
@@ -31,6 +31,7 @@ from placeevents.newsletter.models import (
     Suppression,
 )
 from placeevents.tokens import ExpiredToken, InvalidToken, read_token
+from placeevents.urls import path_for
 
 # Bump when the consent sentence on the signup form changes, so each record names what was shown.
 CONSENT_TEXT_VERSION = "2024-03"
@@ -117,6 +118,14 @@ def suppressed_among(emails: Iterable[str]) -> set[str]:
 def find_subscriber(email: str) -> Subscriber | None:
     """The subscriber with this address, in any status, or None."""
     return db.session.scalar(select(Subscriber).where(Subscriber.email == normalise_email(email)))
+
+
+def audit_target(key: str) -> Target | None:
+    """How a subscriber (by id) reads in the audit log: their address, linked to their page."""
+    subscriber = db.session.get(Subscriber, int(key)) if key.isdigit() else None
+    if subscriber is None:
+        return None
+    return Target(subscriber.email, path_for("manage.newsletter.show", subscriber_id=subscriber.id))
 
 
 def add_do_not_invite(email: str) -> DoNotInvite:

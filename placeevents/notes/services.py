@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.addresses import normalise_email
-from placeevents.audit.services import record
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
 from placeevents.events.models import Event, EventStatus
@@ -40,7 +40,7 @@ from placeevents.notes.models import (
     split_resource_line,
 )
 from placeevents.tokens import InvalidToken, make_token, read_token
-from placeevents.urls import external_url
+from placeevents.urls import external_url, path_for
 
 if TYPE_CHECKING:
     from placeevents.auth.models import Organiser
@@ -265,6 +265,14 @@ def _state(source: Note | NoteRevision | _Checked) -> dict[str, object]:
 # --- organiser use cases
 
 
+def audit_target(key: str) -> Target | None:
+    """How a note (by id) reads in the audit log: "Note: " and its title, linked to its page."""
+    note = db.session.get(Note, int(key)) if key.isdigit() else None
+    if note is None:
+        return None
+    return Target(f"Note: {note.title}", path_for("manage.notes.show", note_id=note.id))
+
+
 def note_counts_by_event() -> dict[int, int]:
     """How many notes each event has (events without notes are absent)."""
     return dict(
@@ -351,7 +359,13 @@ def restore_revision(*, note: Note, number: int, editor: "Organiser | None") -> 
 
 def delete_note(*, note: Note, editor: "Organiser | None") -> None:
     """Delete a note with its revisions and its sharing log."""
-    record(action="note.delete", target=f"note:{note.id}", detail=note.title, organiser=editor)
+    record(
+        action="note.delete",
+        target=f"note:{note.id}",
+        detail=note.title,
+        organiser=editor,
+        linked=False,
+    )
     db.session.delete(note)
     db.session.flush()
 
