@@ -8,6 +8,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from placeevents.caching import no_store
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import EnquiryStatus
 from placeevents.enquiries.services import all_enquiries
@@ -18,12 +19,6 @@ def _require_organiser() -> Response | None:
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
-
-
-def _no_store(response: Response) -> Response:
-    # Organiser pages hold personal data: never cached by browsers or proxies.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def index() -> str:
@@ -37,7 +32,8 @@ def create_blueprint(*children: Blueprint) -> Blueprint:
     """The /manage/ blueprint with every domain's organiser blueprint nested under it."""
     bp = Blueprint("manage", __name__, url_prefix="/manage")
     bp.before_request(_require_organiser)
-    bp.after_request(_no_store)
+    # Organiser pages hold personal data: never cached by browsers or proxies.
+    bp.after_request(no_store)
     bp.add_url_rule("/", "index", index)
     for child in children:
         bp.register_blueprint(child)

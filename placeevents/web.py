@@ -18,6 +18,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from placeevents.enquiries import timezones
+from placeevents.urls import external_url
 
 site = Blueprint("site", __name__)
 
@@ -72,16 +73,6 @@ def privacy() -> str:
     text = current_app.config["PLACEEVENTS_PRIVACY_NOTICE"] or DEFAULT_PRIVACY_NOTICE
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
     return render_template("pages/privacy.html", paragraphs=paragraphs)
-
-
-def external_url(endpoint: str, **values: Any) -> str:
-    """An absolute link for mail and calendars, built on PLACEEVENTS_BASE_URL (never Host).
-
-    Works in requests, CLI commands and the worker alike: no request context is needed.
-    """
-    base = current_app.config["PLACEEVENTS_BASE_URL"]
-    path = current_app.url_map.bind("placeevents.invalid").build(endpoint, values)
-    return base + path
 
 
 def _security_headers(response: Response) -> Response:

@@ -22,4 +22,8 @@ class AuditEntry(db.Model):
     actor: Mapped[str] = mapped_column(sa.String(254), default="system")
     action: Mapped[str] = mapped_column(sa.String(60), index=True)
     target: Mapped[str] = mapped_column(sa.String(200), default="")
+    # How the log shows the target, and the organiser page it links to ("" for none); stored
+    # when the entry is written, so reading the log asks no other domain.
+    target_label: Mapped[str] = mapped_column(sa.String(300), default="")
+    target_url: Mapped[str] = mapped_column(sa.String(300), default="")
     detail: Mapped[str] = mapped_column(sa.Text, default="")

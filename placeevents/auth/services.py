@@ -4,6 +4,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from placeevents.addresses import normalise_email
 from placeevents.auth.models import Organiser, new_session_token
 from placeevents.clock import utcnow
 from placeevents.extensions import db
@@ -14,10 +15,6 @@ class OrganiserError(ValueError):
 
 
 MIN_PASSWORD_LENGTH = 12
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def hash_password(password: str) -> str:

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from placeevents.addresses import normalise_email
 from placeevents.auth import services
 from placeevents.auth.forms import LoginForm
 from placeevents.extensions import db, limiter, login_manager
@@ -19,7 +20,7 @@ login_manager.user_loader(services.load_organiser)
 
 
 def _account_key() -> str:
-    return "login:" + services.normalise_email(request.form.get("email", ""))
+    return "login:" + normalise_email(request.form.get("email", ""))
 
 
 def safe_next(target: str | None) -> str | None:

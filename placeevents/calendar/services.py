@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from flask import current_app
 from sqlalchemy import select
 
 from placeevents.calendar import ics
@@ -19,6 +18,7 @@ from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
 from placeevents.mail.outbox import default_sender
 from placeevents.markdown import markdown_to_text
+from placeevents.urls import base_url
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
@@ -43,11 +43,6 @@ class CalendarFile:
     @property
     def etag(self) -> str:
         return hashlib.sha256(self.body).hexdigest()[:32]
-
-
-def base_url() -> str:
-    """The site's public address, as calendar files and their links carry it."""
-    return current_app.config["PLACEEVENTS_BASE_URL"]
 
 
 def organizer() -> ics.Person:

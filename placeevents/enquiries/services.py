@@ -1,15 +1,16 @@
-"""Enquiries: finding them and their public events; opening, editing and archiving them."""
+"""Enquiries: finding them; opening, editing and archiving them."""
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from placeevents.audit.services import record
-from placeevents.clock import utcnow
+from placeevents.audit.services import Target, record
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
 from placeevents.enquiries.timezones import is_valid_timezone
-from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
 from placeevents.slugs import unique_slug
+from placeevents.urls import path_for
+
+DEFAULT_TIMEZONE = "Europe/London"
 
 
 def current_enquiry() -> Enquiry | None:
@@ -34,21 +35,21 @@ def archived_enquiries() -> list[Enquiry]:
     )
 
 
-def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
-    """An enquiry's published and cancelled events, split into (upcoming, past)."""
-    events = db.session.scalars(
-        select(Event)
-        .where(
-            Event.enquiry_id == enquiry.id,
-            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
-        )
-        .options(selectinload(Event.enquiry))
-        .order_by(Event.starts_at)
-    ).all()
-    now = utcnow()
-    upcoming = [e for e in events if e.ends_at >= now]
-    past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
-    return upcoming, past
+def organisation_timezone() -> str:
+    """The zone organiser records read in: the newest enquiry's (Europe/London before any)."""
+    newest = select(Enquiry.timezone).order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
+    return db.session.scalar(newest) or DEFAULT_TIMEZONE
+
+
+def audit_target(key: str) -> Target | None:
+    """How an enquiry (by slug or id) reads in the audit log: its title, linked to its page."""
+    if key.isdigit():
+        enquiry = db.session.get(Enquiry, int(key))
+    else:
+        enquiry = db.session.scalar(select(Enquiry).where(Enquiry.slug == key))
+    if enquiry is None:
+        return None
+    return Target(enquiry.title, path_for("manage.enquiries.show", enquiry_id=enquiry.id))
 
 
 class EnquiryError(Exception):

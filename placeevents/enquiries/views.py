@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from placeevents.enquiries import services
 from placeevents.enquiries.forms import EnquiryForm, QuestionForm
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
+from placeevents.events.services import public_events
 from placeevents.extensions import db
 from placeevents.invitations.responses import answer_counts
 
@@ -17,7 +18,7 @@ bp = Blueprint("enquiries", __name__)
 @bp.get("/")
 def home() -> str:
     enquiry = services.current_enquiry()
-    upcoming, past = services.public_events(enquiry) if enquiry else ([], [])
+    upcoming, past = public_events(enquiry) if enquiry else ([], [])
     return render_template(
         "enquiries/home.html",
         enquiry=enquiry,
@@ -34,7 +35,7 @@ def show(slug: str) -> str:
     )
     if enquiry is None:
         abort(404)
-    upcoming, past = services.public_events(enquiry)
+    upcoming, past = public_events(enquiry)
     return render_template("enquiries/show.html", enquiry=enquiry, upcoming=upcoming, past=past)
 
 

@@ -1,10 +1,14 @@
-"""Creating, changing, publishing, cancelling, duplicating and deleting events."""
+"""An enquiry's public events; creating, changing, publishing, cancelling, duplicating and
+deleting events."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from placeevents.audit.services import record
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.timezones import (
@@ -16,6 +20,7 @@ from placeevents.enquiries.timezones import (
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.slugs import unique_slug
+from placeevents.urls import path_for
 
 SLUG_LENGTH = 120
 
@@ -69,6 +74,34 @@ class EventSaved:
     changes: list[str] = field(default_factory=list)
     # Ambiguous local times (the autumn change) and which occurrence was taken.
     notes: list[str] = field(default_factory=list)
+
+
+def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
+    """An enquiry's published and cancelled events, split into (upcoming, past)."""
+    events = db.session.scalars(
+        select(Event)
+        .where(
+            Event.enquiry_id == enquiry.id,
+            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+        )
+        .options(selectinload(Event.enquiry))
+        .order_by(Event.starts_at)
+    ).all()
+    now = utcnow()
+    upcoming = [e for e in events if e.ends_at >= now]
+    past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
+    return upcoming, past
+
+
+def audit_target(key: str) -> Target | None:
+    """How an event (by id or slug) reads in the audit log: its title, linked to its page."""
+    if key.isdigit():
+        event = db.session.get(Event, int(key))
+    else:
+        event = db.session.scalar(select(Event).where(Event.slug == key))
+    if event is None:
+        return None
+    return Target(event.title, path_for("manage.events.show", event_id=event.id))
 
 
 def is_https_url(url: str) -> bool:
@@ -313,6 +346,6 @@ def delete_event(*, event: Event, people_invited: int) -> None:
         raise EventError("Only a draft can be deleted; cancel a published event instead.")
     if people_invited:
         raise EventError("People have been invited to this draft, so it cannot be deleted.")
-    record(action="event.delete", target=f"event {event.slug}", detail=event.title)
+    record(action="event.delete", target=f"event {event.slug}", detail=event.title, linked=False)
     db.session.delete(event)
     db.session.flush()

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Select, func, select
 
+from placeevents.addresses import normalise_email
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventStatus
 from placeevents.invitations.attendance import Presence, presence
@@ -375,7 +376,7 @@ def build_matrix(events: list[Event], records: Iterable[Any]) -> Matrix:
     people: dict[str, MatrixPerson] = {}
     totals = {event_id: EventTotals(column) for event_id, column in columns.items()}
     for record in records:
-        key = record.email.strip().lower()
+        key = normalise_email(record.email)
         person = people.get(key)
         if person is None:
             person = people[key] = MatrixPerson(key, "", "", {})

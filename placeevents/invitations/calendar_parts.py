@@ -8,10 +8,11 @@ message for an older one: not even a yes after a cancellation.
 
 
 from placeevents.calendar import ics
-from placeevents.calendar.services import CalendarError, base_url, organizer
+from placeevents.calendar.services import CalendarError, organizer
 from placeevents.clock import utcnow
 from placeevents.events.models import EventFormat
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
+from placeevents.urls import base_url
 
 
 class NotConfirmed(CalendarError):

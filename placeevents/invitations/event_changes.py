@@ -4,9 +4,10 @@ and cancellations for the confirmed, the organiser's message for everyone else."
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
 from placeevents.calendar import ics
-from placeevents.calendar.services import base_url, organizer
+from placeevents.calendar.services import organizer
 from placeevents.clock import utcnow
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
@@ -17,7 +18,7 @@ from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.newsletter.links import extras_of, list_mail_extras_for
-from placeevents.web import external_url
+from placeevents.urls import base_url, external_url
 
 
 def confirmed_invitations(event: Event) -> list[Invitation]:
@@ -53,7 +54,7 @@ def _mail_everyone_confirmed(
     build = ics.imip_request if method == "REQUEST" else ics.imip_cancel
     queued = 0
     for invitation in recipients:
-        if invitation.email.strip().lower() in bounced:
+        if normalise_email(invitation.email) in bounced:
             continue
         place = place_of(invitation)
         headers, footer_links = extras_of(extras, invitation.email)
@@ -161,7 +162,7 @@ def announce_cancellation(*, event: Event, message: str) -> int:
     batch_key = cancellation_batch_key(event)
     sent = 0
     for email, name in people:
-        if email.strip().lower() in bounced:
+        if normalise_email(email) in bounced:
             continue
         headers, footer_links = extras_of(extras, email)
         rendered = render_email(

@@ -2,7 +2,7 @@
 
 from placeevents.invitations.models import Invitation
 from placeevents.tokens import make_token
-from placeevents.web import external_url
+from placeevents.urls import external_url
 
 RSVP_PURPOSE = "rsvp"
 STOP_PURPOSE = "do-not-invite"

@@ -14,7 +14,7 @@ from placeevents.invitations.links import rsvp_url, stop_url
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import address, build_message, render_email
 from placeevents.newsletter.links import MailExtras, list_mail_extras
-from placeevents.web import external_url
+from placeevents.urls import external_url
 
 if TYPE_CHECKING:
     from placeevents.events.models import Event

@@ -1,10 +1,12 @@
-"""Reading invitations: the personal link's lookup, the responses dashboard, answer counts."""
+"""Reading invitations: the personal link's lookup, the responses dashboard, answer counts, and
+a person's invitations for their download of what we hold."""
 
 import hmac
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -189,3 +191,33 @@ def answer_counts(*, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
         else:
             tally[answer.value] += n
     return counts
+
+
+def personal_data(*, email: str) -> list[dict[str, Any]]:
+    """Every invitation to this address with its answer, for the person's download of what we
+    hold about them."""
+    invitations = db.session.scalars(
+        select(Invitation)
+        .where(Invitation.email == email)
+        .options(joinedload(Invitation.event), joinedload(Invitation.rsvp))
+        .order_by(Invitation.created_at)
+    ).all()
+    return [_invitation_data(i) for i in invitations]
+
+
+def _invitation_data(invitation: Invitation) -> dict[str, Any]:
+    rsvp = invitation.rsvp
+    return {
+        "event": invitation.event.title,
+        "event_starts_at": invitation.event.starts_at.isoformat(),
+        "invited_at": invitation.created_at.isoformat(),
+        "name": invitation.name,
+        "organisation": invitation.organisation,
+        "role": invitation.role,
+        "answer": rsvp.answer.value if rsvp else None,
+        "attendance": rsvp.mode.value if rsvp and rsvp.mode else None,
+        "access_needs": rsvp.access_needs if rsvp else "",
+        "dietary_needs": rsvp.dietary_needs if rsvp else "",
+        "question": rsvp.question if rsvp else "",
+        "attended": rsvp.attended if rsvp else False,
+    }

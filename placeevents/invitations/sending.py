@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +15,7 @@ from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
-from placeevents.events.models import Event, EventFormat, EventStatus
+from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations import mail
 from placeevents.invitations.errors import InvitationError
@@ -31,8 +30,11 @@ from placeevents.invitations.responses import LINK_LIFETIME_AFTER_EVENT, with_ev
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
 from placeevents.newsletter.links import extras_of, list_mail_extras_for
-from placeevents.newsletter.models import DoNotInvite, Subscriber, SubscriberStatus
-from placeevents.newsletter.services import suppressed_among
+from placeevents.newsletter.services import (
+    do_not_invite_among,
+    invitable_subscribers,
+    suppressed_among,
+)
 
 if TYPE_CHECKING:
     from placeevents.auth.models import Organiser
@@ -113,14 +115,13 @@ class RecipientPlan:
 def _subscriber_recipients(event: Event, which: str) -> list[Recipient]:
     if which not in ("all", "interest"):
         return []
-    query = select(Subscriber).where(Subscriber.status == SubscriberStatus.CONFIRMED)
-    if which == "interest":
-        wants = {
-            EventFormat.IN_PERSON: Subscriber.wants_in_person,
-            EventFormat.ONLINE: Subscriber.wants_online,
-            EventFormat.HYBRID: sa.or_(Subscriber.wants_in_person, Subscriber.wants_online),
-        }[event.format]
-        query = query.where(wants)
+    # Everyone the choice reaches: plan_invitations counts the ones it skips, and why.
+    subscribers = invitable_subscribers(
+        in_person=event.has_place,
+        online=event.is_online,
+        any_interest=which == "all",
+        with_excluded=True,
+    )
     return [
         Recipient(
             email=normalise_email(s.email),
@@ -130,7 +131,7 @@ def _subscriber_recipients(event: Event, which: str) -> list[Recipient]:
             subscriber_id=s.id,
             source=InvitationSource.SUBSCRIBER,
         )
-        for s in db.session.scalars(query.order_by(Subscriber.id))
+        for s in subscribers
     ]
 
 
@@ -181,9 +182,7 @@ def plan_invitations(*, event: Event, choice: RecipientChoice) -> RecipientPlan:
         db.session.scalars(select(Invitation.email).where(Invitation.event_id == event.id))
     )
     bounced = bounced_among(emails)
-    refused = set(
-        db.session.scalars(select(DoNotInvite.email).where(DoNotInvite.email.in_(emails)))
-    )
+    refused = do_not_invite_among(emails)
     # The newsletter domain owns the suppression list and the hash an erasure leaves.
     erased = suppressed_among(emails)
     for email, recipient in candidates.items():
@@ -407,26 +406,3 @@ def send_fresh_links(*, email: str) -> int:
         return 0
     enqueue(mail.build_fresh_links(email, invitations), kind="rsvp_fresh_link")
     return len(invitations)
-
-
-def stop_invitations(*, invitation: Invitation) -> DoNotInvite:
-    """Record that an address wants no more invitations."""
-    email = normalise_email(invitation.email)
-    existing = db.session.scalar(select(DoNotInvite).where(DoNotInvite.email == email))
-    if existing is not None:
-        return existing
-    entry = DoNotInvite(email=email)
-    try:
-        with db.session.begin_nested():
-            db.session.add(entry)
-    except IntegrityError:
-        entry = db.session.scalars(select(DoNotInvite).where(DoNotInvite.email == email)).one()
-    return entry
-
-
-def is_stopped(email: str) -> bool:
-    """Whether an address has asked not to be invited."""
-    return (
-        db.session.scalar(select(DoNotInvite.id).where(DoNotInvite.email == normalise_email(email)))
-        is not None
-    )

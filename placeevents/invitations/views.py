@@ -6,6 +6,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from placeevents.addresses import normalise_email
+from placeevents.caching import no_store
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db, limiter
 from placeevents.invitations import attendance, errors, forms, messages, responses, sending
@@ -14,6 +15,7 @@ from placeevents.invitations.links import STOP_PURPOSE, stop_token
 from placeevents.invitations.mail import where
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import batch_progress
+from placeevents.newsletter.services import add_do_not_invite, is_do_not_invite
 from placeevents.notes.services import attendee_notes
 from placeevents.tokens import ExpiredToken, InvalidToken
 
@@ -23,11 +25,8 @@ manage_bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 Page = str | tuple[str, int] | Response
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # Every public page here is reached through a personal link: never cached.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# Every public page here is reached through a personal link: never cached.
+bp.after_request(no_store)
 
 
 def _form_email_key() -> str:
@@ -219,7 +218,7 @@ def stop(token: str) -> Page:
         "invitations/stop.html",
         invitation=found,
         form=forms.ButtonForm(),
-        stopped=sending.is_stopped(found.email),
+        stopped=is_do_not_invite(found.email),
     )
 
 
@@ -230,7 +229,7 @@ def stop_confirm(token: str) -> Page:
         return found
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
-    sending.stop_invitations(invitation=found)
+    add_do_not_invite(found.email)
     db.session.commit()
     return redirect(url_for("invitations.stop", token=token))
 

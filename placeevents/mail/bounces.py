@@ -4,13 +4,14 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from placeevents.addresses import normalise_email
 from placeevents.extensions import db
 from placeevents.mail.models import Bounce
 
 
 def bounced_among(emails: Iterable[str]) -> set[str]:
     """Which of these (normalised) addresses are on the bounce list."""
-    wanted = {e.strip().lower() for e in emails}
+    wanted = {normalise_email(e) for e in emails}
     if not wanted:
         return set()
     return set(db.session.scalars(select(Bounce.email).where(Bounce.email.in_(wanted))))
@@ -18,7 +19,7 @@ def bounced_among(emails: Iterable[str]) -> set[str]:
 
 def record_bounce(*, email: str, reason: str) -> Bounce:
     """Put an address on the bounce list (or refresh its reason)."""
-    email = email.strip().lower()
+    email = normalise_email(email)
     bounce = db.session.scalar(select(Bounce).where(Bounce.email == email))
     if bounce is None:
         bounce = Bounce(email=email, reason=reason)

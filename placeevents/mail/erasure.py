@@ -2,6 +2,7 @@
 
 from sqlalchemy import delete, select
 
+from placeevents.addresses import normalise_email
 from placeevents.extensions import db
 from placeevents.mail.models import Bounce, OutboxMessage
 
@@ -22,7 +23,7 @@ def erase_address(*, email: str) -> tuple[int, int]:
     message_ids = [
         row.id
         for row in candidates
-        if email in (r.strip().lower() for r in row.recipients.split("\n"))
+        if email in (normalise_email(r) for r in row.recipients.split("\n"))
     ]
     messages = db.session.execute(
         delete(OutboxMessage)

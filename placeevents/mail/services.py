@@ -5,11 +5,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 
-from placeevents.audit.services import record
+from placeevents.addresses import normalise_email
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.bounces import bounced_among, remove_bounce
 from placeevents.mail.models import Bounce, JobRun, OutboxMessage, OutboxStatus
+from placeevents.urls import path_for
 
 
 class MailError(Exception):
@@ -47,6 +49,11 @@ def outbox_overview(*, limit: int = 200) -> OutboxOverview:
     return OutboxOverview(counts=counts, pending=list(pending), failed=list(failed))
 
 
+def audit_target(key: str) -> Target:
+    """How an outbox message reads in the audit log: "Mail" and its id, linked to the outbox."""
+    return Target(f"Mail {key}", path_for("manage.mail.index"))
+
+
 def retry_message(*, message_id: int) -> OutboxMessage:
     """Make a failed message due again, with a fresh count of attempts."""
     message = db.session.get(OutboxMessage, message_id)
@@ -57,7 +64,7 @@ def retry_message(*, message_id: int) -> OutboxMessage:
     if message.raw is None:
         raise MailError(f"Message {message_id} no longer has its body, so it cannot be sent.")
     bounced = bounced_among(message.recipient_list)
-    if bounced and bounced >= {r.lower() for r in message.recipient_list}:
+    if bounced and bounced >= {normalise_email(r) for r in message.recipient_list}:
         raise MailError(
             f"{', '.join(sorted(bounced))} is on the bounce list; remove it from the list first."
         )

@@ -2,38 +2,15 @@
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, Field, SearchField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from placeevents.newsletter.models import ConsentSource, SubscriberStatus
+from placeevents.addresses import email_problem, has_control_characters
+from placeevents.newsletter.models import NAME_LENGTH, ConsentSource, SubscriberStatus
 from placeevents.newsletter.services import INTERESTS, Details, Interests
-
-NAME_LENGTH = 200
-EMAIL_LENGTH = 254
-
-
-def has_control_characters(text: str) -> bool:
-    """Whether text holds line breaks or other control characters (never valid in our fields)."""
-    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
-
-
-def email_problem(value: str) -> str | None:
-    """Why a value is not an email address we can send to, or None when it is fine."""
-    if not value:
-        return "Enter your email address."
-    if len(value) > EMAIL_LENGTH:
-        return f"Use at most {EMAIL_LENGTH} characters."
-    if has_control_characters(value):
-        return "Enter an email address like name@example.org, without line breaks."
-    try:
-        validate_email(value, check_deliverability=False)
-    except EmailNotValidError:
-        return "Enter an email address like name@example.org."
-    return None
 
 
 def _strip(value: Any) -> Any:

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 from flask_login import current_user
 from sqlalchemy import delete, select
 
-from placeevents.audit.services import record
+from placeevents.addresses import email_problem, has_control_characters, normalise_email
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.bounces import bounced_among
-from placeevents.newsletter.forms import NAME_LENGTH, email_problem, has_control_characters
 from placeevents.newsletter.models import (
+    NAME_LENGTH,
     ConsentSource,
     ImportBatch,
     ImportStatus,
@@ -29,9 +30,9 @@ from placeevents.newsletter.services import (
     INTERESTS,
     Interests,
     NewsletterError,
-    normalise_email,
     suppressed_among,
 )
+from placeevents.urls import path_for
 
 MAX_ROWS = 10_000
 NOTE_LENGTH = 300
@@ -325,6 +326,15 @@ def plan_import(batch: ImportBatch) -> ImportPlan:
         elif row.action == RowAction.MERGE:
             _describe_merge(people[row.email], row)
     return ImportPlan(batch=batch, rows=rows)
+
+
+def audit_target(key: str) -> Target | None:
+    """How an import batch (by id) reads in the audit log, linked to its page."""
+    if not key.isdigit():
+        return None
+    return Target(
+        f"Subscriber import {key}", path_for("manage.newsletter.import_preview", batch_id=int(key))
+    )
 
 
 def start_import(*, filename: str, data: bytes) -> ImportBatch:

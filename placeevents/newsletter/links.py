@@ -8,10 +8,11 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
+from placeevents.addresses import normalise_email
 from placeevents.extensions import db
 from placeevents.newsletter.models import Subscriber, SubscriberStatus
 from placeevents.tokens import make_token
-from placeevents.web import external_url
+from placeevents.urls import external_url
 
 CONFIRM = "newsletter-confirm"
 PREFERENCES = "newsletter-preferences"
@@ -61,7 +62,7 @@ def list_mail_extras(email: str) -> MailExtras:
 
 def list_mail_extras_for(emails: Iterable[str]) -> dict[str, MailExtras]:
     """list_mail_extras for many addresses in one query, keyed by normalised address."""
-    wanted = {e.strip().lower() for e in emails}
+    wanted = {normalise_email(e) for e in emails}
     if not wanted:
         return {}
     subscribers = db.session.scalars(
@@ -83,4 +84,4 @@ def list_mail_extras_for(emails: Iterable[str]) -> dict[str, MailExtras]:
 
 def extras_of(found: dict[str, MailExtras], email: str) -> MailExtras:
     """One address's entry in a list_mail_extras_for result (nothing for non-subscribers)."""
-    return found.get(email.strip().lower(), NO_EXTRAS)
+    return found.get(normalise_email(email), NO_EXTRAS)

@@ -11,6 +11,9 @@ from placeevents.db import str_enum
 from placeevents.extensions import db
 from placeevents.tokens import new_nonce
 
+# The longest name, organisation or role a subscriber's record keeps.
+NAME_LENGTH = 200
+
 
 class SubscriberStatus(enum.StrEnum):
     PENDING = "pending"
@@ -46,9 +49,9 @@ class Subscriber(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Normalised: stripped and lower-cased.
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
-    name: Mapped[str] = mapped_column(sa.String(200), default="")
-    organisation: Mapped[str] = mapped_column(sa.String(200), default="")
-    role: Mapped[str] = mapped_column(sa.String(200), default="")
+    name: Mapped[str] = mapped_column(sa.String(NAME_LENGTH), default="")
+    organisation: Mapped[str] = mapped_column(sa.String(NAME_LENGTH), default="")
+    role: Mapped[str] = mapped_column(sa.String(NAME_LENGTH), default="")
     wants_in_person: Mapped[bool] = mapped_column(default=False)
     wants_online: Mapped[bool] = mapped_column(default=False)
     wants_news: Mapped[bool] = mapped_column(default=False)

@@ -1,7 +1,7 @@
 """The mailing list's use cases: signup, confirmation, preferences, unsubscribe and lists.
 
-Other domains may call normalise_email, find_subscriber, is_suppressed, invitable_subscribers,
-add_do_not_invite and is_do_not_invite.
+Other domains may call find_subscriber, is_suppressed, suppressed_among, invitable_subscribers,
+add_do_not_invite, is_do_not_invite and do_not_invite_among.
 """
 
 import hashlib
@@ -13,14 +13,13 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
-from placeevents.audit.services import record
+from placeevents.addresses import normalise_email
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.services import current_enquiry
 from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
-from placeevents.invitations.models import Invitation
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.newsletter import links
@@ -32,6 +31,7 @@ from placeevents.newsletter.models import (
     Suppression,
 )
 from placeevents.tokens import ExpiredToken, InvalidToken, read_token
+from placeevents.urls import path_for
 
 # Bump when the consent sentence on the signup form changes, so each record names what was shown.
 CONSENT_TEXT_VERSION = "2024-03"
@@ -82,11 +82,6 @@ class Details:
     role: str = ""
 
 
-def normalise_email(email: str) -> str:
-    """The form in which addresses are stored and compared: stripped and lower-cased."""
-    return email.strip().lower()
-
-
 def mask_email(email: str) -> str:
     """An address shown on a page reached by link, e.g. a***@example.org."""
     local, _, domain = email.rpartition("@")
@@ -125,47 +120,69 @@ def find_subscriber(email: str) -> Subscriber | None:
     return db.session.scalar(select(Subscriber).where(Subscriber.email == normalise_email(email)))
 
 
+def audit_target(key: str) -> Target | None:
+    """How a subscriber (by id) reads in the audit log: their address, linked to their page."""
+    subscriber = db.session.get(Subscriber, int(key)) if key.isdigit() else None
+    if subscriber is None:
+        return None
+    return Target(subscriber.email, path_for("manage.newsletter.show", subscriber_id=subscriber.id))
+
+
 def add_do_not_invite(email: str) -> DoNotInvite:
-    """Record that this address asked never to be sent invitations (idempotent)."""
+    """Record that this address asked never to be sent invitations (idempotent, even when the
+    same address asks twice at once)."""
     email = normalise_email(email)
     entry = db.session.scalar(select(DoNotInvite).where(DoNotInvite.email == email))
-    if entry is None:
-        entry = DoNotInvite(email=email)
-        db.session.add(entry)
-        db.session.flush()
+    if entry is not None:
+        return entry
+    entry = DoNotInvite(email=email)
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        # A simultaneous request recorded it first.
+        entry = db.session.scalars(select(DoNotInvite).where(DoNotInvite.email == email)).one()
     return entry
 
 
 def is_do_not_invite(email: str) -> bool:
     """Whether this address asked never to be sent invitations."""
-    return (
-        db.session.scalar(select(DoNotInvite.id).where(DoNotInvite.email == normalise_email(email)))
-        is not None
-    )
+    return bool(do_not_invite_among([email]))
 
 
-def invitable_subscribers(*, in_person: bool, online: bool) -> list[Subscriber]:
-    """Confirmed subscribers who want an event of this format and may be invited.
+def do_not_invite_among(emails: Iterable[str]) -> set[str]:
+    """Which of these addresses asked never to be sent invitations (normalised)."""
+    wanted = {normalise_email(e) for e in emails}
+    if not wanted:
+        return set()
+    return set(db.session.scalars(select(DoNotInvite.email).where(DoNotInvite.email.in_(wanted))))
+
+
+def invitable_subscribers(
+    *, in_person: bool, online: bool, any_interest: bool = False, with_excluded: bool = False
+) -> list[Subscriber]:
+    """Confirmed subscribers who want an event of this format and may be invited, oldest first.
 
     Face-to-face interest matches in-person and hybrid events, online interest matches online
-    and hybrid ones (a hybrid event passes in_person=True, online=True). Bounced, do-not-invite
-    and erased addresses are left out.
+    and hybrid ones (a hybrid event passes in_person=True, online=True); any_interest=True takes
+    every confirmed subscriber, whatever they asked to hear about. Bounced, do-not-invite and
+    erased addresses are left out, unless with_excluded=True for a caller that counts them.
     """
     wanted = []
     if in_person:
         wanted.append(Subscriber.wants_in_person.is_(True))
     if online:
         wanted.append(Subscriber.wants_online.is_(True))
-    if not wanted:
+    if not wanted and not any_interest:
         return []
-    refused = select(DoNotInvite.id).where(DoNotInvite.email == Subscriber.email).exists()
-    candidates = db.session.scalars(
-        select(Subscriber)
-        .where(Subscriber.status == SubscriberStatus.CONFIRMED, or_(*wanted), ~refused)
-        .order_by(Subscriber.email)
-    ).all()
+    query = select(Subscriber).where(Subscriber.status == SubscriberStatus.CONFIRMED)
+    if not any_interest:
+        query = query.where(or_(*wanted))
+    candidates = db.session.scalars(query.order_by(Subscriber.id)).all()
+    if with_excluded:
+        return list(candidates)
     emails = [s.email for s in candidates]
-    excluded = bounced_among(emails) | suppressed_among(emails)
+    excluded = bounced_among(emails) | suppressed_among(emails) | do_not_invite_among(emails)
     return [s for s in candidates if s.email not in excluded]
 
 
@@ -408,14 +425,9 @@ def unsubscribe(*, token: str) -> Subscriber:
 
 
 def personal_data(*, token: str) -> dict[str, Any]:
-    """Everything held about the person a preferences link names, for download as JSON."""
+    """What the mailing list holds about the person a preferences link names, for download as
+    JSON (the page adds what other domains hold about the address)."""
     subscriber = subscriber_for_preferences(token=token)
-    invitations = db.session.scalars(
-        select(Invitation)
-        .where(Invitation.email == subscriber.email)
-        .options(joinedload(Invitation.event), joinedload(Invitation.rsvp))
-        .order_by(Invitation.created_at)
-    ).all()
     bounced = bool(bounced_among([subscriber.email]))
     return {
         "email": subscriber.email,
@@ -436,27 +448,8 @@ def personal_data(*, token: str) -> dict[str, Any]:
         },
         "do_not_invite": is_do_not_invite(subscriber.email),
         "mail_bounced": bounced,
-        "invitations": [_invitation_data(i) for i in invitations],
         "created_at": _iso(subscriber.created_at),
         "updated_at": _iso(subscriber.updated_at),
-    }
-
-
-def _invitation_data(invitation: Invitation) -> dict[str, Any]:
-    rsvp = invitation.rsvp
-    return {
-        "event": invitation.event.title,
-        "event_starts_at": _iso(invitation.event.starts_at),
-        "invited_at": _iso(invitation.created_at),
-        "name": invitation.name,
-        "organisation": invitation.organisation,
-        "role": invitation.role,
-        "answer": rsvp.answer.value if rsvp else None,
-        "attendance": rsvp.mode.value if rsvp and rsvp.mode else None,
-        "access_needs": rsvp.access_needs if rsvp else "",
-        "dietary_needs": rsvp.dietary_needs if rsvp else "",
-        "question": rsvp.question if rsvp else "",
-        "attended": rsvp.attended if rsvp else False,
     }
 
 

@@ -17,8 +17,10 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from placeevents import erasure
+from placeevents.caching import no_store
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db, limiter
+from placeevents.invitations import responses as invitation_responses
 from placeevents.newsletter import imports, services
 from placeevents.newsletter.forms import (
     ActionForm,
@@ -53,11 +55,8 @@ def _signup_context() -> dict[str, Any]:
     return {"newsletter_signup_form": _signup_form}
 
 
-@bp.after_request
-def _no_store(response: Response) -> Response:
-    # These pages carry link tokens or personal details: never cached.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+# These pages carry link tokens or personal details: never cached.
+bp.after_request(no_store)
 
 
 def _status(form_posted: bool) -> int:
@@ -169,6 +168,7 @@ def my_data(token: str) -> Page:
         data = services.personal_data(token=token)
     except services.InvalidLink as exc:
         return _link_problem(exc)
+    data["invitations"] = invitation_responses.personal_data(email=data["email"])
     return Response(
         json.dumps(data, indent=2, ensure_ascii=False),
         mimetype="application/json",

@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
-from placeevents.audit.services import record
+from placeevents.addresses import normalise_email
+from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
 from placeevents.events.models import Event, EventStatus
@@ -39,6 +40,7 @@ from placeevents.notes.models import (
     split_resource_line,
 )
 from placeevents.tokens import InvalidToken, make_token, read_token
+from placeevents.urls import external_url, path_for
 
 if TYPE_CHECKING:
     from placeevents.auth.models import Organiser
@@ -263,6 +265,14 @@ def _state(source: Note | NoteRevision | _Checked) -> dict[str, object]:
 # --- organiser use cases
 
 
+def audit_target(key: str) -> Target | None:
+    """How a note (by id) reads in the audit log: "Note: " and its title, linked to its page."""
+    note = db.session.get(Note, int(key)) if key.isdigit() else None
+    if note is None:
+        return None
+    return Target(f"Note: {note.title}", path_for("manage.notes.show", note_id=note.id))
+
+
 def note_counts_by_event() -> dict[int, int]:
     """How many notes each event has (events without notes are absent)."""
     return dict(
@@ -349,7 +359,13 @@ def restore_revision(*, note: Note, number: int, editor: "Organiser | None") -> 
 
 def delete_note(*, note: Note, editor: "Organiser | None") -> None:
     """Delete a note with its revisions and its sharing log."""
-    record(action="note.delete", target=f"note:{note.id}", detail=note.title, organiser=editor)
+    record(
+        action="note.delete",
+        target=f"note:{note.id}",
+        detail=note.title,
+        organiser=editor,
+        linked=False,
+    )
     db.session.delete(note)
     db.session.flush()
 
@@ -498,9 +514,12 @@ def share_preview(event: Event) -> SharePreview:
     notes = [n for n in notes_for_event(event) if n.is_shared]
     candidates = share_recipients(event)
     bounced = bounced_among(i.email for i in candidates)
-    recipients = [i for i in candidates if i.email.strip().lower() not in bounced]
+    recipients = [i for i in candidates if normalise_email(i.email) not in bounced]
     sent = _sent_pairs(notes)
-    waiting = {n.id: sum(1 for i in recipients if (n.id, _key(i.email)) not in sent) for n in notes}
+    waiting = {
+        n.id: sum(1 for i in recipients if (n.id, normalise_email(i.email)) not in sent)
+        for n in notes
+    }
     return SharePreview(recipients, notes, waiting, len(candidates) - len(recipients))
 
 
@@ -512,10 +531,6 @@ class ShareResult:
     messages: int
     already_had: int
     bounced: int
-
-
-def _key(email: str) -> str:
-    return email.strip().lower()
 
 
 def _to(invitation: Invitation) -> Address:
@@ -531,8 +546,6 @@ def _render_share(
     notes: list[Note],
     footer_links: Sequence[tuple[str, str]] = (),
 ) -> RenderedEmail:
-    from placeevents.web import external_url
-
     token = attendee_token(invitation)
     return render_email(
         "note_share",
@@ -597,7 +610,8 @@ def share_notes(
         )
     sent = _sent_pairs(notes)
     plan = {
-        i.id: [n for n in notes if (n.id, _key(i.email)) not in sent] for i in preview.recipients
+        i.id: [n for n in notes if (n.id, normalise_email(i.email)) not in sent]
+        for i in preview.recipients
     }
     plan = {invitation_id: due for invitation_id, due in plan.items() if due}
     already_had = len(preview.recipients) - len(plan)
@@ -618,7 +632,7 @@ def share_notes(
     }
     claimed = _claim(
         [
-            (n.id, n.revision, _key(invitations[invitation_id].email))
+            (n.id, n.revision, normalise_email(invitations[invitation_id].email))
             for invitation_id, due in plan.items()
             for n in due
         ]
@@ -627,7 +641,7 @@ def share_notes(
     messages = 0
     for invitation_id, due in plan.items():
         invitation = invitations[invitation_id]
-        mine = [n for n in due if (n.id, _key(invitation.email)) in claimed]
+        mine = [n for n in due if (n.id, normalise_email(invitation.email)) in claimed]
         if not mine:
             continue
         headers, footer_links = extras[invitation_id]

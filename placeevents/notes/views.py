@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from placeevents.caching import no_store
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.services import all_enquiries
 from placeevents.events.models import Event
@@ -25,7 +26,7 @@ from placeevents.notes import services
 from placeevents.notes.forms import ActionForm, NoteForm, ShareForm
 from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteVisibility
 from placeevents.notes.rendering import markdown_to_text, plain_text, render_markdown
-from placeevents.web import external_url
+from placeevents.urls import external_url
 
 bp = Blueprint("notes", __name__)
 manage_bp = Blueprint("notes", __name__, url_prefix="/notes")
@@ -65,17 +66,8 @@ def learning(slug: str) -> str:
     )
 
 
-def _no_store(body: str) -> Response:
-    response = make_response(body)
-    # Personal links: never kept by browsers or proxies.
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _not_found() -> Response:
-    response = make_response(render_template("notes/link_invalid.html"), 404)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(make_response(render_template("notes/link_invalid.html"), 404))
 
 
 @bp.get("/notes/<token>")
@@ -85,8 +77,11 @@ def attendee_index(token: str) -> Response:
     except services.NoteNotFound:
         return _not_found()
     notes = services.attendee_notes(invitation)
-    return _no_store(
-        render_template("notes/attendee_index.html", invitation=invitation, notes=notes)
+    # Personal links: never kept by browsers or proxies.
+    return no_store(
+        make_response(
+            render_template("notes/attendee_index.html", invitation=invitation, notes=notes)
+        )
     )
 
 
@@ -96,7 +91,11 @@ def attendee_show(token: str, note_id: int) -> Response:
         invitation, note = services.attendee_note(token=token, note_id=note_id)
     except services.NoteNotFound:
         return _not_found()
-    return _no_store(render_template("notes/attendee_show.html", invitation=invitation, note=note))
+    return no_store(
+        make_response(
+            render_template("notes/attendee_show.html", invitation=invitation, note=note)
+        )
+    )
 
 
 # --- organiser pages

@@ -11,11 +11,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from placeevents.audit.models import AuditEntry
-from placeevents.audit.services import TargetRef, parse_target, record
+from placeevents.audit.services import record
 from placeevents.extensions import db
 from placeevents.invitations.models import Rsvp
 from placeevents.jobs import load_jobs, run_due_jobs
 from placeevents.notes.models import Note
+from placeevents.notes.services import delete_note
 from tests.conftest import count_queries
 
 ENDED = datetime(2024, 6, 4, 12, 30, tzinfo=UTC)
@@ -163,14 +164,22 @@ def test_audit_log_page_newest_first_paginated_and_filtered(
     assert logged_in.get("/manage/audit/?page=99").status_code == 200
 
 
-def test_parse_target_reads_both_recorded_forms() -> None:
-    assert parse_target("event:9") == TargetRef("event", "9")
-    assert parse_target("event newcomer-test-gathering") == TargetRef(
-        "event", "newcomer-test-gathering"
+def test_targets_are_described_when_recorded(app: Any, make_event: Any) -> None:
+    event = make_event(slug="newcomer-test-gathering", title="Newcomer gathering")
+    by_id = record(action="calendar.update_queued", target=f"event:{event.id}")
+    by_slug = record(action="event.update", target="event newcomer-test-gathering")
+    batch = record(action="newsletter.import", target="import batch 3")
+    gone = record(action="event.update", target="event:999")
+    free = record(action="personal-data.erased", target="access and dietary answers")
+    page = f"/manage/events/{event.id}"
+    assert (by_id.target_label, by_id.target_url) == ("Newcomer gathering", page)
+    assert (by_slug.target_label, by_slug.target_url) == ("Newcomer gathering", page)
+    assert (batch.target_label, batch.target_url) == (
+        "Subscriber import 3",
+        "/manage/newsletter/import/3",
     )
-    assert parse_target("note:6") == TargetRef("note", "6")
-    assert parse_target("import batch 3") == TargetRef("import batch", "3")
-    assert parse_target("access and dietary answers") is None
+    assert (gone.target, gone.target_label, gone.target_url) == ("event:999", "", "")
+    assert (free.target_label, free.target_url) == ("", "")
 
 
 def test_audit_log_says_what_each_entry_is_about_in_words(
@@ -179,8 +188,9 @@ def test_audit_log_says_what_each_entry_is_about_in_words(
     enquiry = make_enquiry(slug="total-place-2", title="Total Place 2.0")
     event = make_event(enquiry=enquiry, slug="newcomer-test-gathering", title="Newcomer gathering")
     note = Note(event=event, title="Key insights", body="", revision=1)
+    old_note = Note(event=event, title="Old note", body="", revision=1)
     subscriber = make_subscriber(email="amara@example.org")
-    db.session.add(note)
+    db.session.add_all([note, old_note])
     db.session.commit()
     with time_machine.travel(datetime(2026, 11, 28, 23, 32, tzinfo=UTC), tick=False):
         record(action="event.update", target=f"event {event.slug}", detail="Venue changed")
@@ -190,17 +200,19 @@ def test_audit_log_says_what_each_entry_is_about_in_words(
             detail="2 calendar updates (SEQUENCE 1): The venue changed.",
         )
         record(action="note.update", target=f"note:{note.id}", detail="revision 2")
-        record(action="note.delete", target="note:999", detail="Old note")
+        delete_note(note=old_note, editor=None)
         record(action="export.matrix", target=f"enquiry {enquiry.slug}")
         record(action="newsletter.erase", target=f"subscriber {subscriber.id}")
         record(action="personal-data.erased", target="access and dietary answers")
+    # Entries keep the words of when they were written.
+    event.title = "Renamed gathering"
     db.session.commit()
 
     html = logged_in.get("/manage/audit/").get_data(as_text=True)
     event_link = f'<a href="/manage/events/{event.id}">Newcomer gathering</a>'
-    assert html.count(event_link) == 2
+    assert html.count(event_link) == 2 and "Renamed gathering" not in html
     assert f'<a href="/manage/notes/{note.id}">Note: Key insights</a>' in html
-    assert "Note 999 (since deleted)" in html
+    assert "<td>Note: Old note</td>" in html
     assert f'<a href="/manage/enquiries/{enquiry.id}">Total Place 2.0</a>' in html
     assert f'<a href="/manage/newsletter/{subscriber.id}">amara@example.org</a>' in html
     assert "<td>access and dietary answers</td>" in html
@@ -208,6 +220,17 @@ def test_audit_log_says_what_each_entry_is_about_in_words(
     assert "SEQUENCE" not in html and "2 calendar updates: The venue changed." in html
     assert '<td class="audit__when"><time datetime="2026-11-28T23:32:00+00:00">' in html
     assert "28 Nov 2026, 23:32 GMT</time>" in html and "times in Europe/London" in html
+
+
+def test_entries_written_before_labels_were_stored_read_as_their_target(
+    logged_in: FlaskClient, make_event: Any
+) -> None:
+    event = make_event(title="Newcomer gathering")
+    entry = record(action="event.update", target=f"event:{event.id}")
+    entry.target_label, entry.target_url = "", ""
+    db.session.commit()
+    html = logged_in.get("/manage/audit/").get_data(as_text=True)
+    assert f"<td>event:{event.id}</td>" in html
 
 
 def test_audit_log_costs_the_same_for_many_targets(logged_in: FlaskClient, make_event: Any) -> None:

@@ -18,7 +18,7 @@ from placeevents.mail.bounces import record_bounce
 from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import Bounce, OutboxMessage, OutboxStatus
 from placeevents.mail.outbox import build_message, enqueue
-from placeevents.web import external_url
+from placeevents.urls import external_url
 from tests.conftest import DeliveringClient, count_queries
 from tests.test_mail.conftest import queue_mail
 

@@ -78,6 +78,8 @@ def test_erasure_leaves_no_trace_in_any_table(
     add_do_not_invite(ADDRESS)
     record(action="invitations.send", target=ADDRESS, detail=f"invited Erin Example <{ADDRESS}>")
     record(action="invitations.send", target="keep@example.org", detail="invited Keeper")
+    # Stored with the subscriber's address as its label and their page as its link.
+    about = record(action="newsletter.add", target=f"subscriber {subscriber.id}")
     db.session.commit()
     # A pending mail as well as the sent confirmation, and an import preview naming them.
     subscriber.last_signup_mail_at = None
@@ -107,6 +109,7 @@ def test_erasure_leaves_no_trace_in_any_table(
         "do_not_invite.email",
         "note_share.email",
         "audit_entry.target",
+        "audit_entry.target_label",
         "audit_entry.detail",
         "import_batch.content",
     }
@@ -117,6 +120,7 @@ def test_erasure_leaves_no_trace_in_any_table(
     assert response.status_code == 303
 
     assert _traces(ADDRESS) == []
+    assert (about.target_label, about.target_url) == ("[erased]", "")
     assert _traces("Erin Example") == []
     assert _traces("Erasable Org") == []
     assert is_suppressed(ADDRESS) and is_suppressed(" Erase.Me@Example.org ")

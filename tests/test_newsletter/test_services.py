@@ -8,6 +8,7 @@ import time_machine
 from flask import Flask
 from sqlalchemy import select
 
+from placeevents.addresses import normalise_email
 from placeevents.clock import utcnow
 from placeevents.erasure import erase_person
 from placeevents.extensions import db
@@ -16,11 +17,11 @@ from placeevents.mail.bounces import record_bounce
 from placeevents.newsletter.models import Subscriber, SubscriberStatus, Suppression
 from placeevents.newsletter.services import (
     add_do_not_invite,
+    do_not_invite_among,
     invitable_subscribers,
     is_do_not_invite,
     is_suppressed,
     mask_email,
-    normalise_email,
     suppression_hash,
 )
 
@@ -64,6 +65,17 @@ def test_invitable_subscribers_follow_the_format_rule(
         "both@example.org",
     }
     assert emails(in_person=False, online=False) == set()
+    everyone = {"f2f@example.org", "online@example.org", "both@example.org", "news@example.org"}
+    assert emails(in_person=False, online=False, any_interest=True) == everyone
+    excluded = {"bounced@example.org", "refused@example.org", "suppressed@example.org"}
+    assert emails(in_person=True, online=False, with_excluded=True) == {
+        "f2f@example.org",
+        "both@example.org",
+        *excluded,
+    }
+    assert do_not_invite_among(["REFUSED@example.org ", "f2f@example.org"]) == {
+        "refused@example.org"
+    }
 
 
 def test_do_not_invite_and_suppression(app: Flask) -> None:

@@ -141,7 +141,7 @@ def test_database_url_is_normalised_to_psycopg() -> None:
 
 
 def test_external_urls_come_from_the_base_url_not_the_host(make_app) -> None:  # type: ignore[no-untyped-def]
-    from placeevents.web import external_url
+    from placeevents.urls import external_url
 
     app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org")
     with app.test_request_context("/", base_url="http://attacker.example"):
@@ -149,7 +149,7 @@ def test_external_urls_come_from_the_base_url_not_the_host(make_app) -> None:  #
 
 
 def test_external_urls_work_outside_a_request(make_app) -> None:  # type: ignore[no-untyped-def]
-    from placeevents.web import external_url
+    from placeevents.urls import external_url
 
     app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org")
     with app.app_context():
