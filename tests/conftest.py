@@ -3,7 +3,8 @@
 - `app` is a fresh app per test on SQLite (a file under the test's tmp dir), or on PostgreSQL
   when TEST_DATABASE_URL is set (one database per test session, tables emptied after each test).
 - `smtp` is a real SMTP server (aiosmtpd) on a free port; every app sends to it.
-- `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright.
+- `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright
+  (a test that uses it without @pytest.mark.browser stops the run).
 - Under CI=true a test that needs a missing tool fails instead of skipping (`require_tool`).
 """
 
@@ -45,7 +46,16 @@ def require_tool(available: bool, what: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests are deselected (not skipped) on SQLite runs."""
+    """A test that drives Chromium without the browser mark stops the run; PostgreSQL-only
+    tests are deselected (not skipped) on SQLite runs."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "_browser" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("browser") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("mark with @pytest.mark.browser: " + ", ".join(unmarked))
     if os.environ.get("TEST_DATABASE_URL"):
         return
     keep = [item for item in items if item.get_closest_marker("postgres_only") is None]
