@@ -3,8 +3,7 @@
 - `app` is a fresh app per test on SQLite (a file under the test's tmp dir), or on PostgreSQL
   when TEST_DATABASE_URL is set (one database per test session, tables emptied after each test).
 - `smtp` is a real SMTP server (aiosmtpd) on a free port; every app sends to it.
-- `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright
-  (a test that uses it without @pytest.mark.browser stops the run).
+- `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright.
 - Under CI=true a test that needs a missing tool fails instead of skipping (`require_tool`).
 """
 
@@ -396,7 +395,7 @@ def make_event(app: Flask, make_enquiry: Callable[..., Any]) -> Callable[..., An
     return factory
 
 
-# A person who has answered before an event that has begun answered this long before it.
+# Answers to an event that has begun were given this long before its start (they close then).
 ANSWERED_BEFORE_START = timedelta(days=7)
 
 
@@ -451,9 +450,9 @@ def make_invitation(app: Flask, make_event: Callable[..., Any]) -> Callable[...,
         if event is None:
             event = make_event()
         wanted = RsvpAnswer(answer) if answer is not None else None
-        if attended and wanted not in (None, RsvpAnswer.YES):
-            raise ValueError("check-in turns every answer into a yes: pass answer='yes'")
         if attended:
+            if wanted not in (None, RsvpAnswer.YES):
+                raise ValueError("check-in turns every answer into a yes: pass answer='yes'")
             wanted = RsvpAnswer.YES
         if mode is None and event.format == EventFormat.HYBRID:
             mode = AttendanceMode.IN_PERSON
@@ -493,7 +492,10 @@ def make_invitation(app: Flask, make_event: Callable[..., Any]) -> Callable[...,
                 attendance.capacity_changed(event=event)
         rsvp = invitation.rsvp
         got = rsvp.answer if rsvp is not None else None
-        assert got == wanted, f"{invitation.email} ended up {got}, not {wanted}: is the event full?"
+        assert got == wanted, (
+            f"{invitation.email} ended up {got}, not {wanted} (a waiting list needs a full event, "
+            "and an offer goes to the first in line)"
+        )
         assert overbook or rsvp is None or not rsvp.overbooked, (
             f"{invitation.email}: every place is taken (answer 'waitlisted', or overbook)"
         )
