@@ -50,7 +50,16 @@ def require_tool(available: bool, what: str) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL-only tests are deselected (not skipped) on SQLite runs."""
+    """A test that drives Chromium without the browser mark stops the run; PostgreSQL-only
+    tests are deselected (not skipped) on SQLite runs."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "_browser" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("browser") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("mark with @pytest.mark.browser: " + ", ".join(unmarked))
     if os.environ.get("TEST_DATABASE_URL"):
         return
     keep = [item for item in items if item.get_closest_marker("postgres_only") is None]
@@ -425,6 +434,116 @@ def make_event(app: Flask, make_enquiry: Callable[..., Any]) -> Callable[..., An
         db.session.add(event)
         db.session.commit()
         return event
+
+    return factory
+
+
+# Answers to an event that has begun were given this long before its start (they close then).
+ANSWERED_BEFORE_START = timedelta(days=7)
+
+
+@pytest.fixture
+def make_invitation(app: Flask, make_event: Callable[..., Any]) -> Callable[..., Any]:
+    """Invite someone to `event` (a new one if none) and answer through the attendance module,
+    so answers, the waiting list and `places_taken` agree as they do in the app.
+
+    - yes, maybe, no, and `attended` (a yes checked in at the start) are recorded as
+      `attendance.record_history` records them: no mail, no audit entry. A yes needs a free
+      in-person place unless `overbook` is given.
+    - "waitlisted": the person answers yes on their RSVP page while every place is taken (fill
+      the event first); the mail telling them waits in the outbox, as in the app.
+    - "offered": as waitlisted, then one more place opens a day before the start and is offered
+      to them, so they must be first in line; the offer mail waits in the outbox.
+    The clock stands at `answered_at` meanwhile: by default now, or a week before the start of an
+    event that has begun (answers close at the start).
+    """
+    import time_machine
+
+    from placeevents.clock import utcnow
+    from placeevents.events.models import EventFormat
+    from placeevents.invitations import attendance
+    from placeevents.invitations.models import (
+        AttendanceMode,
+        Invitation,
+        InvitationSource,
+        RsvpAnswer,
+    )
+
+    counter = iter(range(1, 100_000))
+    waiting = (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)
+
+    def factory(
+        event: Any = None,
+        *,
+        answer: Any = None,
+        mode: Any = None,
+        attended: bool = False,
+        wants_notes: bool = False,
+        overbook: bool = False,
+        answered_at: datetime | None = None,
+        access_needs: str = "",
+        dietary_needs: str = "",
+        question: str = "",
+        name: str | None = None,
+        email: str | None = None,
+        source: Any = InvitationSource.PASTED,
+        **invitation_fields: Any,
+    ) -> Any:
+        n = next(counter)
+        if event is None:
+            event = make_event()
+        wanted = RsvpAnswer(answer) if answer is not None else None
+        if attended:
+            if wanted not in (None, RsvpAnswer.YES):
+                raise ValueError("check-in turns every answer into a yes: pass answer='yes'")
+            wanted = RsvpAnswer.YES
+        if mode is None and event.format == EventFormat.HYBRID:
+            mode = AttendanceMode.IN_PERSON
+        now = utcnow()
+        when = answered_at or (
+            event.starts_at - ANSWERED_BEFORE_START if now >= event.starts_at else now
+        )
+        with time_machine.travel(when, tick=False):
+            invitation = Invitation(
+                event=event,
+                email=email if email is not None else f"guest{n}@example.org",
+                name=name if name is not None else f"Guest {n}",
+                source=source,
+                **invitation_fields,
+            )
+            db.session.add(invitation)
+            db.session.flush()
+            if wanted is not None:
+                reply = attendance.Answer(
+                    answer=RsvpAnswer.YES if wanted in waiting else wanted,
+                    mode=mode,
+                    wants_notes=wants_notes,
+                    access_needs=access_needs,
+                    dietary_needs=dietary_needs,
+                    question=question,
+                )
+                if wanted in waiting:
+                    attendance.answer_invitation(invitation=invitation, answer=reply)
+                else:
+                    attendance.record_history(
+                        invitation=invitation, answer=reply, answered_at=when, came=attended
+                    )
+        if wanted == RsvpAnswer.OFFERED:
+            with time_machine.travel(max(when, event.starts_at - timedelta(days=1)), tick=False):
+                event.capacity += 1
+                db.session.flush()
+                attendance.capacity_changed(event=event)
+        rsvp = invitation.rsvp
+        got = rsvp.answer if rsvp is not None else None
+        assert got == wanted, (
+            f"{invitation.email} ended up {got}, not {wanted} (a waiting list needs a full event, "
+            "and an offer goes to the first in line)"
+        )
+        assert overbook or rsvp is None or not rsvp.overbooked, (
+            f"{invitation.email}: every place is taken (answer 'waitlisted', or overbook)"
+        )
+        db.session.commit()
+        return invitation
 
     return factory
 

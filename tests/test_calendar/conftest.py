@@ -1,5 +1,6 @@
 """Calendar test helpers: three independent parsers, confirmed attendees, delivered iMIP parts."""
 
+import functools
 import json
 import shutil
 import subprocess
@@ -14,14 +15,7 @@ import icalendar
 import pytest
 import vobject
 
-from placeevents.extensions import db
-from placeevents.invitations.models import (
-    AttendanceMode,
-    Invitation,
-    InvitationSource,
-    Rsvp,
-    RsvpAnswer,
-)
+from placeevents.invitations.models import Invitation, RsvpAnswer
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,31 +68,9 @@ def utc(*args: int) -> datetime:
 
 
 @pytest.fixture
-def make_attendee(app: Any) -> Callable[..., Invitation]:
-    """An invitation with a yes (or the given) answer, committed."""
-    counter = iter(range(1, 10_000))
-
-    def factory(
-        event: Any,
-        *,
-        email: str | None = None,
-        name: str | None = None,
-        answer: RsvpAnswer = RsvpAnswer.YES,
-        mode: AttendanceMode | None = None,
-    ) -> Invitation:
-        n = next(counter)
-        invitation = Invitation(
-            event=event,
-            email=email or f"attendee{n}@example.org",
-            name=name if name is not None else f"Attendee {n}",
-            source=InvitationSource.PASTED,
-        )
-        invitation.rsvp = Rsvp(answer=answer, mode=mode)
-        db.session.add(invitation)
-        db.session.commit()
-        return invitation
-
-    return factory
+def make_attendee(make_invitation: Callable[..., Invitation]) -> Callable[..., Invitation]:
+    """The shared invitation factory, answering yes unless told otherwise."""
+    return functools.partial(make_invitation, answer=RsvpAnswer.YES)
 
 
 def calendar_part(message: EmailMessage) -> EmailMessage:

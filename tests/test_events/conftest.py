@@ -1,4 +1,4 @@
-"""Helpers for the events tests: form data, invited people, errors shown beside fields."""
+"""Helpers for the events tests: form data and errors shown beside fields."""
 
 import html
 import re
@@ -6,9 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
-
-from placeevents.extensions import db
 
 
 def field_error(page: str, field_id: str) -> str | None:
@@ -45,30 +42,3 @@ def event_form() -> Callable[..., dict[str, str]]:
         return data
 
     return build
-
-
-@pytest.fixture
-def invite(app: Flask) -> Callable[..., Any]:
-    """Put a person on an event's invitation list, with an RSVP answer if given."""
-    from placeevents.invitations.models import (
-        Invitation,
-        InvitationSource,
-        Rsvp,
-        RsvpAnswer,
-    )
-
-    def add(event: Any, email: str, *, name: str = "", answer: str | None = None, **kw: Any) -> Any:
-        invitation = Invitation(
-            event_id=event.id,
-            email=email,
-            name=name,
-            source=kw.pop("source", InvitationSource.ORGANISER),
-            **kw,
-        )
-        if answer is not None:
-            invitation.rsvp = Rsvp(answer=RsvpAnswer(answer))
-        db.session.add(invitation)
-        db.session.commit()
-        return invitation
-
-    return add

@@ -224,9 +224,11 @@ def test_edit_a_draft(logged_in: FlaskClient, make_event: Any, event_form: Any) 
 
 
 def test_capacity_cannot_drop_below_places_confirmed(
-    logged_in: FlaskClient, make_event: Any, event_form: Any
+    logged_in: FlaskClient, make_event: Any, make_invitation: Any, event_form: Any
 ) -> None:
-    event = make_event(capacity=10, places_taken=6)
+    event = make_event(capacity=10)
+    for _ in range(6):
+        make_invitation(event, answer="yes")
     response = logged_in.post(f"/manage/events/{event.id}/edit", data=event_form(capacity="5"))
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True), "capacity") == (
@@ -242,10 +244,12 @@ def test_capacity_cannot_drop_below_places_confirmed(
 
 
 def test_an_unchanged_capacity_is_not_checked_again(
-    logged_in: FlaskClient, make_event: Any, event_form: Any
+    logged_in: FlaskClient, make_event: Any, make_invitation: Any, event_form: Any
 ) -> None:
     # An organiser may have confirmed more people than the capacity by hand.
-    event = make_event(capacity=4, places_taken=6)
+    event = make_event(capacity=4)
+    for n in range(6):
+        make_invitation(event, answer="yes", overbook=n >= 4)
     response = logged_in.post(
         f"/manage/events/{event.id}/edit", data=event_form(capacity="4", title="Overbooked")
     )
@@ -375,10 +379,10 @@ def test_delete_a_draft_but_not_a_published_event(logged_in: FlaskClient, make_e
 
 
 def test_a_draft_with_invitations_is_not_deleted(
-    logged_in: FlaskClient, make_event: Any, invite: Any
+    logged_in: FlaskClient, make_event: Any, make_invitation: Any
 ) -> None:
     draft = make_event(status=EventStatus.DRAFT)
-    invite(draft, "guest@example.org")
+    make_invitation(draft, email="guest@example.org")
     response = logged_in.post(f"/manage/events/{draft.id}/delete", follow_redirects=True)
     assert "cannot be deleted" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Event)) == 1

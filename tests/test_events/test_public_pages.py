@@ -9,7 +9,9 @@ from flask.testing import FlaskClient
 from placeevents.events.models import EventAccess, EventFormat, EventStatus
 
 
-def test_a_published_event_page_shows_the_facts(client: FlaskClient, make_event: Any) -> None:
+def test_a_published_event_page_shows_the_facts(
+    client: FlaskClient, make_event: Any, make_invitation: Any
+) -> None:
     event = make_event(
         title="Learning that travels",
         slug="learning-that-travels",
@@ -19,12 +21,13 @@ def test_a_published_event_page_shows_the_facts(client: FlaskClient, make_event:
         join_url="https://meet.example.org/secret-room",
         hosts="Jo Bloggs and Sam Lee",
         capacity=30,
-        places_taken=26,
         access=EventAccess.OPEN,
         description="Bring **one question**.\n\n- listen\n- ask",
         starts_at=datetime(2030, 5, 14, 9, 0, tzinfo=UTC),
         ends_at=datetime(2030, 5, 14, 11, 30, tzinfo=UTC),
     )
+    for _ in range(26):
+        make_invitation(event, answer="yes")
     response = client.get("/events/learning-that-travels")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -88,7 +91,6 @@ def test_an_event_that_has_ended_says_when_it_took_place(
         slug="over",
         access=EventAccess.OPEN,
         capacity=30,
-        places_taken=6,
         starts_at=datetime(2030, 5, 14, 9, 0, tzinfo=UTC),
         ends_at=datetime(2030, 5, 14, 11, 30, tzinfo=UTC),
     )

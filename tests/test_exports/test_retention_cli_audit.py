@@ -33,8 +33,12 @@ def test_access_and_dietary_answers_are_blanked_30_days_after_the_event(
     app: Any, make_event: Any, make_invitation: Any
 ) -> None:
     load_jobs()
-    old = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED)
-    recent = make_event(starts_at=ENDED + timedelta(days=2), ends_at=ENDED + timedelta(days=2))
+    old = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED, ask_dietary_needs=True)
+    recent = make_event(
+        starts_at=ENDED + timedelta(days=2),
+        ends_at=ENDED + timedelta(days=2),
+        ask_dietary_needs=True,
+    )
     kept_question = "Who holds the budget?"
     gone = make_invitation(
         old, answer="yes", access_needs="Wheelchair", dietary_needs="Halal", question=kept_question
@@ -66,7 +70,7 @@ def test_the_retention_period_is_configurable(
 ) -> None:
     from placeevents.invitations.attendance import erase_personal_answers
 
-    event = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED)
+    event = make_event(starts_at=ENDED - timedelta(hours=3), ends_at=ENDED, ask_dietary_needs=True)
     invitation = make_invitation(event, answer="yes", dietary_needs="Gluten-free")
     app = make_app(PLACEEVENTS_PERSONAL_DATA_DAYS=7)
     with app.app_context():

@@ -12,19 +12,8 @@ from placeevents.clock import utcnow
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
 from placeevents.invitations.links import rsvp_token
-from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
 from placeevents.mail.delivery import deliver_due
 from placeevents.notes.models import Note, NoteVisibility
-
-
-def _invite(event: Any, email: str = "ada@example.org", **kw: Any) -> Invitation:
-    invitation = Invitation(
-        event=event, email=email, name=kw.pop("name", "Ada Lovelace"),
-        source=kw.pop("source", InvitationSource.PASTED), **kw,
-    )
-    db.session.add(invitation)
-    db.session.commit()
-    return invitation
 
 
 def _calendar_part(delivered: Any) -> Any:
@@ -39,10 +28,10 @@ def _vevent(part: Any) -> Any:
 
 
 def test_a_yes_brings_a_calendar_invitation_and_a_no_takes_it_back(
-    client: FlaskClient, make_event: Any, smtp: Any
+    client: FlaskClient, make_event: Any, make_invitation: Any, smtp: Any
 ) -> None:
     event = make_event(title="Learning that travels", format=EventFormat.IN_PERSON, capacity=5)
-    invitation = _invite(event)
+    invitation = make_invitation(event, email="ada@example.org")
     path = f"/rsvp/{rsvp_token(invitation)}"
 
     assert client.post(path, data={"answer": "yes"}).status_code == 302
@@ -76,14 +65,14 @@ def test_a_yes_brings_a_calendar_invitation_and_a_no_takes_it_back(
 
 
 def test_changing_a_published_event_mails_confirmed_attendees_an_update(
-    logged_in: FlaskClient, client: FlaskClient, make_event: Any, smtp: Any
+    logged_in: FlaskClient, client: FlaskClient, make_event: Any, make_invitation: Any, smtp: Any
 ) -> None:
     start = (utcnow() + timedelta(days=20)).replace(second=0, microsecond=0)
     event = make_event(
         title="Who holds the whole system?", capacity=10,
         starts_at=start, ends_at=start + timedelta(hours=2),
     )
-    invitation = _invite(event)
+    invitation = make_invitation(event, email="ada@example.org")
     path = f"/rsvp/{rsvp_token(invitation)}"
     client.post(path, data={"answer": "yes"})
     _, before = _vevent(_calendar_part(smtp.last_to("ada@example.org")))
@@ -142,12 +131,11 @@ def test_subscribers_invitations_carry_list_headers_and_pasted_ones_do_not(
 
 
 def test_attendees_reach_shared_notes_from_their_rsvp_page(
-    client: FlaskClient, make_event: Any
+    client: FlaskClient, make_event: Any, make_invitation: Any
 ) -> None:
     start = utcnow() - timedelta(days=3)
     event = make_event(starts_at=start, ends_at=start + timedelta(hours=2))
-    invitation = _invite(event)
-    invitation.rsvp = Rsvp(answer=RsvpAnswer.YES, attended=True)
+    invitation = make_invitation(event, attended=True)
     note = Note(event=event, title="What we heard", body="Patience.",
                 visibility=NoteVisibility.ATTENDEES)
     private = Note(event=event, title="Facilitator only", visibility=NoteVisibility.PRIVATE)
@@ -174,18 +162,16 @@ def test_the_event_page_offers_calendar_signup_and_request_a_place(
 
 
 def test_the_organiser_enquiry_page_counts_answers_per_event(
-    logged_in: FlaskClient, make_event: Any, make_enquiry: Any
+    logged_in: FlaskClient, make_event: Any, make_enquiry: Any, make_invitation: Any
 ) -> None:
     from tests.conftest import count_queries
 
     enquiry = make_enquiry()
-    event = make_event(enquiry=enquiry)
+    event = make_event(enquiry=enquiry, capacity=2)
     make_event(enquiry=enquiry, title="Nobody asked yet")
-    for n, answer in enumerate(["yes", "yes", "maybe", "no", "waitlisted", "offered", None]):
-        invitation = _invite(event, email=f"p{n}@example.org")
-        if answer:
-            invitation.rsvp = Rsvp(answer=RsvpAnswer(answer))
-    db.session.commit()
+    # The two yeses fill it; whoever is offered the place that then opens was first in line.
+    for n, answer in enumerate(["yes", "yes", "maybe", "no", "offered", "waitlisted", None]):
+        make_invitation(event, answer=answer, email=f"p{n}@example.org")
     enquiry_id = enquiry.id
     page = f"/manage/enquiries/{enquiry_id}"
 
@@ -201,7 +187,7 @@ def test_the_organiser_enquiry_page_counts_answers_per_event(
         logged_in.get(page)
     for n in range(6):
         more = make_event(enquiry_id=enquiry_id, title=f"More {n}")
-        _invite(more, email=f"more{n}@example.org")
+        make_invitation(more, email=f"more{n}@example.org")
     db.session.expire_all()
     with count_queries() as many:
         logged_in.get(page)
@@ -209,15 +195,20 @@ def test_the_organiser_enquiry_page_counts_answers_per_event(
 
 
 def test_calendar_updates_and_cancellations_to_subscribers_carry_list_headers(
-    logged_in: FlaskClient, client: FlaskClient, make_event: Any, make_subscriber: Any, smtp: Any
+    logged_in: FlaskClient,
+    client: FlaskClient,
+    make_event: Any,
+    make_subscriber: Any,
+    make_invitation: Any,
+    smtp: Any,
 ) -> None:
     make_subscriber(email="sub@example.org", name="Sue Scriber")
     event = make_event(capacity=10)
-    subscriber_invitation = _invite(event, email="sub@example.org", name="Sue Scriber")
-    pasted_invitation = _invite(event, email="pat@example.org", name="Pat Pasted")
+    subscriber_invitation = make_invitation(event, email="sub@example.org", name="Sue Scriber")
+    pasted_invitation = make_invitation(event, email="pat@example.org", name="Pat Pasted")
     for invitation in (subscriber_invitation, pasted_invitation):
         client.post(f"/rsvp/{rsvp_token(invitation)}", data={"answer": "yes"})
-    declined = _invite(event, email="nia@example.org", name="Nia No")
+    declined = make_invitation(event, email="nia@example.org", name="Nia No")
     client.post(f"/rsvp/{rsvp_token(declined)}", data={"answer": "no"})
     make_subscriber(email="nia@example.org", name="Nia No")
     smtp.clear()

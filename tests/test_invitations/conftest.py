@@ -1,39 +1,13 @@
-"""Factories for the invitations tests: invitations, their personal links, answers."""
+"""Helpers for the invitations tests: personal links and answers from the RSVP page."""
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
-from placeevents.extensions import db
 from placeevents.invitations.links import RSVP_PURPOSE, rsvp_token
-from placeevents.invitations.models import Invitation, InvitationSource
+from placeevents.invitations.models import Invitation
 from placeevents.tokens import read_token
-
-
-@pytest.fixture
-def make_invitation(app: Flask, make_event: Callable[..., Any]) -> Callable[..., Invitation]:
-    """An invitation (to a new event unless one is given)."""
-    counter = iter(range(1, 100_000))
-
-    def factory(**kw: Any) -> Invitation:
-        n = next(counter)
-        if "event" not in kw:
-            kw["event"] = make_event()
-        invitation = Invitation(
-            email=kw.pop("email", f"guest{n}@example.org"),
-            name=kw.pop("name", f"Guest {n}"),
-            source=kw.pop("source", InvitationSource.PASTED),
-            **kw,
-        )
-        db.session.add(invitation)
-        db.session.commit()
-        return invitation
-
-    return factory
 
 
 def rsvp_path(invitation: Invitation) -> str:

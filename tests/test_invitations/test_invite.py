@@ -8,13 +8,7 @@ from sqlalchemy import select
 
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
-from placeevents.invitations.models import (
-    EventMailing,
-    Invitation,
-    InvitationSource,
-    Rsvp,
-    RsvpAnswer,
-)
+from placeevents.invitations.models import EventMailing, Invitation, InvitationSource
 from placeevents.mail.bounces import record_bounce
 from placeevents.newsletter.models import DoNotInvite, SubscriberStatus, Suppression
 from placeevents.newsletter.services import suppression_hash
@@ -76,6 +70,7 @@ def test_inviting_all_subscribers_and_past_attendees_and_pasted_addresses(
     make_event: Any,
     make_enquiry: Any,
     make_subscriber: Any,
+    make_invitation: Any,
     smtp: Any,
 ) -> None:
     enquiry = make_enquiry()
@@ -87,10 +82,7 @@ def test_inviting_all_subscribers_and_past_attendees_and_pasted_addresses(
         (earlier, "stayed-away@example.org", False),
         (elsewhere, "other-enquiry@example.org", True),
     ):
-        invitation = Invitation(event=past, email=email, name="", source=InvitationSource.PASTED)
-        invitation.rsvp = Rsvp(answer=RsvpAnswer.YES, attended=attended)
-        db.session.add(invitation)
-    db.session.commit()
+        make_invitation(past, answer="yes", attended=attended, email=email, name="")
     make_subscriber(email="sub@example.org", wants_in_person=False, wants_online=False)
 
     response = _invite(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from placeevents.audit.services import record
 from placeevents.extensions import db
-from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
+from placeevents.invitations.models import Invitation, InvitationSource, Rsvp
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
 from placeevents.newsletter.models import Subscriber, Suppression
@@ -53,6 +53,7 @@ def test_erasure_leaves_no_trace_in_any_table(
     sign_up: Callable[..., Any],
     make_event: Any,
     make_subscriber: Callable[..., Any],
+    make_invitation: Any,
     smtp: Any,
 ) -> None:
     sign_up(email="Erase.Me@example.org", name="Erin Example", organisation="Erasable Org")
@@ -60,15 +61,15 @@ def test_erasure_leaves_no_trace_in_any_table(
     bystander = make_subscriber(email="keep@example.org", name="Keeper")
     event = make_event()
     for person in (subscriber, bystander):
-        invitation = Invitation(
-            event=event,
+        make_invitation(
+            event,
+            answer="yes",
+            question=f"From {person.name}",
             email=person.email,
             name=person.name,
             source=InvitationSource.SUBSCRIBER,
             subscriber_id=person.id,
         )
-        invitation.rsvp = Rsvp(answer=RsvpAnswer.YES, question=f"From {person.name}")
-        db.session.add(invitation)
     note = Note(event=event, title="Summary", body="Notes")
     db.session.add(note)
     db.session.flush()

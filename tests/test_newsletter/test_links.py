@@ -188,23 +188,26 @@ def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(
 
 
 def test_the_preferences_page(
-    app: Flask, client: FlaskClient, make_subscriber: Callable[..., Any], make_event: Any
+    app: Flask,
+    client: FlaskClient,
+    make_subscriber: Callable[..., Any],
+    make_event: Any,
+    make_invitation: Any,
 ) -> None:
     subscriber = make_subscriber(
         email="ada@example.org", name="Ada", wants_in_person=True, wants_online=False
     )
-    from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
+    from placeevents.invitations.models import InvitationSource
 
-    invitation = Invitation(
-        event=make_event(title="Leeds exploration"),
+    make_invitation(
+        make_event(title="Leeds exploration"),
+        answer="yes",
+        access_needs="Step-free access",
         email="ada@example.org",
         name="Ada",
         source=InvitationSource.SUBSCRIBER,
         subscriber_id=subscriber.id,
     )
-    invitation.rsvp = Rsvp(answer=RsvpAnswer.YES, access_needs="Step-free access")
-    db.session.add(invitation)
-    db.session.commit()
     path = _path(_in_request(app, lambda: links.preferences_url(subscriber)))
 
     page = client.get(path)

@@ -1,4 +1,4 @@
-"""Factories for notes tests: notes, and invitations with answers to an event."""
+"""Factories for notes tests: past events and notes (invitations come from tests/conftest.py)."""
 
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,13 +10,6 @@ from flask import Flask
 
 from placeevents.clock import utcnow
 from placeevents.extensions import db
-from placeevents.invitations.models import (
-    AttendanceMode,
-    Invitation,
-    InvitationSource,
-    Rsvp,
-    RsvpAnswer,
-)
 from placeevents.notes import services
 from placeevents.notes.models import NoteKind, NoteVisibility
 
@@ -50,33 +43,6 @@ def make_note(app: Flask) -> Callable[..., Any]:
         note = services.create_note(event=event, data=data, editor=None)
         db.session.commit()
         return note
-
-    return factory
-
-
-@pytest.fixture
-def make_invitation(app: Flask) -> Callable[..., Any]:
-    counter = iter(range(1, 100_000))
-
-    def factory(event: Any, answer: RsvpAnswer | None = RsvpAnswer.YES, **kw: Any) -> Any:
-        n = next(counter)
-        invitation = Invitation(
-            event=event,
-            email=kw.pop("email", f"guest{n}@example.org"),
-            name=kw.pop("name", f"Guest {n}"),
-            source=InvitationSource.ORGANISER,
-        )
-        if answer is not None:
-            invitation.rsvp = Rsvp(
-                answer=answer,
-                mode=AttendanceMode.IN_PERSON if answer == RsvpAnswer.YES else None,
-                wants_notes=kw.pop("wants_notes", False),
-                attended=kw.pop("attended", False),
-            )
-        assert not kw, kw
-        db.session.add(invitation)
-        db.session.commit()
-        return invitation
 
     return factory
 

@@ -75,20 +75,20 @@ def test_only_eligible_people_read_shared_notes(
     client: Any, past_event: Any, make_event: Any, make_note: Any, make_invitation: Any
 ) -> None:
     note = make_note(past_event, title="Shared", visibility=NoteVisibility.ATTENDEES)
-    declined = make_invitation(past_event, RsvpAnswer.NO)
-    maybe = make_invitation(past_event, RsvpAnswer.MAYBE)
-    unanswered = make_invitation(past_event, None)
+    declined = make_invitation(past_event, answer=RsvpAnswer.NO)
+    maybe = make_invitation(past_event, answer=RsvpAnswer.MAYBE)
+    unanswered = make_invitation(past_event)
     for person in (declined, maybe, unanswered):
         assert services.attendee_notes(person) == []
         token = services.attendee_token(person)
         assert client.get(f"/notes/{token}/{note.id}").status_code == 404
         assert "Shared" not in client.get(f"/notes/{token}").get_data(as_text=True)
-    asked = make_invitation(past_event, RsvpAnswer.NO, wants_notes=True)
+    asked = make_invitation(past_event, answer=RsvpAnswer.NO, wants_notes=True)
     assert services.attendee_notes(asked) == [note]
 
     upcoming = make_event()
     early = make_note(upcoming, visibility=NoteVisibility.ATTENDEES)
-    confirmed = make_invitation(upcoming)
+    confirmed = make_invitation(upcoming, answer=RsvpAnswer.YES)
     assert services.attendee_notes(confirmed) == []
     attended = make_invitation(upcoming, attended=True)
     assert services.attendee_notes(attended) == [early]

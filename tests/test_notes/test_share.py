@@ -28,13 +28,16 @@ def _share(client: Any, event: Any, note: Any = None) -> Any:
 def test_recipients_are_attendees_and_those_who_asked(
     past_event: Any, make_event: Any, make_invitation: Any
 ) -> None:
+    past_event.capacity = 2  # the two yeses fill it, so the next yes waits
     attended = make_invitation(past_event, attended=True, email="attended@example.org")
-    confirmed = make_invitation(past_event, email="confirmed@example.org")
-    asked = make_invitation(past_event, RsvpAnswer.NO, wants_notes=True, email="asked@example.org")
-    make_invitation(past_event, RsvpAnswer.NO, email="declined@example.org")
-    make_invitation(past_event, RsvpAnswer.MAYBE, email="maybe@example.org")
-    make_invitation(past_event, RsvpAnswer.WAITLISTED, email="waitlisted@example.org")
-    make_invitation(past_event, None, email="silent@example.org")
+    confirmed = make_invitation(past_event, answer=RsvpAnswer.YES, email="confirmed@example.org")
+    asked = make_invitation(
+        past_event, answer=RsvpAnswer.NO, wants_notes=True, email="asked@example.org"
+    )
+    make_invitation(past_event, answer=RsvpAnswer.NO, email="declined@example.org")
+    make_invitation(past_event, answer=RsvpAnswer.MAYBE, email="maybe@example.org")
+    make_invitation(past_event, answer=RsvpAnswer.WAITLISTED, email="waitlisted@example.org")
+    make_invitation(past_event, email="silent@example.org")
     assert [i.email for i in services.share_recipients(past_event)] == [
         asked.email,
         attended.email,
@@ -42,8 +45,10 @@ def test_recipients_are_attendees_and_those_who_asked(
     ]
 
     upcoming = make_event()
-    make_invitation(upcoming, email="coming@example.org")
-    early = make_invitation(upcoming, RsvpAnswer.NO, wants_notes=True, email="early@example.org")
+    make_invitation(upcoming, answer=RsvpAnswer.YES, email="coming@example.org")
+    early = make_invitation(
+        upcoming, answer=RsvpAnswer.NO, wants_notes=True, email="early@example.org"
+    )
     # A confirmed place at an event still to come is not attendance.
     assert [i.email for i in services.share_recipients(upcoming)] == [early.email]
 
@@ -56,10 +61,10 @@ def test_share_sends_each_person_one_mail_with_the_shared_notes(
     make_note(past_event, title="Organisers only", visibility=NoteVisibility.PRIVATE)
     people = [
         make_invitation(past_event, attended=True),
-        make_invitation(past_event, RsvpAnswer.NO, wants_notes=True),
-        make_invitation(past_event),
+        make_invitation(past_event, answer=RsvpAnswer.NO, wants_notes=True),
+        make_invitation(past_event, answer=RsvpAnswer.YES),
     ]
-    outsider = make_invitation(past_event, RsvpAnswer.NO)
+    outsider = make_invitation(past_event, answer=RsvpAnswer.NO)
 
     response = _share(logged_in, past_event)
     assert response.status_code == 302 and "/share/progress?batch=note-share-" in response.location
@@ -101,7 +106,7 @@ def test_a_new_revision_goes_again_once_and_new_people_get_what_they_missed(
         editor=None,
     )
     db.session.commit()
-    late = make_invitation(past_event, RsvpAnswer.NO, wants_notes=True)
+    late = make_invitation(past_event, answer=RsvpAnswer.NO, wants_notes=True)
     smtp.clear()
     _share(logged_in, past_event)
     [to_first] = smtp.to(first.email)
@@ -232,7 +237,7 @@ def test_confirmed_people_count_as_attended_once_the_event_is_over(
 ) -> None:
     starts = utcnow().replace(microsecond=0) - timedelta(days=days_ago)
     event = make_event(starts_at=starts, ends_at=starts + timedelta(hours=2))
-    person = make_invitation(event)
+    person = make_invitation(event, answer=RsvpAnswer.YES)
     assert services.can_receive_notes(person)
     assert db.session.scalar(select(func.count()).select_from(Note)) == 0
 

@@ -89,7 +89,7 @@ def test_public_notes_wait_for_the_event_to_end(
     starts = utcnow().replace(microsecond=0) - timedelta(hours=1)
     running = make_event(starts_at=starts, ends_at=starts + timedelta(hours=2))
     make_note(running, title="Too early", visibility=NoteVisibility.PUBLIC)
-    assert "Too early" not in read_output(output, make_invitation(running))
+    assert "Too early" not in read_output(output, make_invitation(running, answer="yes"))
 
 
 def test_notes_of_drafts_never_appear_publicly(

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -89,6 +90,7 @@ def test_utc_datetimes_come_back_aware(make_event: Any) -> None:
     assert fresh.starts_at.utcoffset() == timedelta(0)
 
 
+@pytest.mark.browser
 def test_home_page_in_chromium(live_server: Any, page: Any, tmp_path: Any) -> None:
     with live_server.app.app_context():
         load_demo()
