@@ -662,7 +662,7 @@ def attendance_writer(statement: str) -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if module == ATTENDANCE_OWNER:
+        if module == ATTENDANCE_OWNER or module.startswith(ATTENDANCE_OWNER + "."):
             return None
         if module.startswith("placeevents.") and module not in ("placeevents.db",):
             return f"{module}:{frame.f_lineno}"

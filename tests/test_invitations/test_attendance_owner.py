@@ -13,6 +13,7 @@ from sqlalchemy import select
 from placeevents.events.models import Event
 from placeevents.extensions import db
 from placeevents.invitations import attendance
+from placeevents.invitations.errors import AnswersClosed
 from placeevents.invitations.models import (
     AttendanceMode,
     Invitation,
@@ -164,9 +165,9 @@ def test_an_answer_settled_by_check_in_does_not_change_until_the_check_in_is_und
         attendance.check_in(event=event, invitation=person, organiser=organiser)
         db.session.commit()
         maybe = attendance.Answer(answer=RsvpAnswer.MAYBE)
-        with pytest.raises(attendance.AnswersClosed, match="checked in"):
+        with pytest.raises(AnswersClosed, match="checked in"):
             attendance.answer_invitation(invitation=person, answer=maybe)
-        with pytest.raises(attendance.AnswersClosed, match="Undo the check-in"):
+        with pytest.raises(AnswersClosed, match="Undo the check-in"):
             attendance.set_answer_for(invitation=person, answer=maybe, organiser=organiser)
         db.session.rollback()
         attendance.undo_check_in(event=event, invitation=person, organiser=organiser)

@@ -1,0 +1,303 @@
+"""Answers: from the RSVP page, set by an organiser, offers accepted and lapsed, removal."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from placeevents.audit.services import record
+from placeevents.clock import utcnow
+from placeevents.events.models import Event, EventFormat, EventStatus
+from placeevents.extensions import db
+from placeevents.invitations import mail
+from placeevents.invitations.attendance.places import (
+    claim_calendar_sequence,
+    confirmation,
+    force_place,
+    holds_place,
+    lock,
+    mark_reminded_if_due,
+    promote_waitlist,
+    refresh_places,
+    release_place,
+    take_place,
+    waitlist_position,
+    who,
+)
+from placeevents.invitations.calendar_parts import calendar_was_sent
+from placeevents.invitations.errors import AnswersClosed, InvitationError, ModeNeeded
+from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
+from placeevents.mail.outbox import enqueue
+
+if TYPE_CHECKING:
+    from placeevents.auth.models import Organiser
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What someone answered on their RSVP page (or an organiser on their behalf)."""
+
+    answer: RsvpAnswer
+    mode: AttendanceMode | None = None
+    wants_notes: bool = False
+    access_needs: str = ""
+    dietary_needs: str = ""
+    question: str = ""
+
+
+def _resolve_mode(event: Event, mode: AttendanceMode | None) -> AttendanceMode:
+    if event.format == EventFormat.IN_PERSON:
+        return AttendanceMode.IN_PERSON
+    if event.format == EventFormat.ONLINE:
+        return AttendanceMode.ONLINE
+    if mode is None:
+        raise ModeNeeded("Choose whether you will come in person or join online.")
+    return mode
+
+
+def can_change_answer(invitation: Invitation) -> bool:
+    """Whether the invitee may still change their answer freely (before deadline and start)."""
+    event = invitation.event
+    now = utcnow()
+    if event.status != EventStatus.PUBLISHED or now >= event.starts_at:
+        return False
+    return event.rsvp_deadline is None or now <= event.rsvp_deadline
+
+
+def can_withdraw(invitation: Invitation) -> bool:
+    """A person with a place or on the waiting list can always say no until the start."""
+    rsvp = invitation.rsvp
+    return (
+        invitation.event.status == EventStatus.PUBLISHED
+        and utcnow() < invitation.event.starts_at
+        and rsvp is not None
+        and rsvp.answer in (RsvpAnswer.YES, RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)
+    )
+
+
+def _check_open(invitation: Invitation, answer: Answer) -> None:
+    event = invitation.event
+    if event.status == EventStatus.CANCELLED:
+        raise AnswersClosed("This event has been cancelled, so answers are closed.")
+    if can_change_answer(invitation):
+        return
+    if answer.answer == RsvpAnswer.NO and can_withdraw(invitation):
+        return
+    if utcnow() >= event.starts_at:
+        raise AnswersClosed("This event has started, so answers are closed.")
+    raise AnswersClosed(
+        "The deadline for answers has passed. If you have a place you can still say no."
+    )
+
+
+def _apply(
+    invitation: Invitation,
+    answer: Answer,
+    *,
+    organiser: "Organiser | None",
+    overbook: bool,
+) -> tuple[Rsvp, bool]:
+    """Record an answer and move places; returns the Rsvp and whether a place was freed."""
+    event = invitation.event
+    now = utcnow()
+    rsvp = invitation.rsvp
+    if rsvp is None:
+        rsvp = Rsvp(answer=answer.answer, invitation=invitation)
+        db.session.add(rsvp)
+    had_place = holds_place(rsvp) if rsvp.id is not None else False
+    was = rsvp.answer if rsvp.id is not None else None
+    freed = False
+    rsvp.wants_notes = answer.answer == RsvpAnswer.NO and answer.wants_notes
+    rsvp.set_by_organiser_id = organiser.id if organiser is not None else None
+    rsvp.answered_at = now
+
+    if answer.answer == RsvpAnswer.YES:
+        mode = _resolve_mode(event, answer.mode)
+        rsvp.mode = mode
+        rsvp.access_needs = answer.access_needs.strip() if event.ask_access_needs else ""
+        rsvp.dietary_needs = answer.dietary_needs.strip() if event.ask_dietary_needs else ""
+        rsvp.question = answer.question.strip() if event.ask_question else ""
+        if mode == AttendanceMode.ONLINE:
+            freed = had_place
+            rsvp.answer = RsvpAnswer.YES
+            rsvp.waitlisted_at = None
+            rsvp.overbooked = False
+        elif had_place:
+            rsvp.answer = RsvpAnswer.YES
+        elif was == RsvpAnswer.WAITLISTED and not overbook:
+            rsvp.answer = RsvpAnswer.WAITLISTED
+        elif take_place(event.id):
+            rsvp.answer = RsvpAnswer.YES
+            rsvp.waitlisted_at = None
+            rsvp.overbooked = False
+        elif overbook:
+            force_place(event.id)
+            rsvp.answer = RsvpAnswer.YES
+            rsvp.waitlisted_at = None
+            rsvp.overbooked = True
+        else:
+            rsvp.answer = RsvpAnswer.WAITLISTED
+            rsvp.waitlisted_at = now
+        if rsvp.answer == RsvpAnswer.YES:
+            rsvp.offer_expires_at = None
+            if was != RsvpAnswer.YES:
+                mark_reminded_if_due(invitation, now)
+    else:
+        freed = had_place
+        rsvp.answer = answer.answer
+        rsvp.mode = None
+        rsvp.waitlisted_at = None
+        rsvp.offer_expires_at = None
+        rsvp.overbooked = False
+        rsvp.access_needs = rsvp.dietary_needs = rsvp.question = ""
+    if freed:
+        release_place(event.id)
+    db.session.flush()
+    return rsvp, freed
+
+
+def _answer_mail(invitation: Invitation) -> EmailMessage:
+    rsvp = invitation.rsvp
+    assert rsvp is not None
+    if rsvp.answer == RsvpAnswer.YES:
+        return confirmation(invitation)
+    if rsvp.answer == RsvpAnswer.WAITLISTED:
+        return mail.build_waitlist_joined(invitation, position=waitlist_position(rsvp))
+    sent = calendar_was_sent(invitation)
+    return mail.build_rsvp_answer(
+        invitation, cancel_sequence=claim_calendar_sequence(invitation) if sent else None
+    )
+
+
+def answer_invitation(*, invitation: Invitation, answer: Answer) -> Rsvp:
+    """The invitee answers: places are taken or freed exactly, and a confirmation is mailed."""
+    if answer.answer not in (RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO):
+        raise InvitationError("Choose one of the answers.")
+    lock(invitation)
+    _check_open(invitation, answer)
+    if answer.answer == RsvpAnswer.YES and invitation.rsvp is not None:
+        rsvp = invitation.rsvp
+        if rsvp.answer == RsvpAnswer.OFFERED and rsvp.offer_expires_at is not None:
+            if utcnow() >= rsvp.offer_expires_at:
+                raise InvitationError("The offer of a place has lapsed and passed on.")
+    if invitation.rsvp is not None and invitation.rsvp.attended:
+        raise AnswersClosed("You have been checked in at this event, so your answer stays.")
+    rsvp, freed = _apply(invitation, answer, organiser=None, overbook=False)
+    enqueue(_answer_mail(invitation), kind="rsvp")
+    if freed:
+        promote_waitlist(invitation.event)
+    refresh_places(invitation.event)
+    return rsvp
+
+
+def accept_offer(*, invitation: Invitation) -> Rsvp:
+    """Accept a place offered from the waiting list, before the offer lapses."""
+    lock(invitation)
+    rsvp = invitation.rsvp
+    if rsvp is None or rsvp.answer != RsvpAnswer.OFFERED:
+        raise InvitationError("There is no offer of a place waiting for you.")
+    if rsvp.offer_expires_at is not None and utcnow() >= rsvp.offer_expires_at:
+        raise InvitationError("The offer of a place has lapsed and passed on.")
+    rsvp.answer = RsvpAnswer.YES
+    rsvp.offer_expires_at = None
+    rsvp.waitlisted_at = None
+    rsvp.answered_at = utcnow()
+    mark_reminded_if_due(invitation, utcnow())
+    db.session.flush()
+    enqueue(confirmation(invitation), kind="rsvp")
+    return rsvp
+
+
+def set_answer_for(
+    *,
+    invitation: Invitation,
+    answer: Answer,
+    organiser: "Organiser",
+    overbook: bool = False,
+    notify: bool = True,
+) -> Rsvp:
+    """An organiser sets someone's answer (recorded); when full, a yes waits unless overbooked."""
+    if answer.answer not in (RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO):
+        raise InvitationError("Choose one of the answers.")
+    lock(invitation)
+    if invitation.event.status == EventStatus.CANCELLED:
+        raise AnswersClosed("This event has been cancelled.")
+    if invitation.rsvp is not None and invitation.rsvp.attended:
+        raise AnswersClosed(
+            f"{who(invitation)} has been checked in. Undo the check-in to change the answer."
+        )
+    rsvp, freed = _apply(invitation, answer, organiser=organiser, overbook=overbook)
+    detail = f"{invitation.email}: {rsvp.answer.value}"
+    if rsvp.mode is not None:
+        detail += f" ({rsvp.mode.value})"
+    if rsvp.overbooked and overbook:
+        detail += ", overbooked"
+    record(action="rsvp.set_by_organiser", target=f"event:{invitation.event_id}", detail=detail)
+    if notify:
+        enqueue(_answer_mail(invitation), kind="rsvp")
+    if freed:
+        promote_waitlist(invitation.event)
+    refresh_places(invitation.event)
+    return rsvp
+
+
+def remove_invitation(*, invitation: Invitation, organiser: "Organiser") -> Event:
+    """Remove someone from an event's list, freeing their place for the next in line."""
+    lock(invitation)
+    event = invitation.event
+    had_place = holds_place(invitation.rsvp)
+    record(
+        action="invitation.removed",
+        target=f"event:{event.id}",
+        detail=invitation.email,
+        organiser=organiser,
+    )
+    db.session.delete(invitation)
+    db.session.flush()
+    if had_place:
+        release_place(event.id)
+        promote_waitlist(event)
+    refresh_places(event)
+    return event
+
+
+def expire_offers() -> int:
+    """Lapse offers not accepted in time and pass each place on to the next in line."""
+    now = utcnow()
+    lapsed = db.session.scalars(
+        select(Rsvp)
+        .where(Rsvp.answer == RsvpAnswer.OFFERED, Rsvp.offer_expires_at <= now)
+        .options(joinedload(Rsvp.invitation).joinedload(Invitation.event))
+        .with_for_update(skip_locked=True, of=Rsvp)
+    ).all()
+    events: dict[int, Event] = {}
+    for rsvp in lapsed:
+        invitation = rsvp.invitation
+        rsvp.answer = RsvpAnswer.NO
+        rsvp.mode = None
+        rsvp.offer_expires_at = None
+        rsvp.waitlisted_at = None
+        release_place(invitation.event_id)
+        db.session.flush()
+        enqueue(mail.build_waitlist_lapsed(invitation), kind="waitlist_lapsed")
+        events[invitation.event_id] = invitation.event
+    for event in events.values():
+        promote_waitlist(event)
+    return len(lapsed)
+
+
+def record_history(
+    *, invitation: Invitation, answer: Answer, answered_at: datetime, came: bool = False
+) -> Rsvp:
+    """An answer as history has it (the demo enquiry): places move as for any answer, and
+    nothing is mailed or logged. `came` records a check-in at the event's start."""
+    rsvp, _ = _apply(invitation, answer, organiser=None, overbook=True)
+    rsvp.answered_at = answered_at
+    if came and rsvp.answer == RsvpAnswer.YES:
+        rsvp.attended = True
+        rsvp.checked_in_at = invitation.event.starts_at
+    db.session.flush()
+    return rsvp
