@@ -111,8 +111,10 @@ class OutboxListener:
 class Worker:
     """One worker process; several may run at once against the same database."""
 
-    def __init__(self, *, poll_seconds: float) -> None:
+    def __init__(self, *, poll_seconds: float, jobs: bool = True) -> None:
         self.poll_seconds = poll_seconds
+        # A mail-only worker leaves scheduled jobs to another (or to a test that runs them).
+        self.jobs = jobs
         self.stopping = threading.Event()
         self._listener: OutboxListener | None = None
         # The period of each job already claimed, by this worker or another: asked once a period.
@@ -128,7 +130,9 @@ class Worker:
     def run_once(self) -> tuple[DeliveryReport, dict[str, str]]:
         """One pass: deliver what is due, then run the jobs whose time has come."""
         report = deliver_due(should_stop=self.stopping.is_set)
-        outcomes = {} if self.stopping.is_set() else run_due_jobs(seen=self._job_periods)
+        if self.stopping.is_set() or not self.jobs:
+            return report, {}
+        outcomes = run_due_jobs(seen=self._job_periods)
         return report, outcomes
 
     def run(self, *, once: bool = False) -> None:
@@ -177,10 +181,11 @@ class Worker:
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option("--mail-only", is_flag=True, help="Deliver mail only; other workers run the jobs.")
 @with_appcontext
-def worker_command(once: bool) -> None:
+def worker_command(once: bool, mail_only: bool) -> None:
     """Deliver mail and run scheduled jobs; SIGTERM finishes the current message and stops."""
-    worker = Worker(poll_seconds=current_app.config["WORKER_POLL_SECONDS"])
+    worker = Worker(poll_seconds=current_app.config["WORKER_POLL_SECONDS"], jobs=not mail_only)
     previous = {sig: signal.signal(sig, worker.stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         worker.run(once=once)

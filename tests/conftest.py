@@ -4,7 +4,8 @@
   when TEST_DATABASE_URL is set (one database per test session, tables emptied after each test).
 - `smtp` is a real SMTP server (aiosmtpd) on a free port; every app sends to it.
 - Mail goes out as in production, from the outbox: a test client delivers what is due after
-  each request it makes (standing in for the worker), and `live_server` runs a real worker.
+  each request it makes (standing in for the worker), and `live_server` runs a real worker
+  (mail only: scheduled jobs follow the clock, which tests move).
 - `live_server` serves the app from a thread; `page` is Debian's Chromium driven by Playwright.
 - Under CI=true a test that needs a missing tool fails instead of skipping (`require_tool`).
 """
@@ -589,7 +590,8 @@ def live_server(make_app: Callable[..., Flask]) -> Iterator[LiveServer]:
     application.config["PLACEEVENTS_BASE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    worker = Worker(poll_seconds=0.1)
+    # Mail only: scheduled jobs follow the clock, which tests move; a test runs the jobs it needs.
+    worker = Worker(poll_seconds=0.1, jobs=False)
     worker_thread = threading.Thread(target=_run_worker, args=(application, worker), daemon=True)
     worker_thread.start()
     try:

@@ -243,6 +243,19 @@ def test_worker_once_delivers_and_runs_due_jobs(
     assert signal.getsignal(signal.SIGTERM) is handler_before  # the signal handlers are restored
 
 
+def test_a_mail_only_worker_delivers_and_leaves_the_jobs(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    server = scripted_smtp()
+    app = mail_app(**server.config())
+    queue_mail(1)
+    result = app.test_cli_runner().invoke(args=["worker", "--once", "--mail-only"])
+    assert result.exit_code == 0, result.output
+    assert "mail: sent 1, retried 0, failed 0" in result.output
+    assert "job " not in result.output
+    assert len(server.handler.received) == 1
+
+
 def _start_worker(app: Flask, *, poll_seconds: float) -> tuple[Worker, threading.Thread]:
     worker = Worker(poll_seconds=poll_seconds)
 
