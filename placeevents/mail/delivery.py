@@ -23,6 +23,7 @@ from flask_mail import Connection
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from placeevents.addresses import wire_address
 from placeevents.clock import utcnow
 from placeevents.extensions import db, mail
 from placeevents.mail.bounces import bounced_among, record_bounce
@@ -67,6 +68,8 @@ class Transport(Protocol):
     def connected(self) -> bool: ...
 
     def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
 
     def __enter__(self) -> Self: ...
 
@@ -132,10 +135,33 @@ class SMTPTransport:
         return host is None or host.sock is not None
 
     def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]:
+        """Send over the open connection; refusals are keyed by the addresses as given."""
         host = self.connection.host
         if host is None:
             return {}  # MAIL_SUPPRESS_SEND: Flask-Mail's "pretend to send"
-        return host.sendmail(sender, recipients, raw)
+        envelope = {wire_address(a): a for a in recipients}
+        sender = wire_address(sender)
+        headers = raw.partition(b"\r\n\r\n")[0]
+        international = not (sender.isascii() and all(a.isascii() for a in envelope))
+        # Without SMTPUTF8 on offer, smtplib raises SMTPNotSupportedError before MAIL FROM.
+        options = ["SMTPUTF8"] if international or not headers.isascii() else []
+        try:
+            refused = host.sendmail(sender, list(envelope), raw, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise smtplib.SMTPRecipientsRefused(
+                {envelope.get(a, a): reply for a, reply in exc.recipients.items()}
+            ) from exc
+        return {envelope.get(a, a): reply for a, reply in refused.items()}
+
+    def reset(self) -> None:
+        """After an unforeseen error mid-message: start afresh, or hang up if that fails."""
+        host = self.connection.host
+        if host is None or host.sock is None:
+            return
+        try:
+            host.rset()
+        except (smtplib.SMTPException, OSError):
+            host.close()
 
 
 class MailboxTransport:
@@ -160,6 +186,9 @@ class MailboxTransport:
         partial.write_bytes(raw)
         partial.replace(self.directory / name)
         return {}
+
+    def reset(self) -> None:
+        return None
 
 
 def mailbox_dir() -> Path:
@@ -221,6 +250,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return TEMPORARY, "the mail server did not answer in time"
     if isinstance(exc, OSError):
         return TEMPORARY, f"could not reach the mail server: {exc.strerror or exc}"
+    if isinstance(exc, ValueError):
+        # Encoding and similar errors come from the message itself: another try changes nothing.
+        return PERMANENT, f"this message cannot be sent as stored: {exc}"
     return TEMPORARY, str(exc) or type(exc).__name__
 
 
@@ -430,6 +462,10 @@ def _send_each(
             refused = transport.send(row.sender, recipients, row.raw)
         except smtplib.SMTPRecipientsRefused as exc:
             _refused_recipients(report, row, token, exc.recipients, bounced)
+        except smtplib.SMTPNotSupportedError as exc:
+            # Connected, so not STARTTLS: this message needs what the server lacks (SMTPUTF8).
+            _fail(row, token, f"the mail server cannot take this message: {exc}")
+            report.failed += 1
         except (smtplib.SMTPException, OSError) as exc:
             kind, reason = classify(exc)
             if kind == CONFIG:
@@ -438,6 +474,11 @@ def _send_each(
                 current_app.logger.warning("mail delivery stopped: %s", reason)
                 return
             _record_outcome(report, row, token, kind, reason)
+        except Exception as exc:
+            # One message must never stop the rest: settle it, and start the next one afresh.
+            current_app.logger.exception("could not send message %s", row.message_id)
+            transport.reset()
+            _record_outcome(report, row, token, *classify(exc))
         else:
             note = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
             _mark_sent(row, token, note)
