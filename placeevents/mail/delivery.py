@@ -7,7 +7,6 @@ again, with the same Message-ID.
 
 import hashlib
 import os
-import random
 import smtplib
 import socket
 import uuid
@@ -26,8 +25,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from placeevents.addresses import wire_address
 from placeevents.clock import utcnow
 from placeevents.extensions import db, mail
+from placeevents.mail.backoff import retry_delay
 from placeevents.mail.bounces import bounced_among, record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.mail.requests import answer_due_requests
 
 
 class MailConfigurationError(Exception):
@@ -42,9 +43,13 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     stopped: str | None = None
+    # Mail requests from public forms answered before the sending (placeevents.mail.requests).
+    requests: int = 0
 
     def __str__(self) -> str:
         line = f"sent {self.sent}, retried {self.retried}, failed {self.failed}"
+        if self.requests:
+            line = f"{line}, answered {self.requests} requests"
         return f"{line}; stopped: {self.stopped}" if self.stopped else line
 
 
@@ -352,14 +357,6 @@ def _fail(row: _Claimed, token: str, reason: str) -> None:
     )
 
 
-def retry_delay(attempt: int) -> timedelta:
-    """How long to wait after the given failed attempt: doubling, capped, with jitter."""
-    config = current_app.config
-    ceiling = min(config["MAIL_RETRY_MAX_DELAY"], config["MAIL_RETRY_DELAY"] * 2 ** (attempt - 1))
-    # Jitter spreads the retries of a batch that failed together.
-    return timedelta(seconds=max(1.0, random.uniform(ceiling / 2, ceiling)))
-
-
 def _retry(row: _Claimed, token: str, reason: str) -> bool:
     """Schedule another attempt, or fail the message once it has had its last; True if retried."""
     attempt = row.attempts + 1
@@ -494,13 +491,15 @@ def _send_each(
 
 
 def deliver_due(*, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
-    """Deliver every message due now, batch by batch; one pass.
+    """Answer due mail requests, then deliver every message due now, batch by batch; one pass.
 
     Each message is tried at most once per pass; a configuration error or an unreachable
     server ends the pass early, leaving the rest due.
     """
     stop = should_stop or (lambda: False)
     report = DeliveryReport()
+    # First, so the mail a request leads to goes out in this same pass.
+    report.requests = answer_due_requests(should_stop=stop)
     token = _claim_token()
     cutoff = utcnow()
     while report.stopped is None and not stop():

@@ -163,7 +163,7 @@ def enqueue(
     )
     db.session.add(row)
     db.session.flush()
-    _wake_workers()
+    wake_workers()
     return row
 
 
@@ -183,7 +183,7 @@ def wire_bytes(message: EmailMessage) -> bytes:
     return message.as_bytes(policy=UTF8_WIRE_POLICY if international else WIRE_POLICY)
 
 
-def _wake_workers() -> None:
+def wake_workers() -> None:
     """NOTIFY listening workers, once per transaction; PostgreSQL holds it back until commit."""
     session = db.session()
     if session.info.get("outbox_notified") or session.get_bind().dialect.name != "postgresql":

@@ -13,6 +13,7 @@ from placeevents.extensions import db
 from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.mail.requests import answer_due_requests
 from placeevents.newsletter.models import Subscriber, Suppression
 from placeevents.newsletter.services import (
     add_do_not_invite,
@@ -34,7 +35,7 @@ def _traces(needle: str) -> list[str]:
         columns = [
             c
             for c in table.columns
-            if isinstance(c.type, sa.String | sa.Text | sa.LargeBinary)
+            if isinstance(c.type, sa.String | sa.Text | sa.LargeBinary | sa.JSON)
             or isinstance(getattr(c.type, "impl", None), sa.String)
         ]
         if not columns:
@@ -81,10 +82,15 @@ def test_erasure_leaves_no_trace_in_any_table(
     # Stored with the subscriber's address as its label and their page as its link.
     about = record(action="newsletter.add", target=f"subscriber {subscriber.id}")
     db.session.commit()
-    # A pending mail as well as the sent confirmation, and an import preview naming them.
+    # A pending mail and a request no worker has answered yet, as well as the sent confirmation,
+    # and an import preview naming them.
     subscriber.last_signup_mail_at = None
     db.session.commit()
+    logged_in.delivering = False
     with logged_in.application.test_request_context(method="POST"):
+        request_signup(email=ADDRESS, details=_details())
+        db.session.commit()
+        assert answer_due_requests(should_stop=lambda: False) == 1
         request_signup(email=ADDRESS, details=_details())
         db.session.commit()
     statuses = set(db.session.scalars(select(OutboxMessage.status)))
@@ -104,6 +110,7 @@ def test_erasure_leaves_no_trace_in_any_table(
         "invitation.email",
         "outbox_message.recipients",
         "outbox_message.raw",
+        "mail_request.email",
         "bounce.email",
         "bounce.reason",
         "do_not_invite.email",
@@ -114,6 +121,7 @@ def test_erasure_leaves_no_trace_in_any_table(
         "import_batch.content",
     }
 
+    found_before_erasure = _traces("Erin Example")
     page = logged_in.get(f"/manage/newsletter/{subscriber.id}").get_data(as_text=True)
     assert "Erase erase.me@example.org" in page
     response = logged_in.post("/manage/newsletter/erase", data={"email": "ERASE.ME@example.org"})
@@ -121,6 +129,7 @@ def test_erasure_leaves_no_trace_in_any_table(
 
     assert _traces(ADDRESS) == []
     assert (about.target_label, about.target_url) == ("[erased]", "")
+    assert "mail_request.payload" in found_before_erasure
     assert _traces("Erin Example") == []
     assert _traces("Erasable Org") == []
     assert is_suppressed(ADDRESS) and is_suppressed(" Erase.Me@Example.org ")
