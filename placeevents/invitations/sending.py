@@ -34,6 +34,7 @@ from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.newsletter.services import (
     do_not_invite_among,
     invitable_subscribers,
+    is_suppressed,
     suppressed_among,
 )
 
@@ -369,7 +370,7 @@ def request_place(*, event: Event, name: str, email: str) -> None:
     address the link to its own RSVP page (see _answer_place_request).
 
     The form writes the same row whoever the address belongs to, so nothing it does shows who
-    was invited.
+    was invited or erased.
     """
     if not event.accepts_requests:
         raise InvitationError("This event is not open for requests.")
@@ -382,11 +383,11 @@ def request_place(*, event: Event, name: str, email: str) -> None:
 
 @mail_request_handler(PLACE_REQUEST)
 def _answer_place_request(request: QueuedRequest) -> None:
-    """Invite the address (once per event) and mail it its link; nothing once the event no
-    longer takes requests."""
+    """Invite the address (once per event) and mail it its link; nothing for an address erased
+    at the person's request, or once the event no longer takes requests."""
     email = request.email
     event = db.session.get(Event, request.payload["event_id"])
-    if event is None or not event.accepts_requests:
+    if event is None or not event.accepts_requests or is_suppressed(email):
         return
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.event_id == event.id, Invitation.email == email)

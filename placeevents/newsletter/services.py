@@ -287,12 +287,13 @@ def request_signup(*, email: str, details: Details) -> None:
 @mail_request_handler(SIGNUP_REQUEST)
 def _answer_signup(request: QueuedRequest) -> None:
     """A confirmation mail, or "you are already subscribed"; nothing for an address mailed
-    within the hour."""
+    within the hour, nor for one erased at the person's request."""
     now, email = request.requested_at, request.email
     details = _details(request.payload)
     subscriber = find_subscriber(email)
     if subscriber is None:
-        _new_pending(email=email, details=details, source=ConsentSource.FORM, note="", now=now)
+        if not is_suppressed(email):
+            _new_pending(email=email, details=details, source=ConsentSource.FORM, note="", now=now)
         return
     if _mailed_recently(subscriber, now):
         return
@@ -338,23 +339,31 @@ def _answer_fresh_link(request: QueuedRequest) -> None:
     _ask_again(subscriber, request.requested_at)
 
 
-def add_in_person(*, email: str, details: Details, note: str) -> Subscriber:
-    """Add someone who asked an organiser in person; they still confirm by mail."""
+def add_in_person(
+    *, email: str, details: Details, note: str, returning: bool = False
+) -> Subscriber:
+    """Add someone who asked an organiser in person; they still confirm by mail.
+
+    An address erased at the person's request is added only when they asked to come back
+    (`returning`); their confirmation then lifts the erasure.
+    """
     email = normalise_email(email)
     existing = find_subscriber(email)
     if existing is not None:
         raise NewsletterError(f"{email} is already on the list ({existing.status.label}).")
-    if is_suppressed(email):
+    erased = is_suppressed(email)
+    if erased and not returning:
         raise NewsletterError(
-            "This address was erased at the person's request. They can sign up again "
-            "themselves on the website."
+            "This address was erased at the person's request, so nothing adds it back. If they "
+            "asked you to, tick “They asked to come back”: they still confirm by mail."
         )
     subscriber = _new_pending(
         email=email, details=details, source=ConsentSource.ORGANISER, note=note, now=utcnow()
     )
     if subscriber is None:
         raise NewsletterError(f"{email} has just been added by someone else.")
-    record(action="newsletter.add", target=f"subscriber {subscriber.id}", detail=email)
+    detail = f"{email}, erased before and asked to come back" if erased else email
+    record(action="newsletter.add", target=f"subscriber {subscriber.id}", detail=detail)
     return subscriber
 
 
@@ -389,7 +398,8 @@ def _confirm(subscriber: Subscriber, ip: str) -> None:
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = utcnow()
     subscriber.confirmed_ip = ip[:64]
-    # The person has given fresh consent themselves, so an earlier erasure no longer applies.
+    # The person has given fresh consent themselves (only someone who asked an organiser to come
+    # back can get here after an erasure), so the erasure no longer applies.
     db.session.execute(
         delete(Suppression).where(Suppression.email_hash == suppression_hash(subscriber.email))
     )

@@ -15,17 +15,18 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from placeevents.erasure import erase_person
 from placeevents.events.models import EventAccess
 from placeevents.extensions import db
 from placeevents.invitations.models import Invitation, InvitationSource
 from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import MailRequest
-from placeevents.newsletter.models import SubscriberStatus
+from placeevents.newsletter.models import Subscriber, SubscriberStatus
 from tests.conftest import DeliveringClient, count_queries
 
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 
-KNOWN, UNKNOWN = "known@example.org", "stranger@example.org"
+KNOWN, UNKNOWN, ERASED = "known@example.org", "stranger@example.org", "erased@example.org"
 
 
 def _writes(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[Counter[str], Any]:
@@ -67,16 +68,20 @@ SIGNUP = {
 }
 
 
-def test_signup_writes_alike_for_a_subscriber_and_a_stranger(
+def test_signup_writes_alike_for_a_subscriber_a_stranger_and_an_erased_address(
     client: DeliveringClient, make_subscriber: Callable[..., Any], smtp: Any
 ) -> None:
     make_subscriber(email=KNOWN, status=SubscriberStatus.CONFIRMED)
+    erase_person(email=ERASED)
+    db.session.commit()
 
     _alike(client, "/newsletter/signup", lambda a: {**SIGNUP, "signup-email": a},
-           [KNOWN, UNKNOWN])
+           [KNOWN, UNKNOWN, ERASED])
 
     assert "already" in smtp.last_to(KNOWN).subject.lower()
     assert len(smtp.to(UNKNOWN)) == 1  # the stranger is asked to confirm
+    assert smtp.to(ERASED) == []
+    assert db.session.scalar(select(Subscriber).where(Subscriber.email == ERASED)) is None
 
 
 def test_newsletter_fresh_link_writes_alike_for_known_and_unknown(
@@ -102,7 +107,7 @@ def test_rsvp_fresh_link_writes_alike_for_invited_and_unknown(
 
 
 @pytest.mark.parametrize("invited", [True, False])
-def test_request_a_place_writes_alike_for_invited_and_new(
+def test_request_a_place_writes_alike_for_invited_new_and_erased(
     client: DeliveringClient, make_event: Callable[..., Any], smtp: Any, invited: bool
 ) -> None:
     event = make_event(access=EventAccess.OPEN, capacity=10)
@@ -110,11 +115,13 @@ def test_request_a_place_writes_alike_for_invited_and_new(
         db.session.add(
             Invitation(event=event, email=KNOWN, name="Kim", source=InvitationSource.PASTED)
         )
+    erase_person(email=ERASED)
     db.session.commit()
 
     _alike(client, f"/events/{event.slug}/request-place",
-           lambda a: {"name": "Pat Person", "email": a}, [KNOWN, UNKNOWN])
+           lambda a: {"name": "Pat Person", "email": a}, [KNOWN, UNKNOWN, ERASED])
 
     assert len(smtp.to(KNOWN)) == len(smtp.to(UNKNOWN)) == 1
+    assert smtp.to(ERASED) == []
     emails = set(db.session.scalars(select(Invitation.email)))
     assert emails == {KNOWN, UNKNOWN}

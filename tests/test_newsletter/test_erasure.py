@@ -163,14 +163,35 @@ def test_erasing_an_unknown_address_still_suppresses_it(logged_in: FlaskClient) 
     assert db.session.scalar(select(func.count()).select_from(Suppression)) == 1
 
 
-def test_an_erased_person_may_sign_up_again_themselves(
-    client: FlaskClient, sign_up: Callable[..., Any], smtp: Any
+def test_an_erased_person_stays_off_the_list_until_they_ask_an_organiser(
+    logged_in: FlaskClient, sign_up: Callable[..., Any], smtp: Any
 ) -> None:
     from placeevents.erasure import erase_person
 
     erase_person(email="ada@example.org")
     db.session.commit()
-    sign_up()
+    # Anyone may type the address: the page answers as for any other, and nothing is kept or sent.
+    response = sign_up()
+    assert (response.status_code, response.location) == (303, "/newsletter/check-your-inbox")
+    assert smtp.to("ada@example.org") == []
+    assert _traces("ada@example.org") == [] and _traces("Ada Lovelace") == []
+
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "wants_online": "y",
+        "note": "Asked at the Leeds exploration to be added back",
+    }
+    refused = logged_in.post("/manage/newsletter/new", data=form)
+    assert refused.status_code == 422
+    assert "They asked to come back" in refused.get_data(as_text=True)
+    assert smtp.to("ada@example.org") == []
+
+    added = logged_in.post("/manage/newsletter/new", data={**form, "returning": "y"})
+    assert added.status_code == 303
+    assert is_suppressed("ada@example.org")  # until they confirm it themselves
     link = smtp.last_to("ada@example.org").links()[0]
-    client.post(link.replace("http://localhost", ""))
+    logged_in.post(link.replace("http://localhost", ""))
     assert not is_suppressed("ada@example.org")
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == "ada@example.org"))
+    assert subscriber.status.value == "confirmed"
