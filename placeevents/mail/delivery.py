@@ -19,7 +19,7 @@ from typing import Any, Protocol, Self
 
 from flask import current_app
 from flask_mail import Connection
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from placeevents.addresses import wire_address
@@ -28,7 +28,7 @@ from placeevents.extensions import db, mail
 from placeevents.mail.backoff import retry_delay
 from placeevents.mail.bounces import bounced_among, record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
-from placeevents.mail.requests import answer_due_requests
+from placeevents.mail.requests import answer_due_requests, requests_due
 
 
 class MailConfigurationError(Exception):
@@ -276,16 +276,30 @@ def _held(row_id: int, token: str) -> ColumnElement[bool]:
     )
 
 
+def _mail_due(cutoff: datetime, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= cutoff,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def _anything_due() -> tuple[bool, bool]:
+    """Whether mail requests, and whether messages, are due: one read for an idle pass."""
+    now = utcnow()
+    requests, messages = db.session.execute(
+        select(requests_due(now), exists().where(*_mail_due(now, now)))
+    ).one()
+    db.session.commit()
+    return bool(requests), bool(messages)
+
+
 def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
     config = current_app.config
     now = utcnow()
     due = (
         select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= cutoff,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
+        .where(*_mail_due(cutoff, now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(config["MAIL_BATCH_SIZE"])
     )
@@ -498,8 +512,12 @@ def deliver_due(*, should_stop: Callable[[], bool] | None = None) -> DeliveryRep
     """
     stop = should_stop or (lambda: False)
     report = DeliveryReport()
-    # First, so the mail a request leads to goes out in this same pass.
-    report.requests = answer_due_requests(should_stop=stop)
+    requests, messages = _anything_due()
+    if requests:
+        # First, so the mail a request leads to goes out in this same pass.
+        report.requests = answer_due_requests(should_stop=stop)
+    elif not messages:
+        return report
     token = _claim_token()
     cutoff = utcnow()
     while report.stopped is None and not stop():

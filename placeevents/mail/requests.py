@@ -60,6 +60,11 @@ def _due(cutoff: datetime) -> tuple[ColumnElement[bool], ...]:
     return (MailRequest.failed_at.is_(None), MailRequest.next_attempt_at <= cutoff)
 
 
+def requests_due(cutoff: datetime) -> ColumnElement[bool]:
+    """Whether any request is due by `cutoff` (an EXISTS to select)."""
+    return select(MailRequest.id).where(*_due(cutoff)).exists()
+
+
 def answer_due_requests(*, should_stop: Callable[[], bool]) -> int:
     """Answer every request due now, each in a transaction of its own; returns how many."""
     cutoff = utcnow()
