@@ -158,7 +158,7 @@ def enqueue(
         sender=sender,
         recipients="\n".join(recipients),
         subject=str(message["Subject"] or "")[:300],
-        raw=wire_bytes(message),
+        raw=_wire_bytes(message),
         next_attempt_at=utcnow(),
     )
     db.session.add(row)
@@ -167,7 +167,7 @@ def enqueue(
     return row
 
 
-def wire_bytes(message: EmailMessage) -> bytes:
+def _wire_bytes(message: EmailMessage) -> bytes:
     """The message as sent: internationalised domains as A-labels, and UTF-8 headers only when
     a mailbox name needs them."""
     for header in ADDRESS_HEADERS:
