@@ -1,5 +1,6 @@
 """Email addresses as the app checks, compares and stores them."""
 
+import idna
 from email_validator import EmailNotValidError, validate_email
 
 EMAIL_LENGTH = 254
@@ -28,3 +29,20 @@ def email_problem(value: str) -> str | None:
     except EmailNotValidError:
         return "Enter an email address like name@example.org."
     return None
+
+
+def ascii_domain(domain: str) -> str:
+    """A domain as SMTP carries it: an internationalised one as A-labels (xn--…), if it can be."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain  # left as it is: only a server offering SMTPUTF8 can take it
+
+
+def wire_address(email: str) -> str:
+    """An address as SMTP carries it: its domain as A-labels; a non-ASCII local part needs
+    SMTPUTF8 (RFC 6531)."""
+    local, at, domain = email.rpartition("@")
+    return f"{local}{at}{ascii_domain(domain)}" if at else email

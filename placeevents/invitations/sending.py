@@ -29,15 +29,20 @@ from placeevents.invitations.models import (
 from placeevents.invitations.responses import LINK_LIFETIME_AFTER_EVENT, with_event
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
+from placeevents.mail.requests import QueuedRequest, mail_request_handler, request_mail
 from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.newsletter.services import (
     do_not_invite_among,
     invitable_subscribers,
+    is_suppressed,
     suppressed_among,
 )
 
 if TYPE_CHECKING:
     from placeevents.auth.models import Organiser
+
+PLACE_REQUEST = "invitations.request_place"
+FRESH_LINKS_REQUEST = "invitations.fresh_links"
 
 
 @dataclass(frozen=True)
@@ -360,17 +365,37 @@ def _describe_choice(choice: RecipientChoice) -> str:
     return "; ".join(described)[:200]
 
 
-def request_place(*, event: Event, name: str, email: str) -> Invitation:
-    """Request a place on an open event: mail the address the link to its own RSVP page."""
+def request_place(*, event: Event, name: str, email: str) -> None:
+    """Request a place on an open event: queue a request the worker answers by mailing the
+    address the link to its own RSVP page (see _answer_place_request).
+
+    The form writes the same row whoever the address belongs to, so nothing it does shows who
+    was invited or erased.
+    """
     if not event.accepts_requests:
         raise InvitationError("This event is not open for requests.")
-    email = normalise_email(email)
+    request_mail(
+        kind=PLACE_REQUEST,
+        email=normalise_email(email),
+        payload={"event_id": event.id, "name": name.strip()[:200]},
+    )
+
+
+@mail_request_handler(PLACE_REQUEST)
+def _answer_place_request(request: QueuedRequest) -> None:
+    """Invite the address (once per event) and mail it its link; nothing for an address erased
+    at the person's request, or once the event no longer takes requests."""
+    email = request.email
+    event = db.session.get(Event, request.payload["event_id"])
+    if event is None or not event.accepts_requests or is_suppressed(email):
+        return
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.event_id == event.id, Invitation.email == email)
     )
     if invitation is None:
         invitation = Invitation(
-            event=event, email=email, name=name.strip()[:200], source=InvitationSource.REQUEST
+            event=event, email=email, name=request.payload["name"],
+            source=InvitationSource.REQUEST,
         )
         try:
             with db.session.begin_nested():
@@ -384,12 +409,17 @@ def request_place(*, event: Event, name: str, email: str) -> Invitation:
     if email not in bounced_among([email]):
         enqueue(mail.build_request_place(invitation), kind="request_place")
     db.session.flush()
-    return invitation
 
 
-def send_fresh_links(*, email: str) -> int:
-    """Mail an address fresh links to every RSVP page it can still reach; how many."""
-    email = normalise_email(email)
+def send_fresh_links(*, email: str) -> None:
+    """Queue a request for fresh links to every RSVP page the address can still reach; the
+    worker mails them if there are any (see _answer_fresh_links)."""
+    request_mail(kind=FRESH_LINKS_REQUEST, email=normalise_email(email))
+
+
+@mail_request_handler(FRESH_LINKS_REQUEST)
+def _answer_fresh_links(request: QueuedRequest) -> None:
+    email = request.email
     now = utcnow()
     invitations = db.session.scalars(
         select(Invitation)
@@ -403,6 +433,5 @@ def send_fresh_links(*, email: str) -> int:
         .order_by(Event.starts_at)
     ).all()
     if not invitations or email in bounced_among([email]):
-        return 0
+        return
     enqueue(mail.build_fresh_links(email, invitations), kind="rsvp_fresh_link")
-    return len(invitations)

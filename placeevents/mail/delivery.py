@@ -7,7 +7,6 @@ again, with the same Message-ID.
 
 import hashlib
 import os
-import random
 import smtplib
 import socket
 import uuid
@@ -20,13 +19,16 @@ from typing import Any, Protocol, Self
 
 from flask import current_app
 from flask_mail import Connection
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from placeevents.addresses import wire_address
 from placeevents.clock import utcnow
 from placeevents.extensions import db, mail
+from placeevents.mail.backoff import retry_delay
 from placeevents.mail.bounces import bounced_among, record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.mail.requests import answer_due_requests, requests_due
 
 
 class MailConfigurationError(Exception):
@@ -41,9 +43,13 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     stopped: str | None = None
+    # Mail requests from public forms answered before the sending (placeevents.mail.requests).
+    requests: int = 0
 
     def __str__(self) -> str:
         line = f"sent {self.sent}, retried {self.retried}, failed {self.failed}"
+        if self.requests:
+            line = f"{line}, answered {self.requests} requests"
         return f"{line}; stopped: {self.stopped}" if self.stopped else line
 
 
@@ -67,6 +73,8 @@ class Transport(Protocol):
     def connected(self) -> bool: ...
 
     def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]: ...
+
+    def reset(self) -> None: ...
 
     def __enter__(self) -> Self: ...
 
@@ -132,10 +140,33 @@ class SMTPTransport:
         return host is None or host.sock is not None
 
     def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]:
+        """Send over the open connection; refusals are keyed by the addresses as given."""
         host = self.connection.host
         if host is None:
             return {}  # MAIL_SUPPRESS_SEND: Flask-Mail's "pretend to send"
-        return host.sendmail(sender, recipients, raw)
+        envelope = {wire_address(a): a for a in recipients}
+        sender = wire_address(sender)
+        headers = raw.partition(b"\r\n\r\n")[0]
+        international = not (sender.isascii() and all(a.isascii() for a in envelope))
+        # Without SMTPUTF8 on offer, smtplib raises SMTPNotSupportedError before MAIL FROM.
+        options = ["SMTPUTF8"] if international or not headers.isascii() else []
+        try:
+            refused = host.sendmail(sender, list(envelope), raw, mail_options=options)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise smtplib.SMTPRecipientsRefused(
+                {envelope.get(a, a): reply for a, reply in exc.recipients.items()}
+            ) from exc
+        return {envelope.get(a, a): reply for a, reply in refused.items()}
+
+    def reset(self) -> None:
+        """After an unforeseen error mid-message: start afresh, or hang up if that fails."""
+        host = self.connection.host
+        if host is None or host.sock is None:
+            return
+        try:
+            host.rset()
+        except (smtplib.SMTPException, OSError):
+            host.close()
 
 
 class MailboxTransport:
@@ -160,6 +191,9 @@ class MailboxTransport:
         partial.write_bytes(raw)
         partial.replace(self.directory / name)
         return {}
+
+    def reset(self) -> None:
+        return None
 
 
 def mailbox_dir() -> Path:
@@ -221,6 +255,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return TEMPORARY, "the mail server did not answer in time"
     if isinstance(exc, OSError):
         return TEMPORARY, f"could not reach the mail server: {exc.strerror or exc}"
+    if isinstance(exc, ValueError):
+        # Encoding and similar errors come from the message itself: another try changes nothing.
+        return PERMANENT, f"this message cannot be sent as stored: {exc}"
     return TEMPORARY, str(exc) or type(exc).__name__
 
 
@@ -239,16 +276,30 @@ def _held(row_id: int, token: str) -> ColumnElement[bool]:
     )
 
 
+def _mail_due(cutoff: datetime, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        OutboxMessage.status == OutboxStatus.PENDING,
+        OutboxMessage.next_attempt_at <= cutoff,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
+
+
+def _anything_due() -> tuple[bool, bool]:
+    """Whether mail requests, and whether messages, are due: one read for an idle pass."""
+    now = utcnow()
+    requests, messages = db.session.execute(
+        select(requests_due(now), exists().where(*_mail_due(now, now)))
+    ).one()
+    db.session.commit()
+    return bool(requests), bool(messages)
+
+
 def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
     config = current_app.config
     now = utcnow()
     due = (
         select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= cutoff,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
-        )
+        .where(*_mail_due(cutoff, now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(config["MAIL_BATCH_SIZE"])
     )
@@ -318,14 +369,6 @@ def _fail(row: _Claimed, token: str, reason: str) -> None:
         row, token, status=OutboxStatus.FAILED, attempts=row.attempts + 1, claimed_by=None,
         claimed_until=None, last_error=reason[:2000],
     )
-
-
-def retry_delay(attempt: int) -> timedelta:
-    """How long to wait after the given failed attempt: doubling, capped, with jitter."""
-    config = current_app.config
-    ceiling = min(config["MAIL_RETRY_MAX_DELAY"], config["MAIL_RETRY_DELAY"] * 2 ** (attempt - 1))
-    # Jitter spreads the retries of a batch that failed together.
-    return timedelta(seconds=max(1.0, random.uniform(ceiling / 2, ceiling)))
 
 
 def _retry(row: _Claimed, token: str, reason: str) -> bool:
@@ -430,6 +473,10 @@ def _send_each(
             refused = transport.send(row.sender, recipients, row.raw)
         except smtplib.SMTPRecipientsRefused as exc:
             _refused_recipients(report, row, token, exc.recipients, bounced)
+        except smtplib.SMTPNotSupportedError as exc:
+            # Connected, so not STARTTLS: this message needs what the server lacks (SMTPUTF8).
+            _fail(row, token, f"the mail server cannot take this message: {exc}")
+            report.failed += 1
         except (smtplib.SMTPException, OSError) as exc:
             kind, reason = classify(exc)
             if kind == CONFIG:
@@ -438,6 +485,11 @@ def _send_each(
                 current_app.logger.warning("mail delivery stopped: %s", reason)
                 return
             _record_outcome(report, row, token, kind, reason)
+        except Exception as exc:
+            # One message must never stop the rest: settle it, and start the next one afresh.
+            current_app.logger.exception("could not send message %s", row.message_id)
+            transport.reset()
+            _record_outcome(report, row, token, *classify(exc))
         else:
             note = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
             _mark_sent(row, token, note)
@@ -453,13 +505,19 @@ def _send_each(
 
 
 def deliver_due(*, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
-    """Deliver every message due now, batch by batch; one pass.
+    """Answer due mail requests, then deliver every message due now, batch by batch; one pass.
 
     Each message is tried at most once per pass; a configuration error or an unreachable
     server ends the pass early, leaving the rest due.
     """
     stop = should_stop or (lambda: False)
     report = DeliveryReport()
+    requests, messages = _anything_due()
+    if requests:
+        # First, so the mail a request leads to goes out in this same pass.
+        report.requests = answer_due_requests(should_stop=stop)
+    elif not messages:
+        return report
     token = _claim_token()
     cutoff = utcnow()
     while report.stopped is None and not stop():

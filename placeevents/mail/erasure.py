@@ -1,10 +1,11 @@
-"""Erasing an address from the mail domain's tables: its queued and sent mail, its bounces."""
+"""Erasing an address from the mail domain's tables: its queued and sent mail, mail requests
+and bounces."""
 
 from sqlalchemy import delete, select
 
 from placeevents.addresses import normalise_email
 from placeevents.extensions import db
-from placeevents.mail.models import Bounce, OutboxMessage
+from placeevents.mail.models import Bounce, MailRequest, OutboxMessage
 
 
 def like_pattern(text: str) -> str:
@@ -14,7 +15,8 @@ def like_pattern(text: str) -> str:
 
 
 def erase_address(*, email: str) -> tuple[int, int]:
-    """Delete every message to `email` and its bounces; returns (messages, bounces)."""
+    """Delete every message and mail request for `email`, and its bounces; returns (messages
+    and requests, bounces)."""
     candidates = db.session.execute(
         select(OutboxMessage.id, OutboxMessage.recipients).where(
             OutboxMessage.recipients.ilike(like_pattern(email), escape="\\")
@@ -30,7 +32,12 @@ def erase_address(*, email: str) -> tuple[int, int]:
         .where(OutboxMessage.id.in_(message_ids))
         .execution_options(synchronize_session=False)
     ).rowcount
+    requests = db.session.execute(
+        delete(MailRequest)
+        .where(MailRequest.email == email)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     bounces = db.session.execute(
         delete(Bounce).where(Bounce.email == email).execution_options(synchronize_session=False)
     ).rowcount
-    return messages or 0, bounces or 0
+    return (messages or 0) + (requests or 0), bounces or 0

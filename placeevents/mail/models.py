@@ -2,6 +2,7 @@
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -48,6 +49,29 @@ class OutboxMessage(db.Model):
     @property
     def recipient_list(self) -> list[str]:
         return [r for r in self.recipients.split("\n") if r]
+
+
+class MailRequest(db.Model):
+    """A public form's ask for mail about an address, answered by the worker.
+
+    The form stores this and nothing else, whoever the address belongs to, so what a request
+    writes and how long it takes say nothing about who is known; the worker decides what to send.
+    """
+
+    __tablename__ = "mail_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Names the handler a domain registered (placeevents.mail.requests.mail_request_handler).
+    kind: Mapped[str] = mapped_column(sa.String(60))
+    # Normalised, so erasure finds it.
+    email: Mapped[str] = mapped_column(sa.String(254))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    # Set once the last attempt has failed: kept, with its reason, for the organisers' mail page.
+    failed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Bounce(db.Model):

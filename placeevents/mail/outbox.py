@@ -11,6 +11,7 @@ from flask import current_app, render_template
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from placeevents.addresses import ascii_domain
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.models import OutboxMessage, OutboxStatus
@@ -19,6 +20,10 @@ from placeevents.mail.models import OutboxMessage, OutboxStatus
 # room for a long link on one header line: folding a List-Unsubscribe link would turn it into
 # RFC 2047 encoded words, which RFC 2369 readers do not decode.
 WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998)
+# A mailbox name that is not ASCII cannot be encoded (RFC 2047 forbids it in addresses): such a
+# message carries UTF-8 headers (RFC 6532) and goes out with SMTPUTF8.
+UTF8_WIRE_POLICY = email.policy.SMTPUTF8.clone(max_line_length=998)
+ADDRESS_HEADERS = ("From", "Sender", "Reply-To", "To", "Cc")
 
 # Workers LISTEN here on PostgreSQL; enqueue() NOTIFYs, which the server delivers on commit.
 OUTBOX_CHANNEL = "placeevents_outbox"
@@ -153,16 +158,32 @@ def enqueue(
         sender=sender,
         recipients="\n".join(recipients),
         subject=str(message["Subject"] or "")[:300],
-        raw=message.as_bytes(policy=WIRE_POLICY),
+        raw=_wire_bytes(message),
         next_attempt_at=utcnow(),
     )
     db.session.add(row)
     db.session.flush()
-    _wake_workers()
+    wake_workers()
     return row
 
 
-def _wake_workers() -> None:
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """The message as sent: internationalised domains as A-labels, and UTF-8 headers only when
+    a mailbox name needs them."""
+    for header in ADDRESS_HEADERS:
+        found = _addresses(message, header)
+        if all(a.addr_spec.isascii() for a in found):
+            continue
+        message.replace_header(
+            header, [Address(a.display_name, a.username, ascii_domain(a.domain)) for a in found]
+        )
+    international = any(
+        not a.addr_spec.isascii() for h in ADDRESS_HEADERS for a in _addresses(message, h)
+    )
+    return message.as_bytes(policy=UTF8_WIRE_POLICY if international else WIRE_POLICY)
+
+
+def wake_workers() -> None:
     """NOTIFY listening workers, once per transaction; PostgreSQL holds it back until commit."""
     session = db.session()
     if session.info.get("outbox_notified") or session.get_bind().dialect.name != "postgresql":

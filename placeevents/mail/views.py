@@ -19,6 +19,7 @@ from placeevents.extensions import db
 from placeevents.mail import devmailbox
 from placeevents.mail.bounces import list_bounces
 from placeevents.mail.delivery import uses_mailbox
+from placeevents.mail.requests import failed_requests
 from placeevents.mail.services import (
     MailError,
     outbox_overview,
@@ -98,6 +99,7 @@ def index() -> str:
         "mail/index.html",
         overview=outbox_overview(),
         bounces=list_bounces(),
+        failed_requests=failed_requests(),
         mailbox=uses_mailbox(),
     )
 

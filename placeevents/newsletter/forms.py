@@ -100,6 +100,7 @@ class InPersonForm(SignupForm):
     """An organiser adding someone who asked in person."""
 
     note = _text("How did they ask?", required="Say how and when they asked.", length=300)
+    returning = BooleanField("They asked to come back")
 
 
 class FreshLinkForm(FlaskForm):

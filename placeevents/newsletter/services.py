@@ -22,6 +22,7 @@ from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
+from placeevents.mail.requests import QueuedRequest, mail_request_handler, request_mail
 from placeevents.newsletter import links
 from placeevents.newsletter.models import (
     ConsentSource,
@@ -37,6 +38,8 @@ from placeevents.urls import path_for
 CONSENT_TEXT_VERSION = "2024-03"
 CONFIRM_LINK_LIFETIME = timedelta(days=7)
 SIGNUP_MAIL_INTERVAL = timedelta(hours=1)
+SIGNUP_REQUEST = "newsletter.signup"
+FRESH_LINK_REQUEST = "newsletter.fresh_link"
 UNCONFIRMED_LIFETIME = timedelta(days=30)
 PAGE_SIZE = 100
 DEFAULT_TIMEZONE = "Europe/London"
@@ -272,20 +275,28 @@ def _ask_again(subscriber: Subscriber, now: datetime) -> None:
     _send_confirmation(subscriber)
 
 
-def request_signup(*, email: str, details: Details) -> Subscriber | None:
-    """Handle the signup form: confirmation mail, or a "you are already subscribed" mail.
+def request_signup(*, email: str, details: Details) -> None:
+    """Handle the signup form: queue a request the worker answers (see _answer_signup).
 
-    Returns None when nothing was sent because this address was mailed within the hour.
+    The form writes the same row whoever the address belongs to, so nothing it does shows
+    who is on the list.
     """
-    now = utcnow()
-    email = normalise_email(email)
+    request_mail(kind=SIGNUP_REQUEST, email=normalise_email(email), payload=_payload(details))
+
+
+@mail_request_handler(SIGNUP_REQUEST)
+def _answer_signup(request: QueuedRequest) -> None:
+    """A confirmation mail, or "you are already subscribed"; nothing for an address mailed
+    within the hour, nor for one erased at the person's request."""
+    now, email = request.requested_at, request.email
+    details = _details(request.payload)
     subscriber = find_subscriber(email)
     if subscriber is None:
-        return _new_pending(
-            email=email, details=details, source=ConsentSource.FORM, note="", now=now
-        )
+        if not is_suppressed(email):
+            _new_pending(email=email, details=details, source=ConsentSource.FORM, note="", now=now)
+        return
     if _mailed_recently(subscriber, now):
-        return None
+        return
     if subscriber.status != SubscriberStatus.CONFIRMED:
         # What they confirm is what they asked for last; a confirmed record is never changed here.
         _apply_details(subscriber, details)
@@ -293,36 +304,66 @@ def request_signup(*, email: str, details: Details) -> Subscriber | None:
         subscriber.consent_note = ""
         subscriber.consent_text_version = CONSENT_TEXT_VERSION
     _ask_again(subscriber, now)
-    return subscriber
 
 
-def request_fresh_link(*, email: str) -> Subscriber | None:
-    """Send a fresh confirmation (or preferences) link to a known address; nothing otherwise."""
-    now = utcnow()
-    subscriber = find_subscriber(email)
-    if subscriber is None or _mailed_recently(subscriber, now):
-        return None
-    _ask_again(subscriber, now)
-    return subscriber
+def _payload(details: Details) -> dict[str, Any]:
+    return {
+        "name": details.name,
+        "organisation": details.organisation,
+        "role": details.role,
+        "interests": [key for key in INTERESTS if getattr(details.interests, key)],
+    }
 
 
-def add_in_person(*, email: str, details: Details, note: str) -> Subscriber:
-    """Add someone who asked an organiser in person; they still confirm by mail."""
+def _details(payload: dict[str, Any]) -> Details:
+    chosen = set(payload.get("interests", []))
+    return Details(
+        name=payload.get("name", ""),
+        organisation=payload.get("organisation", ""),
+        role=payload.get("role", ""),
+        interests=Interests(**{key: key in chosen for key in INTERESTS}),
+    )
+
+
+def request_fresh_link(*, email: str) -> None:
+    """Queue a request for a fresh confirmation (or preferences) link; the worker sends one to
+    a known address, nothing otherwise."""
+    request_mail(kind=FRESH_LINK_REQUEST, email=normalise_email(email))
+
+
+@mail_request_handler(FRESH_LINK_REQUEST)
+def _answer_fresh_link(request: QueuedRequest) -> None:
+    subscriber = find_subscriber(request.email)
+    if subscriber is None or _mailed_recently(subscriber, request.requested_at):
+        return
+    _ask_again(subscriber, request.requested_at)
+
+
+def add_in_person(
+    *, email: str, details: Details, note: str, returning: bool = False
+) -> Subscriber:
+    """Add someone who asked an organiser in person; they still confirm by mail.
+
+    An address erased at the person's request is added only when they asked to come back
+    (`returning`); their confirmation then lifts the erasure.
+    """
     email = normalise_email(email)
     existing = find_subscriber(email)
     if existing is not None:
         raise NewsletterError(f"{email} is already on the list ({existing.status.label}).")
-    if is_suppressed(email):
+    erased = is_suppressed(email)
+    if erased and not returning:
         raise NewsletterError(
-            "This address was erased at the person's request. They can sign up again "
-            "themselves on the website."
+            "This address was erased at the person's request, so nothing adds it back. If they "
+            "asked you to, tick “They asked to come back”: they still confirm by mail."
         )
     subscriber = _new_pending(
         email=email, details=details, source=ConsentSource.ORGANISER, note=note, now=utcnow()
     )
     if subscriber is None:
         raise NewsletterError(f"{email} has just been added by someone else.")
-    record(action="newsletter.add", target=f"subscriber {subscriber.id}", detail=email)
+    detail = f"{email}, erased before and asked to come back" if erased else email
+    record(action="newsletter.add", target=f"subscriber {subscriber.id}", detail=detail)
     return subscriber
 
 
@@ -357,7 +398,8 @@ def _confirm(subscriber: Subscriber, ip: str) -> None:
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = utcnow()
     subscriber.confirmed_ip = ip[:64]
-    # The person has given fresh consent themselves, so an earlier erasure no longer applies.
+    # The person has given fresh consent themselves (only someone who asked an organiser to come
+    # back can get here after an erasure), so the erasure no longer applies.
     db.session.execute(
         delete(Suppression).where(Suppression.email_hash == suppression_hash(subscriber.email))
     )

@@ -260,7 +260,10 @@ def new() -> Page:
     if form.validate_on_submit():
         try:
             subscriber = services.add_in_person(
-                email=form.email.data, details=form.details(), note=form.note.data
+                email=form.email.data,
+                details=form.details(),
+                note=form.note.data,
+                returning=form.returning.data,
             )
         except services.NewsletterError as exc:
             form.email.errors = [str(exc)]

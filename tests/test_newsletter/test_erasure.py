@@ -13,6 +13,7 @@ from placeevents.extensions import db
 from placeevents.invitations.models import Invitation, InvitationSource, Rsvp
 from placeevents.mail.bounces import record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.mail.requests import answer_due_requests
 from placeevents.newsletter.models import Subscriber, Suppression
 from placeevents.newsletter.services import (
     add_do_not_invite,
@@ -34,7 +35,7 @@ def _traces(needle: str) -> list[str]:
         columns = [
             c
             for c in table.columns
-            if isinstance(c.type, sa.String | sa.Text | sa.LargeBinary)
+            if isinstance(c.type, sa.String | sa.Text | sa.LargeBinary | sa.JSON)
             or isinstance(getattr(c.type, "impl", None), sa.String)
         ]
         if not columns:
@@ -82,10 +83,15 @@ def test_erasure_leaves_no_trace_in_any_table(
     # Stored with the subscriber's address as its label and their page as its link.
     about = record(action="newsletter.add", target=f"subscriber {subscriber.id}")
     db.session.commit()
-    # A pending mail as well as the sent confirmation, and an import preview naming them.
+    # A pending mail and a request no worker has answered yet, as well as the sent confirmation,
+    # and an import preview naming them.
     subscriber.last_signup_mail_at = None
     db.session.commit()
+    logged_in.delivering = False
     with logged_in.application.test_request_context(method="POST"):
+        request_signup(email=ADDRESS, details=_details())
+        db.session.commit()
+        assert answer_due_requests(should_stop=lambda: False) == 1
         request_signup(email=ADDRESS, details=_details())
         db.session.commit()
     statuses = set(db.session.scalars(select(OutboxMessage.status)))
@@ -105,6 +111,7 @@ def test_erasure_leaves_no_trace_in_any_table(
         "invitation.email",
         "outbox_message.recipients",
         "outbox_message.raw",
+        "mail_request.email",
         "bounce.email",
         "bounce.reason",
         "do_not_invite.email",
@@ -115,6 +122,7 @@ def test_erasure_leaves_no_trace_in_any_table(
         "import_batch.content",
     }
 
+    found_before_erasure = _traces("Erin Example")
     page = logged_in.get(f"/manage/newsletter/{subscriber.id}").get_data(as_text=True)
     assert "Erase erase.me@example.org" in page
     response = logged_in.post("/manage/newsletter/erase", data={"email": "ERASE.ME@example.org"})
@@ -122,6 +130,7 @@ def test_erasure_leaves_no_trace_in_any_table(
 
     assert _traces(ADDRESS) == []
     assert (about.target_label, about.target_url) == ("[erased]", "")
+    assert "mail_request.payload" in found_before_erasure
     assert _traces("Erin Example") == []
     assert _traces("Erasable Org") == []
     assert is_suppressed(ADDRESS) and is_suppressed(" Erase.Me@Example.org ")
@@ -155,14 +164,35 @@ def test_erasing_an_unknown_address_still_suppresses_it(logged_in: FlaskClient) 
     assert db.session.scalar(select(func.count()).select_from(Suppression)) == 1
 
 
-def test_an_erased_person_may_sign_up_again_themselves(
-    client: FlaskClient, sign_up: Callable[..., Any], smtp: Any
+def test_an_erased_person_stays_off_the_list_until_they_ask_an_organiser(
+    logged_in: FlaskClient, sign_up: Callable[..., Any], smtp: Any
 ) -> None:
     from placeevents.erasure import erase_person
 
     erase_person(email="ada@example.org")
     db.session.commit()
-    sign_up()
+    # Anyone may type the address: the page answers as for any other, and nothing is kept or sent.
+    response = sign_up()
+    assert (response.status_code, response.location) == (303, "/newsletter/check-your-inbox")
+    assert smtp.to("ada@example.org") == []
+    assert _traces("ada@example.org") == [] and _traces("Ada Lovelace") == []
+
+    form = {
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "wants_online": "y",
+        "note": "Asked at the Leeds exploration to be added back",
+    }
+    refused = logged_in.post("/manage/newsletter/new", data=form)
+    assert refused.status_code == 422
+    assert "They asked to come back" in refused.get_data(as_text=True)
+    assert smtp.to("ada@example.org") == []
+
+    added = logged_in.post("/manage/newsletter/new", data={**form, "returning": "y"})
+    assert added.status_code == 303
+    assert is_suppressed("ada@example.org")  # until they confirm it themselves
     link = smtp.last_to("ada@example.org").links()[0]
-    client.post(link.replace("http://localhost", ""))
+    logged_in.post(link.replace("http://localhost", ""))
     assert not is_suppressed("ada@example.org")
+    subscriber = db.session.scalar(select(Subscriber).where(Subscriber.email == "ada@example.org"))
+    assert subscriber.status.value == "confirmed"

@@ -1,0 +1,127 @@
+"""Public forms that mail an address do the same work whether the address is known or not.
+
+Each form below once rendered and queued mail only for a known address, so the database writes
+(and the time they took) told a stranger who is on the list, invited or erased. Now each writes
+one mail request whoever the address belongs to, and the worker decides what to send. The
+tests compare the SQL writes of the requests, not their timings.
+"""
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from placeevents.erasure import erase_person
+from placeevents.events.models import EventAccess
+from placeevents.extensions import db
+from placeevents.invitations.models import Invitation, InvitationSource
+from placeevents.mail.delivery import deliver_due
+from placeevents.mail.models import MailRequest
+from placeevents.newsletter.models import Subscriber, SubscriberStatus
+from tests.conftest import DeliveringClient, count_queries
+
+_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
+
+KNOWN, UNKNOWN, ERASED = "known@example.org", "stranger@example.org", "erased@example.org"
+
+
+def _writes(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[Counter[str], Any]:
+    """The SQL writes (kind and table, counted) of one POST, and how it was answered."""
+    with count_queries() as statements:
+        response = client.post(path, data=data)
+    found: Counter[str] = Counter()
+    for statement in statements:
+        match = _WRITE.match(statement)
+        if match:
+            found[f"{match[1].split()[0].upper()} {match[2].lower()}"] += 1
+    answer = (response.status_code, response.location, _without_csrf(response.get_data()))
+    return found, answer
+
+
+def _without_csrf(body: bytes) -> bytes:
+    return re.sub(rb'(name="[\w-]*csrf_token"[^>]*value=")[^"]*"', rb'\1"', body)
+
+
+def _alike(client: DeliveringClient, path: str, form: Callable[[str], dict[str, str]],
+           addresses: list[str]) -> None:
+    client.delivering = False  # each request alone, as the worker would find it
+    outcomes = {address: _writes(client, path, form(address)) for address in addresses}
+    writes = {address: found for address, (found, _) in outcomes.items()}
+    answers = {address: answer for address, (_, answer) in outcomes.items()}
+    assert writes[addresses[0]] == Counter({"INSERT mail_request": 1}), writes
+    assert all(found == writes[addresses[0]] for found in writes.values()), writes
+    assert all(answer == answers[addresses[0]] for answer in answers.values())
+    client.delivering = True
+    deliver_due()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(MailRequest)) == 0
+
+
+SIGNUP = {
+    "signup-name": "Pat Person",
+    "signup-organisation": "Some Council",
+    "signup-wants_online": "y",
+}
+
+
+def test_signup_writes_alike_for_a_subscriber_a_stranger_and_an_erased_address(
+    client: DeliveringClient, make_subscriber: Callable[..., Any], smtp: Any
+) -> None:
+    make_subscriber(email=KNOWN, status=SubscriberStatus.CONFIRMED)
+    erase_person(email=ERASED)
+    db.session.commit()
+
+    _alike(client, "/newsletter/signup", lambda a: {**SIGNUP, "signup-email": a},
+           [KNOWN, UNKNOWN, ERASED])
+
+    assert "already" in smtp.last_to(KNOWN).subject.lower()
+    assert len(smtp.to(UNKNOWN)) == 1  # the stranger is asked to confirm
+    assert smtp.to(ERASED) == []
+    assert db.session.scalar(select(Subscriber).where(Subscriber.email == ERASED)) is None
+
+
+def test_newsletter_fresh_link_writes_alike_for_known_and_unknown(
+    client: DeliveringClient, make_subscriber: Callable[..., Any], smtp: Any
+) -> None:
+    make_subscriber(email=KNOWN, status=SubscriberStatus.PENDING)
+
+    _alike(client, "/newsletter/fresh-link", lambda a: {"email": a}, [KNOWN, UNKNOWN])
+
+    assert len(smtp.to(KNOWN)) == 1 and smtp.to(UNKNOWN) == []
+
+
+def test_rsvp_fresh_link_writes_alike_for_invited_and_unknown(
+    client: DeliveringClient, make_event: Callable[..., Any], smtp: Any
+) -> None:
+    event = make_event()
+    db.session.add(Invitation(event=event, email=KNOWN, name="Kim", source=InvitationSource.PASTED))
+    db.session.commit()
+
+    _alike(client, "/rsvp/fresh-link", lambda a: {"email": a}, [KNOWN, UNKNOWN])
+
+    assert len(smtp.to(KNOWN)) == 1 and smtp.to(UNKNOWN) == []
+
+
+@pytest.mark.parametrize("invited", [True, False])
+def test_request_a_place_writes_alike_for_invited_new_and_erased(
+    client: DeliveringClient, make_event: Callable[..., Any], smtp: Any, invited: bool
+) -> None:
+    event = make_event(access=EventAccess.OPEN, capacity=10)
+    if invited:
+        db.session.add(
+            Invitation(event=event, email=KNOWN, name="Kim", source=InvitationSource.PASTED)
+        )
+    erase_person(email=ERASED)
+    db.session.commit()
+
+    _alike(client, f"/events/{event.slug}/request-place",
+           lambda a: {"name": "Pat Person", "email": a}, [KNOWN, UNKNOWN, ERASED])
+
+    assert len(smtp.to(KNOWN)) == len(smtp.to(UNKNOWN)) == 1
+    assert smtp.to(ERASED) == []
+    emails = set(db.session.scalars(select(Invitation.email)))
+    assert emails == {KNOWN, UNKNOWN}
