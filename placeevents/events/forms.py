@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventAccess, EventFormat
 from placeevents.events.services import EventDetails
+from placeevents.forms import Form
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
@@ -52,7 +52,7 @@ def _local_field(label: str, *, required: bool) -> LocalDateTimeField:
     )
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     title = StringField(
         "Title", validators=[DataRequired(message="Give the event a title."), Length(max=200)]
     )
@@ -139,7 +139,7 @@ class EventForm(FlaskForm):
         }
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     message = TextAreaField(
         "Message to the people affected",
         validators=[

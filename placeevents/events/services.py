@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from placeevents.addresses import has_control_characters
 from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
@@ -20,6 +21,7 @@ from placeevents.enquiries.timezones import (
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.slugs import unique_slug
+from placeevents.text import CONTROL_CHARACTERS_MESSAGE, multiline
 from placeevents.urls import path_for
 
 SLUG_LENGTH = 120
@@ -145,6 +147,10 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
     title = " ".join(details.title.split())
     if not title:
         errors["title"] = "Give the event a title."
+    # One-line values reach mail headers and calendar lines, where a control character breaks.
+    for name in ("title", "venue", "address", "join_url", "hosts"):
+        if has_control_characters(getattr(details, name)):
+            errors[name] = CONTROL_CHARACTERS_MESSAGE
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = "The end must be after the start."
     if starts_at and rsvp_deadline and rsvp_deadline > starts_at:
@@ -175,7 +181,7 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
         raise EventInvalid(errors)
     values = {
         "title": title,
-        "description": details.description.strip(),
+        "description": multiline(details.description).strip(),
         "format": details.format,
         "venue": details.venue.strip() if has_place else "",
         "address": details.address.strip() if has_place else "",
@@ -293,7 +299,7 @@ def cancel_event(*, event: Event, message: str) -> str:
     affected (invitations.event_changes mails it)."""
     if event.status != EventStatus.PUBLISHED:
         raise EventError("Only a published event can be cancelled; a draft can be deleted.")
-    message = message.replace("\r\n", "\n").strip()
+    message = multiline(message).strip()
     if not message:
         raise EventInvalid({"message": "Write a message to the people affected."})
     event.status = EventStatus.CANCELLED

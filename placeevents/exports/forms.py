@@ -1,12 +1,12 @@
 """Forms of the exports pages: who and which columns go on a list, the check-in search."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from placeevents.exports.rows import COLUMNS, DEFAULT_COLUMNS, DEFAULT_WHO, WHO
+from placeevents.forms import Form
 
 
 class CheckboxesField(SelectMultipleField):
@@ -16,7 +16,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class AttendeeListForm(FlaskForm):
+class AttendeeListForm(Form):
     """Who goes on an attendee list and which columns it has (read from the query string)."""
 
     class Meta:
@@ -40,7 +40,7 @@ class AttendeeListForm(FlaskForm):
             raise ValidationError("Choose at least one column.")
 
 
-class CheckInSearchForm(FlaskForm):
+class CheckInSearchForm(Form):
     """Search the check-in list by name, email or organisation."""
 
     class Meta:

@@ -1,6 +1,5 @@
 """Forms of the notes pages: they check shape; the services check the rules."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
     IntegerField,
@@ -14,6 +13,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from placeevents.forms import Form
 from placeevents.notes.models import NoteKind, NoteVisibility
 
 VISIBILITY_CHOICES = [
@@ -37,7 +37,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     title = StringField("Title", validators=[InputRequired(), Length(max=200)])
     kind = SelectField(
         "Kind",
@@ -64,9 +64,9 @@ class NoteForm(FlaskForm):
     base_revision = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that acts (restore, delete): only the CSRF token."""
 
 
-class ShareForm(FlaskForm):
+class ShareForm(Form):
     note_id = IntegerField(validators=[Optional(), NumberRange(min=1)])

@@ -122,6 +122,10 @@ def test_slugs_are_made_from_titles_and_unique(
             "01:30 on 31 March 2030 does not exist in Europe/London: the clocks go forward "
             "then. Choose another time.",
         ),
+        # Stored, a control character stopped every mail about the event (a 500 on each yes).
+        ({"title": "Bid\x07 and pilot"}, "title", "Remove line breaks and other control"),
+        ({"venue": "Town\x1b[31m Hall"}, "venue", "Remove line breaks and other control"),
+        ({"hosts": "Jo\x85Bloggs"}, "hosts", "Remove line breaks and other control"),
     ],
 )
 def test_each_error_is_shown_beside_its_field(
@@ -399,3 +403,32 @@ def test_typed_dates_are_understood_where_the_browser_has_no_picker(
     [event] = _events()
     assert event.starts_at == datetime(2030, 5, 14, 9, 0, tzinfo=UTC)
     assert event.ends_at == datetime(2030, 5, 14, 11, 30, tzinfo=UTC)
+
+
+def test_the_rules_refuse_what_no_form_checked(make_enquiry: Any) -> None:
+    # The CLI, imports and the demo call the service directly: the same rules hold there.
+    enquiry = make_enquiry()
+    details = services.EventDetails(
+        title="Bid\x07 and pilot",
+        format=EventFormat.IN_PERSON,
+        starts_at=datetime(2030, 5, 14, 10, 0),
+        ends_at=datetime(2030, 5, 14, 12, 0),
+        venue="Town\x9b Hall",
+        description="Line one\r\nline\x0b two\twith a tab",
+    )
+    errors = services.rule_errors(enquiry=enquiry, details=details)
+    assert errors == {
+        "title": "Remove line breaks and other control characters.",
+        "venue": "Remove line breaks and other control characters.",
+    }
+    fine = services.EventDetails(
+        title="Bid and pilot",
+        format=EventFormat.IN_PERSON,
+        starts_at=datetime(2030, 5, 14, 10, 0),
+        ends_at=datetime(2030, 5, 14, 12, 0),
+        venue="Town Hall",
+        description="Line one\r\nline\x0b two\twith a tab",
+    )
+    saved = services.create_event(enquiry=enquiry, details=fine)
+    # A description keeps its line breaks and tabs; invisible controls go.
+    assert saved.event.description == "Line one\nline two\twith a tab"
