@@ -25,6 +25,10 @@ from placeevents.text import CONTROL_CHARACTERS_MESSAGE, multiline
 from placeevents.urls import path_for
 
 SLUG_LENGTH = 120
+# Dates outside this window are typing slips, and near year 1 or 9999 shifting them into
+# another time zone overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
+DATE_WINDOW_MESSAGE = f"Enter a date from {EARLIEST_YEAR} to {LATEST_YEAR}."
 
 
 class EventError(Exception):
@@ -124,6 +128,9 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
 
     def to_utc(name: str, value: datetime | None) -> datetime | None:
         if value is None:
+            return None
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            errors[name] = DATE_WINDOW_MESSAGE
             return None
         if value.tzinfo is not None:
             return value.astimezone(UTC)
