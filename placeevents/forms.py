@@ -1,13 +1,14 @@
-"""The base of every form: text fields checked for control characters."""
+"""The base of every form: text fields checked for control characters, ids kept in range."""
 
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms import EmailField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
 
 from placeevents import text
 from placeevents.addresses import has_control_characters
+from placeevents.ids import row_id
 
 
 def _one_line(value: Any) -> Any:
@@ -45,3 +46,15 @@ class Form(FlaskForm):
                 options = {**options, "filters": [*unbound_field.kwargs.get("filters", ()), check]}
             return unbound_field.bind(form=form, **options)
 
+
+class IdField(IntegerField):
+    """A row id sent back by a form: 1 to 2**31-1 (see placeevents.ids), else a form error."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist:
+            return
+        try:
+            self.data = row_id(valuelist[0])
+        except ValueError as exc:
+            self.data = None
+            raise ValueError("Not a valid id.") from exc

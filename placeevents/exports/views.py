@@ -20,6 +20,7 @@ from placeevents.events.models import Event
 from placeevents.exports import services
 from placeevents.exports.forms import AttendeeListForm, CheckInSearchForm
 from placeevents.extensions import db
+from placeevents.ids import row_id
 from placeevents.invitations import attendance
 
 manage_bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -55,7 +56,7 @@ def index() -> str:
     return render_template("exports/index.html", groups=services.events_by_enquiry())
 
 
-@manage_bp.get("/events/<int:event_id>/")
+@manage_bp.get("/events/<id:event_id>/")
 def event(event_id: int) -> str:
     form = _list_form()
     overview = services.event_overview(event=_event(event_id))
@@ -67,8 +68,8 @@ def _invalid_list(event: Event, form: AttendeeListForm) -> tuple[str, int]:
     return render_template("exports/event.html", form=form, overview=overview), 422
 
 
-@manage_bp.get("/events/<int:event_id>/attendees.csv", defaults={"fmt": "csv"})
-@manage_bp.get("/events/<int:event_id>/attendees.xlsx", defaults={"fmt": "xlsx"})
+@manage_bp.get("/events/<id:event_id>/attendees.csv", defaults={"fmt": "csv"})
+@manage_bp.get("/events/<id:event_id>/attendees.xlsx", defaults={"fmt": "xlsx"})
 @writes_on_get
 def attendees(event_id: int, fmt: str) -> Response | tuple[str, int]:
     event = _event(event_id)
@@ -82,7 +83,7 @@ def attendees(event_id: int, fmt: str) -> Response | tuple[str, int]:
     return _download(download)
 
 
-@manage_bp.get("/events/<int:event_id>/sign-in-sheet")
+@manage_bp.get("/events/<id:event_id>/sign-in-sheet")
 @writes_on_get
 def sign_in_sheet(event_id: int) -> str | tuple[str, int]:
     event = _event(event_id)
@@ -100,7 +101,7 @@ def sign_in_sheet(event_id: int) -> str | tuple[str, int]:
     return render_template("exports/sign_in_sheet.html", sheet=sheet, with_online=with_online)
 
 
-@manage_bp.get("/events/<int:event_id>/check-in")
+@manage_bp.get("/events/<id:event_id>/check-in")
 def check_in(event_id: int) -> str | tuple[str, int]:
     event = _event(event_id)
     form = CheckInSearchForm(formdata=request.args)
@@ -109,7 +110,7 @@ def check_in(event_id: int) -> str | tuple[str, int]:
         return render_template("exports/check_in.html", form=form, listing=listing), 422
     listing = services.check_in_list(event=event, search=form.q.data or "")
     overbook = None
-    if (overbook_id := request.args.get("overbook", type=int)) is not None:
+    if (overbook_id := request.args.get("overbook", type=row_id)) is not None:
         try:
             overbook = services.invitation_on_list(event=event, invitation_id=overbook_id)
         except services.NotFoundError:
@@ -127,7 +128,7 @@ def _back_to_check_in(
     return redirect(f"{target}#person-{invitation_id}", code=303)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>")
+@manage_bp.post("/events/<id:event_id>/check-in/<id:invitation_id>")
 def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
     try:
         event = _event(event_id)
@@ -149,7 +150,7 @@ def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
     return _back_to_check_in(event_id, invitation_id)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>/undo")
+@manage_bp.post("/events/<id:event_id>/check-in/<id:invitation_id>/undo")
 def undo_attended(event_id: int, invitation_id: int) -> BaseResponse:
     try:
         event = _event(event_id)
@@ -162,7 +163,7 @@ def undo_attended(event_id: int, invitation_id: int) -> BaseResponse:
     return _back_to_check_in(event_id, invitation_id)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/close")
+@manage_bp.post("/events/<id:event_id>/check-in/close")
 def close_check_in(event_id: int) -> BaseResponse:
     attendance.close_check_in(event=_event(event_id), organiser=current_user)
     db.session.commit()
@@ -170,7 +171,7 @@ def close_check_in(event_id: int) -> BaseResponse:
     return redirect(url_for(".check_in", event_id=event_id), code=303)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/reopen")
+@manage_bp.post("/events/<id:event_id>/check-in/reopen")
 def reopen_check_in(event_id: int) -> BaseResponse:
     attendance.reopen_check_in(event=_event(event_id), organiser=current_user)
     db.session.commit()
@@ -178,15 +179,15 @@ def reopen_check_in(event_id: int) -> BaseResponse:
     return redirect(url_for(".check_in", event_id=event_id), code=303)
 
 
-@manage_bp.get("/enquiries/<int:enquiry_id>/matrix")
+@manage_bp.get("/enquiries/<id:enquiry_id>/matrix")
 def matrix(enquiry_id: int) -> str:
     enquiry = _enquiry(enquiry_id)
     matrix = services.attendance_matrix(enquiry=enquiry)
     return render_template("exports/matrix.html", enquiry=enquiry, matrix=matrix)
 
 
-@manage_bp.get("/enquiries/<int:enquiry_id>/matrix.csv", defaults={"fmt": "csv"})
-@manage_bp.get("/enquiries/<int:enquiry_id>/matrix.xlsx", defaults={"fmt": "xlsx"})
+@manage_bp.get("/enquiries/<id:enquiry_id>/matrix.csv", defaults={"fmt": "csv"})
+@manage_bp.get("/enquiries/<id:enquiry_id>/matrix.xlsx", defaults={"fmt": "xlsx"})
 @writes_on_get
 def matrix_download(enquiry_id: int, fmt: str) -> Response:
     download = services.export_matrix(enquiry=_enquiry(enquiry_id), fmt=fmt)

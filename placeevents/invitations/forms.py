@@ -14,6 +14,7 @@ from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from placeevents.forms import Form
+from placeevents.ids import row_id
 from placeevents.invitations.sending import parse_pasted
 
 
@@ -125,7 +126,7 @@ class MessageForm(Form):
 class RemindForm(Form):
     invitations = SelectMultipleField(
         "People to remind",
-        coerce=int,
+        coerce=row_id,
         choices=[],
         validate_choice=False,
         widget=ListWidget(prefix_label=False),

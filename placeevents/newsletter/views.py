@@ -271,7 +271,7 @@ def new() -> Page:
     return render_template("newsletter/new.html", form=form), _status(form.is_submitted())
 
 
-@manage_bp.get("/<int:subscriber_id>")
+@manage_bp.get("/<id:subscriber_id>")
 def show(subscriber_id: int) -> Page:
     try:
         subscriber = services.get_subscriber(subscriber_id=subscriber_id)
@@ -312,7 +312,7 @@ def import_upload() -> Page:
     return render_template("newsletter/import.html", form=form), _status(form.is_submitted())
 
 
-@manage_bp.get("/import/<int:batch_id>")
+@manage_bp.get("/import/<id:batch_id>")
 def import_preview(batch_id: int) -> Page:
     try:
         plan = imports.get_preview(batch_id=batch_id)
@@ -327,7 +327,7 @@ def import_preview(batch_id: int) -> Page:
     )
 
 
-@manage_bp.post("/import/<int:batch_id>")
+@manage_bp.post("/import/<id:batch_id>")
 def import_apply(batch_id: int) -> Page:
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -2,7 +2,6 @@
 
 from wtforms import (
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -10,10 +9,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from placeevents.forms import Form
+from placeevents.forms import Form, IdField
+from placeevents.ids import row_id
 from placeevents.notes.models import NoteKind, NoteVisibility
 
 VISIBILITY_CHOICES = [
@@ -59,7 +59,7 @@ class NoteForm(Form):
     )
     body = TextAreaField("Notes", validators=[Optional(), Length(max=60_000)])
     resources = TextAreaField("Resource links", validators=[Optional(), Length(max=20_000)])
-    questions = MultiCheckboxField("Lines of enquiry", coerce=int, validators=[Optional()])
+    questions = MultiCheckboxField("Lines of enquiry", coerce=row_id, validators=[Optional()])
     tags = StringField("Tags", validators=[Optional(), Length(max=500)])
     base_revision = HiddenField()
 
@@ -69,4 +69,4 @@ class ActionForm(Form):
 
 
 class ShareForm(Form):
-    note_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    note_id = IdField(validators=[Optional()])
