@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from placeevents import erasure
 from placeevents.caching import no_store
+from placeevents.db import reads_only_from_here
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db, limiter
 from placeevents.invitations import responses as invitation_responses
@@ -247,6 +248,8 @@ def export() -> Page:
         abort(400)
     rows = services.export_subscribers(filters=_filters(form))
     db.session.commit()
+    # The audit entry is committed: streaming the file only reads.
+    reads_only_from_here()
     return Response(
         stream_with_context(iter_csv(services.EXPORT_HEADER, rows)),
         mimetype="text/csv",
