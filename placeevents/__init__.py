@@ -38,6 +38,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         count = app.config["PLACEEVENTS_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]
 
+    from placeevents.ids import IdConverter
+
+    # Before any route is added: `<id:event_id>` only matches ids a database row can have.
+    app.url_map.converters["id"] = IdConverter
+
     from placeevents import models  # noqa: F401  (every table registered before migrations)
     from placeevents.extensions import csrf, db, limiter, login_manager, mail, migrate
 

@@ -65,29 +65,23 @@ class Base(DeclarativeBase):
     )
 
 
-def writes_on_get(view: Any) -> Any:
-    """Mark a GET view that records something (an audit entry for a download).
+def reads_only_from_here() -> None:
+    """Say the rest of this request only reads, e.g. a download streamed after its commit.
 
-    On SQLite its transaction then takes the write lock up front, like a POST's, instead of
-    upgrading a read snapshot that another writer may have made stale.
+    On SQLite its later transactions then begin without the write lock, as a GET's do, so a
+    slow client reading a large file never holds other writers back.
     """
-    view.writes_on_get = True
-    return view
+    from flask import g
+
+    g.reads_only = True
 
 
 def _wants_write_lock() -> bool:
     # GET never changes state, so reads need no write lock; everything else takes it up front.
-    from flask import current_app, g, has_request_context, request
+    from flask import g, has_request_context, request
 
     if has_request_context():
-        if request.method in {"GET", "HEAD", "OPTIONS"}:
-            view = current_app.view_functions.get(request.endpoint or "")
-            # Only the first transaction writes; a download streamed after it only reads.
-            if getattr(view, "writes_on_get", False) and not g.get("_get_write_begun"):
-                g._get_write_begun = True
-                return True
-            return False
-        return True
+        return request.method not in {"GET", "HEAD", "OPTIONS"} and not g.get("reads_only")
     return True
 
 

@@ -35,6 +35,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# Browsers then use only https for the host and its subdomains for a year after each response.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
 ERROR_MESSAGES = {
     400: ("Something in that request was not right", "Please go back and check what you sent."),
     403: ("Not allowed", "You do not have permission to do that."),
@@ -80,6 +83,9 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    # Only when the site is served over https: over plain http the header would be ignored.
+    if current_app.config["PLACEEVENTS_BASE_URL"].startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
     return response
 
 

@@ -1,12 +1,13 @@
 """The audit log's filter form."""
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional
 
+from placeevents.forms import Form
 
-class AuditFilterForm(FlaskForm):
+
+class AuditFilterForm(Form):
     """Which action to show and which page (read from the query string)."""
 
     class Meta:

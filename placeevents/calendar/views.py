@@ -41,7 +41,7 @@ def enquiry_feed(slug: str) -> Response:
     return _calendar_response(file, public=True)
 
 
-@manage_bp.get("/enquiries/<int:enquiry_id>.ics")
+@manage_bp.get("/enquiries/<id:enquiry_id>.ics")
 def export_enquiry(enquiry_id: int) -> Response:
     try:
         file = services.enquiry_export(enquiry_id=enquiry_id)

@@ -3,9 +3,10 @@
 from functools import cache
 from zoneinfo import available_timezones
 
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
+
+from placeevents.forms import Form
 
 
 @cache
@@ -14,7 +15,7 @@ def _timezone_choices() -> list[SelectChoice]:
     return [SelectChoice("UTC", "UTC"), *(SelectChoice(n, n.replace("_", " ")) for n in names)]
 
 
-class EnquiryForm(FlaskForm):
+class EnquiryForm(Form):
     title = StringField(
         "Title", validators=[DataRequired(message="Give the enquiry a title."), Length(max=200)]
     )
@@ -38,7 +39,7 @@ class EnquiryForm(FlaskForm):
         }
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(Form):
     title = StringField(
         "Line of enquiry",
         validators=[DataRequired(message="Give the line of enquiry a title."), Length(max=200)],

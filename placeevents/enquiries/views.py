@@ -108,12 +108,12 @@ def _enquiry_page(enquiry_id: int, question_form: QuestionForm) -> str:
     )
 
 
-@manage_bp.get("/<int:enquiry_id>", endpoint="show")
+@manage_bp.get("/<id:enquiry_id>", endpoint="show")
 def manage_show(enquiry_id: int) -> str:
     return _enquiry_page(enquiry_id, QuestionForm(formdata=None))
 
 
-@manage_bp.route("/<int:enquiry_id>/edit", methods=["GET", "POST"])
+@manage_bp.route("/<id:enquiry_id>/edit", methods=["GET", "POST"])
 def edit(enquiry_id: int) -> Page:
     enquiry = db.get_or_404(Enquiry, enquiry_id)
     form = EnquiryForm(obj=enquiry)
@@ -130,7 +130,7 @@ def edit(enquiry_id: int) -> Page:
     return render_template("enquiries/manage/form.html", form=form, enquiry=enquiry), _status()
 
 
-@manage_bp.post("/<int:enquiry_id>/archive", endpoint="archive")
+@manage_bp.post("/<id:enquiry_id>/archive", endpoint="archive")
 def manage_archive(enquiry_id: int) -> Response:
     services.archive_enquiry(enquiry=db.get_or_404(Enquiry, enquiry_id))
     db.session.commit()
@@ -138,7 +138,7 @@ def manage_archive(enquiry_id: int) -> Response:
     return redirect(url_for("manage.enquiries.show", enquiry_id=enquiry_id))
 
 
-@manage_bp.post("/<int:enquiry_id>/make-current")
+@manage_bp.post("/<id:enquiry_id>/make-current")
 def make_current(enquiry_id: int) -> Response:
     services.make_current(enquiry=db.get_or_404(Enquiry, enquiry_id))
     db.session.commit()
@@ -146,7 +146,7 @@ def make_current(enquiry_id: int) -> Response:
     return redirect(url_for("manage.enquiries.show", enquiry_id=enquiry_id))
 
 
-@manage_bp.post("/<int:enquiry_id>/questions")
+@manage_bp.post("/<id:enquiry_id>/questions")
 def add_question(enquiry_id: int) -> Page:
     enquiry = db.get_or_404(Enquiry, enquiry_id)
     form = QuestionForm()
@@ -165,7 +165,7 @@ def add_question(enquiry_id: int) -> Page:
     return _enquiry_page(enquiry_id, form), 422
 
 
-@manage_bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@manage_bp.route("/questions/<id:question_id>/edit", methods=["GET", "POST"])
 def edit_question(question_id: int) -> Page:
     question = db.get_or_404(EnquiryQuestion, question_id)
     form = QuestionForm(obj=question)
@@ -188,7 +188,7 @@ def edit_question(question_id: int) -> Page:
     ), _status()
 
 
-@manage_bp.post("/questions/<int:question_id>/move")
+@manage_bp.post("/questions/<id:question_id>/move")
 def move_question(question_id: int) -> Response:
     question = db.get_or_404(EnquiryQuestion, question_id)
     offset = -1 if request.form.get("direction") == "up" else 1
@@ -197,7 +197,7 @@ def move_question(question_id: int) -> Response:
     return redirect(url_for("manage.enquiries.show", enquiry_id=question.enquiry_id) + "#questions")
 
 
-@manage_bp.post("/questions/<int:question_id>/remove")
+@manage_bp.post("/questions/<id:question_id>/remove")
 def remove_question(question_id: int) -> Response:
     question = db.get_or_404(EnquiryQuestion, question_id)
     enquiry_id = question.enquiry_id

@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -18,7 +17,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventAccess, EventFormat
-from placeevents.events.services import EventDetails
+from placeevents.events.services import EARLIEST_YEAR, LATEST_YEAR, EventDetails
+from placeevents.forms import Form
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
 
@@ -46,13 +46,18 @@ def _local_field(label: str, *, required: bool) -> LocalDateTimeField:
     return LocalDateTimeField(
         label,
         format=LOCAL_FORMATS,
+        # The browser's picker offers the years the rules accept.
+        render_kw={
+            "min": f"{EARLIEST_YEAR}-01-01T00:00",
+            "max": f"{LATEST_YEAR}-12-31T23:59",
+        },
         validators=[InputRequired(message=f"Enter the {label.lower()} date and time.")]
         if required
         else [Optional()],
     )
 
 
-class EventForm(FlaskForm):
+class EventForm(Form):
     title = StringField(
         "Title", validators=[DataRequired(message="Give the event a title."), Length(max=200)]
     )
@@ -139,7 +144,7 @@ class EventForm(FlaskForm):
         }
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     message = TextAreaField(
         "Message to the people affected",
         validators=[

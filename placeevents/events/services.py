@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from placeevents.addresses import has_control_characters
 from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
@@ -20,9 +21,14 @@ from placeevents.enquiries.timezones import (
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.slugs import unique_slug
+from placeevents.text import CONTROL_CHARACTERS_MESSAGE, multiline
 from placeevents.urls import path_for
 
 SLUG_LENGTH = 120
+# Dates outside this window are typing slips, and near year 1 or 9999 shifting them into
+# another time zone overflows.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
+DATE_WINDOW_MESSAGE = f"Enter a date from {EARLIEST_YEAR} to {LATEST_YEAR}."
 
 
 class EventError(Exception):
@@ -123,6 +129,9 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
     def to_utc(name: str, value: datetime | None) -> datetime | None:
         if value is None:
             return None
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+            errors[name] = DATE_WINDOW_MESSAGE
+            return None
         if value.tzinfo is not None:
             return value.astimezone(UTC)
         try:
@@ -145,6 +154,10 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
     title = " ".join(details.title.split())
     if not title:
         errors["title"] = "Give the event a title."
+    # One-line values reach mail headers and calendar lines, where a control character breaks.
+    for name in ("title", "venue", "address", "join_url", "hosts"):
+        if has_control_characters(getattr(details, name)):
+            errors[name] = CONTROL_CHARACTERS_MESSAGE
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = "The end must be after the start."
     if starts_at and rsvp_deadline and rsvp_deadline > starts_at:
@@ -175,7 +188,7 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
         raise EventInvalid(errors)
     values = {
         "title": title,
-        "description": details.description.strip(),
+        "description": multiline(details.description).strip(),
         "format": details.format,
         "venue": details.venue.strip() if has_place else "",
         "address": details.address.strip() if has_place else "",
@@ -293,7 +306,7 @@ def cancel_event(*, event: Event, message: str) -> str:
     affected (invitations.event_changes mails it)."""
     if event.status != EventStatus.PUBLISHED:
         raise EventError("Only a published event can be cancelled; a draft can be deleted.")
-    message = message.replace("\r\n", "\n").strip()
+    message = multiline(message).strip()
     if not message:
         raise EventInvalid({"message": "Write a message to the people affected."})
     event.status = EventStatus.CANCELLED

@@ -11,6 +11,7 @@ from placeevents.events.forms import CancelForm, EventForm
 from placeevents.events.models import Event, EventStatus
 from placeevents.events.services import EventDetails
 from placeevents.extensions import db
+from placeevents.ids import row_id
 from placeevents.invitations import attendance, event_changes
 from placeevents.mail.outbox import batch_progress
 from placeevents.markdown import render_markdown
@@ -92,7 +93,7 @@ def _flash_saved(saved: services.EventSaved, done: str, calendar_updates: int = 
 
 @manage_bp.route("/new", methods=["GET", "POST"])
 def new() -> Page:
-    enquiry_id = request.args.get("enquiry", type=int)
+    enquiry_id = request.args.get("enquiry", type=row_id)
     enquiry = db.session.get(Enquiry, enquiry_id) if enquiry_id is not None else None
     if enquiry is None:
         abort(404)
@@ -112,7 +113,7 @@ def new() -> Page:
     return render_template("events/manage/form.html", form=form, enquiry=enquiry), status
 
 
-@manage_bp.get("/<int:event_id>", endpoint="show")
+@manage_bp.get("/<id:event_id>", endpoint="show")
 def manage_show(event_id: int) -> str:
     event = _event_or_404(event_id)
     progress = (
@@ -123,7 +124,7 @@ def manage_show(event_id: int) -> str:
     return render_template("events/manage/show.html", event=event, cancel_progress=progress)
 
 
-@manage_bp.route("/<int:event_id>/edit", methods=["GET", "POST"])
+@manage_bp.route("/<id:event_id>/edit", methods=["GET", "POST"])
 def edit(event_id: int) -> Page:
     event = _event_or_404(event_id)
     form = EventForm(data=EventForm.data_of(event)) if request.method == "GET" else EventForm()
@@ -151,7 +152,7 @@ def edit(event_id: int) -> Page:
     ), status
 
 
-@manage_bp.post("/<int:event_id>/publish")
+@manage_bp.post("/<id:event_id>/publish")
 def publish(event_id: int) -> Response:
     event = _event_or_404(event_id)
     try:
@@ -165,7 +166,7 @@ def publish(event_id: int) -> Response:
     return redirect(url_for("manage.events.show", event_id=event_id))
 
 
-@manage_bp.route("/<int:event_id>/cancel", methods=["GET", "POST"])
+@manage_bp.route("/<id:event_id>/cancel", methods=["GET", "POST"])
 def cancel(event_id: int) -> Page:
     event = _event_or_404(event_id)
     form = CancelForm()
@@ -191,7 +192,7 @@ def cancel(event_id: int) -> Page:
     ), status
 
 
-@manage_bp.post("/<int:event_id>/duplicate")
+@manage_bp.post("/<id:event_id>/duplicate")
 def duplicate(event_id: int) -> Response:
     copy = services.duplicate_event(event=_event_or_404(event_id))
     db.session.commit()
@@ -199,7 +200,7 @@ def duplicate(event_id: int) -> Response:
     return redirect(url_for("manage.events.edit", event_id=copy.id))
 
 
-@manage_bp.post("/<int:event_id>/delete")
+@manage_bp.post("/<id:event_id>/delete")
 def delete(event_id: int) -> Response:
     event = _event_or_404(event_id)
     enquiry_id = event.enquiry_id

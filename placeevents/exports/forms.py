@@ -1,12 +1,12 @@
 """Forms of the exports pages: who and which columns go on a list, the check-in search."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from placeevents.exports.rows import COLUMNS, DEFAULT_COLUMNS, DEFAULT_WHO, WHO
+from placeevents.forms import Form
 
 
 class CheckboxesField(SelectMultipleField):
@@ -16,11 +16,8 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class AttendeeListForm(FlaskForm):
-    """Who goes on an attendee list and which columns it has (read from the query string)."""
-
-    class Meta:
-        csrf = False
+class AttendeeListForm(Form):
+    """Who goes on an attendee list and which columns it has (posted: each download is audited)."""
 
     who = CheckboxesField(
         "Who", choices=[SelectChoice(k, v) for k, v in WHO.items()], default=list(DEFAULT_WHO)
@@ -40,7 +37,11 @@ class AttendeeListForm(FlaskForm):
             raise ValidationError("Choose at least one column.")
 
 
-class CheckInSearchForm(FlaskForm):
+class DownloadForm(Form):
+    """A download button: only the CSRF token (each download is audited)."""
+
+
+class CheckInSearchForm(Form):
     """Search the check-in list by name, email or organisation."""
 
     class Meta:

@@ -14,12 +14,13 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from placeevents.db import writes_on_get
+from placeevents.db import reads_only_from_here
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event
 from placeevents.exports import services
-from placeevents.exports.forms import AttendeeListForm, CheckInSearchForm
+from placeevents.exports.forms import AttendeeListForm, CheckInSearchForm, DownloadForm
 from placeevents.extensions import db
+from placeevents.ids import row_id
 from placeevents.invitations import attendance
 
 manage_bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -39,12 +40,9 @@ def _enquiry(enquiry_id: int) -> Enquiry:
         abort(404)
 
 
-def _list_form() -> AttendeeListForm:
-    # A bare link (no query string) gets the defaults: confirmed people, the usual columns.
-    return AttendeeListForm(formdata=request.args if request.args else None)
-
-
 def _download(download: services.Download) -> Response:
+    # Called after the audit entry is committed: streaming the file only reads.
+    reads_only_from_here()
     response = Response(stream_with_context(download.chunks), mimetype=download.mimetype)
     response.headers["Content-Disposition"] = download.content_disposition
     return response
@@ -55,9 +53,10 @@ def index() -> str:
     return render_template("exports/index.html", groups=services.events_by_enquiry())
 
 
-@manage_bp.get("/events/<int:event_id>/")
+@manage_bp.get("/events/<id:event_id>/")
 def event(event_id: int) -> str:
-    form = _list_form()
+    # The defaults: confirmed people, the usual columns.
+    form = AttendeeListForm(formdata=None)
     overview = services.event_overview(event=_event(event_id))
     return render_template("exports/event.html", form=form, overview=overview)
 
@@ -67,13 +66,13 @@ def _invalid_list(event: Event, form: AttendeeListForm) -> tuple[str, int]:
     return render_template("exports/event.html", form=form, overview=overview), 422
 
 
-@manage_bp.get("/events/<int:event_id>/attendees.csv", defaults={"fmt": "csv"})
-@manage_bp.get("/events/<int:event_id>/attendees.xlsx", defaults={"fmt": "xlsx"})
-@writes_on_get
+# Downloads are POSTed from buttons: each one writes an audit entry, and GET never writes.
+@manage_bp.post("/events/<id:event_id>/attendees.csv", defaults={"fmt": "csv"})
+@manage_bp.post("/events/<id:event_id>/attendees.xlsx", defaults={"fmt": "xlsx"})
 def attendees(event_id: int, fmt: str) -> Response | tuple[str, int]:
     event = _event(event_id)
-    form = _list_form()
-    if not form.validate():
+    form = AttendeeListForm()
+    if not form.validate_on_submit():
         return _invalid_list(event, form)
     download = services.export_attendees(
         event=event, who=form.who.data, columns=form.columns.data, fmt=fmt
@@ -82,25 +81,21 @@ def attendees(event_id: int, fmt: str) -> Response | tuple[str, int]:
     return _download(download)
 
 
-@manage_bp.get("/events/<int:event_id>/sign-in-sheet")
-@writes_on_get
+@manage_bp.post("/events/<id:event_id>/sign-in-sheet")
 def sign_in_sheet(event_id: int) -> str | tuple[str, int]:
     event = _event(event_id)
-    form = _list_form()
-    if not form.validate():
+    form = AttendeeListForm()
+    if not form.validate_on_submit():
         return _invalid_list(event, form)
     sheet = services.sign_in_sheet(
-        event=event, who=form.who.data, include_online=request.args.get("online") == "1"
+        event=event, who=form.who.data, include_online=request.form.get("online") == "1"
     )
     db.session.commit()
-    # The same choice of people and columns, with those joining online added.
-    with_online = url_for(
-        ".sign_in_sheet", event_id=event.id, **{**request.args.to_dict(flat=False), "online": "1"}
-    )
-    return render_template("exports/sign_in_sheet.html", sheet=sheet, with_online=with_online)
+    # The page's button asks again with the same choices, those joining online added.
+    return render_template("exports/sign_in_sheet.html", sheet=sheet, form=form)
 
 
-@manage_bp.get("/events/<int:event_id>/check-in")
+@manage_bp.get("/events/<id:event_id>/check-in")
 def check_in(event_id: int) -> str | tuple[str, int]:
     event = _event(event_id)
     form = CheckInSearchForm(formdata=request.args)
@@ -109,7 +104,7 @@ def check_in(event_id: int) -> str | tuple[str, int]:
         return render_template("exports/check_in.html", form=form, listing=listing), 422
     listing = services.check_in_list(event=event, search=form.q.data or "")
     overbook = None
-    if (overbook_id := request.args.get("overbook", type=int)) is not None:
+    if (overbook_id := request.args.get("overbook", type=row_id)) is not None:
         try:
             overbook = services.invitation_on_list(event=event, invitation_id=overbook_id)
         except services.NotFoundError:
@@ -127,7 +122,7 @@ def _back_to_check_in(
     return redirect(f"{target}#person-{invitation_id}", code=303)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>")
+@manage_bp.post("/events/<id:event_id>/check-in/<id:invitation_id>")
 def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
     try:
         event = _event(event_id)
@@ -149,7 +144,7 @@ def mark_attended(event_id: int, invitation_id: int) -> BaseResponse:
     return _back_to_check_in(event_id, invitation_id)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/<int:invitation_id>/undo")
+@manage_bp.post("/events/<id:event_id>/check-in/<id:invitation_id>/undo")
 def undo_attended(event_id: int, invitation_id: int) -> BaseResponse:
     try:
         event = _event(event_id)
@@ -162,7 +157,7 @@ def undo_attended(event_id: int, invitation_id: int) -> BaseResponse:
     return _back_to_check_in(event_id, invitation_id)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/close")
+@manage_bp.post("/events/<id:event_id>/check-in/close")
 def close_check_in(event_id: int) -> BaseResponse:
     attendance.close_check_in(event=_event(event_id), organiser=current_user)
     db.session.commit()
@@ -170,7 +165,7 @@ def close_check_in(event_id: int) -> BaseResponse:
     return redirect(url_for(".check_in", event_id=event_id), code=303)
 
 
-@manage_bp.post("/events/<int:event_id>/check-in/reopen")
+@manage_bp.post("/events/<id:event_id>/check-in/reopen")
 def reopen_check_in(event_id: int) -> BaseResponse:
     attendance.reopen_check_in(event=_event(event_id), organiser=current_user)
     db.session.commit()
@@ -178,17 +173,21 @@ def reopen_check_in(event_id: int) -> BaseResponse:
     return redirect(url_for(".check_in", event_id=event_id), code=303)
 
 
-@manage_bp.get("/enquiries/<int:enquiry_id>/matrix")
+@manage_bp.get("/enquiries/<id:enquiry_id>/matrix")
 def matrix(enquiry_id: int) -> str:
     enquiry = _enquiry(enquiry_id)
     matrix = services.attendance_matrix(enquiry=enquiry)
-    return render_template("exports/matrix.html", enquiry=enquiry, matrix=matrix)
+    return render_template(
+        "exports/matrix.html", enquiry=enquiry, matrix=matrix, download_form=DownloadForm()
+    )
 
 
-@manage_bp.get("/enquiries/<int:enquiry_id>/matrix.csv", defaults={"fmt": "csv"})
-@manage_bp.get("/enquiries/<int:enquiry_id>/matrix.xlsx", defaults={"fmt": "xlsx"})
-@writes_on_get
+@manage_bp.post("/enquiries/<id:enquiry_id>/matrix.csv", defaults={"fmt": "csv"})
+@manage_bp.post("/enquiries/<id:enquiry_id>/matrix.xlsx", defaults={"fmt": "xlsx"})
 def matrix_download(enquiry_id: int, fmt: str) -> Response:
-    download = services.export_matrix(enquiry=_enquiry(enquiry_id), fmt=fmt)
+    enquiry = _enquiry(enquiry_id)
+    if not DownloadForm().validate_on_submit():
+        abort(400)
+    download = services.export_matrix(enquiry=enquiry, fmt=fmt)
     db.session.commit()
     return _download(download)

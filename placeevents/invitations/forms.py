@@ -1,6 +1,5 @@
 """Forms of the invitations domain: they check shape; the services check the rules."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -14,6 +13,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from placeevents.forms import Form
+from placeevents.ids import row_id
 from placeevents.invitations.sending import parse_pasted
 
 
@@ -25,16 +26,11 @@ def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
 MODE_CHOICES = choices(("in_person", "In person"), ("online", "Online"))
 
 
-def _single_line(form: FlaskForm, field: StringField) -> None:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in field.data or ""):
-        raise ValidationError("Use a single line without control characters.")
-
-
-class ButtonForm(FlaskForm):
+class ButtonForm(Form):
     """A form that is only a button (and its CSRF token)."""
 
 
-class RsvpForm(FlaskForm):
+class RsvpForm(Form):
     answer = HiddenField(
         "Answer",
         validators=[
@@ -56,22 +52,22 @@ class RsvpForm(FlaskForm):
         self.mode.flags.required = True
 
 
-class RequestPlaceForm(FlaskForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=200), _single_line])
+class RequestPlaceForm(Form):
+    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     email = EmailField(
         "Your email address",
         validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],
     )
 
 
-class FreshLinkForm(FlaskForm):
+class FreshLinkForm(Form):
     email = EmailField(
         "Your email address",
         validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     subscribers = RadioField(
         "Subscribers",
         choices=choices(
@@ -85,7 +81,7 @@ class InviteForm(FlaskForm):
     pasted = TextAreaField(
         "Other addresses", validators=[Length(max=200_000)], render_kw={"rows": 6}
     )
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=250), _single_line])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=250)])
     body = TextAreaField("Text", validators=[DataRequired(), Length(max=10_000)])
 
     def validate_pasted(self, field: TextAreaField) -> None:
@@ -102,7 +98,7 @@ class InviteForm(FlaskForm):
             raise ValidationError("Choose at least one group of people, or paste addresses.")
 
 
-class OrganiserAnswerForm(FlaskForm):
+class OrganiserAnswerForm(Form):
     answer = RadioField(
         "Answer",
         choices=choices(("yes", "Coming"), ("maybe", "Maybe"), ("no", "Not coming")),
@@ -113,7 +109,7 @@ class OrganiserAnswerForm(FlaskForm):
     notify = BooleanField("Mail them the confirmation", default=True)
 
 
-class MessageForm(FlaskForm):
+class MessageForm(Form):
     audience = RadioField(
         "Send to",
         choices=choices(
@@ -123,14 +119,14 @@ class MessageForm(FlaskForm):
         ),
         validators=[InputRequired("Choose whom to write to.")],
     )
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=250), _single_line])
+    subject = StringField("Subject", validators=[DataRequired(), Length(max=250)])
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=10_000)])
 
 
-class RemindForm(FlaskForm):
+class RemindForm(Form):
     invitations = SelectMultipleField(
         "People to remind",
-        coerce=int,
+        coerce=row_id,
         choices=[],
         validate_choice=False,
         widget=ListWidget(prefix_label=False),

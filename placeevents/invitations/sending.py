@@ -37,6 +37,7 @@ from placeevents.newsletter.services import (
     is_suppressed,
     suppressed_among,
 )
+from placeevents.text import one_line
 
 if TYPE_CHECKING:
     from placeevents.auth.models import Organiser
@@ -70,7 +71,8 @@ def parse_pasted(text: str) -> tuple[list[PastedAddress], list[str]]:
             name, email = named["name"], named["email"]
         else:
             name, _, email = line.rpartition(",")
-        name = name.strip().rstrip(",").strip().strip('"').strip()
+        # A name goes into a To header: one line, no control characters.
+        name = " ".join(one_line(name).split()).rstrip(",").strip().strip('"').strip()
         email = email.strip().strip("<>")
         try:
             checked = validate_email(email, check_deliverability=False)

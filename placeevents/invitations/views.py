@@ -301,7 +301,7 @@ def event_answer_counts(event: Event) -> dict[str, int]:
     return responses.answer_counts(event_ids=[event.id])[event.id]
 
 
-@manage_bp.route("/events/<int:event_id>/invite", methods=["GET", "POST"])
+@manage_bp.route("/events/<id:event_id>/invite", methods=["GET", "POST"])
 def invite(event_id: int) -> Page:
     event = _event(event_id)
     closed = sending.invite_closed_reason(event=event)
@@ -348,7 +348,7 @@ def invite(event_id: int) -> Page:
     return render_template("invitations/invite.html", event=event, form=form, preview=preview)
 
 
-@manage_bp.get("/events/<int:event_id>/mailings/<int:mailing_id>")
+@manage_bp.get("/events/<id:event_id>/mailings/<id:mailing_id>")
 def mailing(event_id: int, mailing_id: int) -> Page:
     try:
         found = responses.get_mailing(event_id=event_id, mailing_id=mailing_id)
@@ -362,7 +362,7 @@ def mailing(event_id: int, mailing_id: int) -> Page:
     )
 
 
-@manage_bp.get("/events/<int:event_id>/responses", endpoint="responses")
+@manage_bp.get("/events/<id:event_id>/responses", endpoint="responses")
 def responses_page(event_id: int) -> Page:
     try:
         found = responses.responses(event_id=event_id)
@@ -376,7 +376,7 @@ def responses_page(event_id: int) -> Page:
     )
 
 
-@manage_bp.post("/events/<int:event_id>/remind")
+@manage_bp.post("/events/<id:event_id>/remind")
 def remind(event_id: int) -> Page:
     event = _event(event_id)
     form = forms.RemindForm()
@@ -394,7 +394,7 @@ def remind(event_id: int) -> Page:
     return redirect(url_for("manage.invitations.mailing", event_id=event.id, mailing_id=mailing.id))
 
 
-@manage_bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
+@manage_bp.route("/events/<id:event_id>/message", methods=["GET", "POST"])
 def message(event_id: int) -> Page:
     event = _event(event_id)
     closed = messages.message_closed_reason(event=event)
@@ -443,7 +443,7 @@ def _managed_invitation(invitation_id: int) -> Invitation:
         abort(404)
 
 
-@manage_bp.route("/<int:invitation_id>/answer", methods=["GET", "POST"])
+@manage_bp.route("/<id:invitation_id>/answer", methods=["GET", "POST"])
 def set_answer(invitation_id: int) -> Page:
     invitation = _managed_invitation(invitation_id)
     form = forms.OrganiserAnswerForm()
@@ -494,7 +494,7 @@ def set_answer(invitation_id: int) -> Page:
     ), status
 
 
-@manage_bp.post("/<int:invitation_id>/remove")
+@manage_bp.post("/<id:invitation_id>/remove")
 def remove(invitation_id: int) -> Page:
     invitation = _managed_invitation(invitation_id)
     if not forms.ButtonForm().validate_on_submit():

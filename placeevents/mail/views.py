@@ -104,7 +104,7 @@ def index() -> str:
     )
 
 
-@manage_bp.post("/messages/<int:message_id>/retry")
+@manage_bp.post("/messages/<id:message_id>/retry")
 def retry(message_id: int) -> BaseResponse:
     try:
         message = retry_message(message_id=message_id)
@@ -117,7 +117,7 @@ def retry(message_id: int) -> BaseResponse:
     return redirect(url_for("manage.mail.index"))
 
 
-@manage_bp.post("/bounces/<int:bounce_id>/remove")
+@manage_bp.post("/bounces/<id:bounce_id>/remove")
 def remove_bounce(bounce_id: int) -> BaseResponse:
     bounce = remove_from_bounce_list(bounce_id=bounce_id) or abort(404)
     db.session.commit()

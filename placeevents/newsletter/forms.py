@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, EmailField, Field, SearchField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from placeevents.addresses import email_problem, has_control_characters
+from placeevents.addresses import email_problem
+from placeevents.forms import Form
 from placeevents.newsletter.models import NAME_LENGTH, ConsentSource, SubscriberStatus
 from placeevents.newsletter.services import INTERESTS, Details, Interests
 
@@ -17,16 +17,11 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def _no_control_characters(form: FlaskForm, field: Field) -> None:
-    if field.data and has_control_characters(field.data):
-        raise ValidationError("Remove line breaks and other control characters.")
-
-
 class _EmailAddress:
     # Marks the field required (label and attribute) while giving one message for every problem.
     field_flags = {"required": True}
 
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: Form, field: Field) -> None:
         problem = email_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
@@ -40,7 +35,6 @@ def _text(label: str, *, required: str | None = None, length: int = NAME_LENGTH)
         validators=[
             *presence,
             Length(max=length, message=f"Use at most {length} characters."),
-            _no_control_characters,
         ],
     )
 
@@ -49,7 +43,7 @@ def _email(label: str = "Email") -> EmailField:
     return EmailField(label, filters=[_strip], validators=[_EmailAddress()])
 
 
-class DetailsForm(FlaskForm):
+class DetailsForm(Form):
     """Name, organisation, role and interests, shared by signup and preferences."""
 
     name = _text("Name", required="Enter your name.")
@@ -103,23 +97,23 @@ class InPersonForm(SignupForm):
     returning = BooleanField("They asked to come back")
 
 
-class FreshLinkForm(FlaskForm):
+class FreshLinkForm(Form):
     """Ask for a new confirmation link."""
 
     email = _email("Your email address")
 
 
-class EraseForm(FlaskForm):
+class EraseForm(Form):
     """The address of a person to erase."""
 
     email = _email()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that acts: only the CSRF token."""
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """An uploaded CSV of an existing list."""
 
     file = FileField(
@@ -135,7 +129,7 @@ def _choices(options: list[tuple[str, str]], everyone: str) -> list[SelectChoice
     return [SelectChoice(value, label) for value, label in [("", everyone), *options]]
 
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """Search and filters of the organiser's list (read from the query string)."""
 
     class Meta:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from placeevents import erasure
 from placeevents.caching import no_store
+from placeevents.db import reads_only_from_here
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db, limiter
 from placeevents.invitations import responses as invitation_responses
@@ -247,6 +248,8 @@ def export() -> Page:
         abort(400)
     rows = services.export_subscribers(filters=_filters(form))
     db.session.commit()
+    # The audit entry is committed: streaming the file only reads.
+    reads_only_from_here()
     return Response(
         stream_with_context(iter_csv(services.EXPORT_HEADER, rows)),
         mimetype="text/csv",
@@ -274,7 +277,7 @@ def new() -> Page:
     return render_template("newsletter/new.html", form=form), _status(form.is_submitted())
 
 
-@manage_bp.get("/<int:subscriber_id>")
+@manage_bp.get("/<id:subscriber_id>")
 def show(subscriber_id: int) -> Page:
     try:
         subscriber = services.get_subscriber(subscriber_id=subscriber_id)
@@ -315,7 +318,7 @@ def import_upload() -> Page:
     return render_template("newsletter/import.html", form=form), _status(form.is_submitted())
 
 
-@manage_bp.get("/import/<int:batch_id>")
+@manage_bp.get("/import/<id:batch_id>")
 def import_preview(batch_id: int) -> Page:
     try:
         plan = imports.get_preview(batch_id=batch_id)
@@ -330,7 +333,7 @@ def import_preview(batch_id: int) -> Page:
     )
 
 
-@manage_bp.post("/import/<int:batch_id>")
+@manage_bp.post("/import/<id:batch_id>")
 def import_apply(batch_id: int) -> Page:
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -1,9 +1,7 @@
 """Forms of the notes pages: they check shape; the services check the rules."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
-    IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -11,9 +9,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from placeevents.forms import Form, IdField
+from placeevents.ids import row_id
 from placeevents.notes.models import NoteKind, NoteVisibility
 
 VISIBILITY_CHOICES = [
@@ -37,7 +37,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     title = StringField("Title", validators=[InputRequired(), Length(max=200)])
     kind = SelectField(
         "Kind",
@@ -59,14 +59,14 @@ class NoteForm(FlaskForm):
     )
     body = TextAreaField("Notes", validators=[Optional(), Length(max=60_000)])
     resources = TextAreaField("Resource links", validators=[Optional(), Length(max=20_000)])
-    questions = MultiCheckboxField("Lines of enquiry", coerce=int, validators=[Optional()])
+    questions = MultiCheckboxField("Lines of enquiry", coerce=row_id, validators=[Optional()])
     tags = StringField("Tags", validators=[Optional(), Length(max=500)])
     base_revision = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A button that acts (restore, delete): only the CSRF token."""
 
 
-class ShareForm(FlaskForm):
-    note_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
+class ShareForm(Form):
+    note_id = IdField(validators=[Optional()])

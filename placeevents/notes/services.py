@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
-from placeevents.addresses import normalise_email
+from placeevents.addresses import has_control_characters, normalise_email
 from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
@@ -122,7 +122,7 @@ class NoteInput:
 
 def _single_line(value: str, *, label: str, field_name: str, limit: int) -> str:
     value = " ".join(value.split()) if value else ""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if has_control_characters(value):
         raise NoteError(f"The {label} cannot contain control characters.", field_name)
     if len(value) > limit:
         raise NoteError(f"The {label} can be at most {limit} characters.", field_name)
@@ -136,7 +136,7 @@ def normalise_tags(text: str) -> str:
         tag = " ".join(raw.split())
         if not tag:
             continue
-        if any(ord(ch) < 32 for ch in tag):
+        if has_control_characters(tag):
             raise NoteError("Tags cannot contain control characters.", "tags")
         if len(tag) > MAX_TAG_LENGTH:
             raise NoteError(

@@ -85,7 +85,7 @@ def attendee_index(token: str) -> Response:
     )
 
 
-@bp.get("/notes/<token>/<int:note_id>")
+@bp.get("/notes/<token>/<id:note_id>")
 def attendee_show(token: str, note_id: int) -> Response:
     try:
         invitation, note = services.attendee_note(token=token, note_id=note_id)
@@ -145,7 +145,7 @@ def index() -> str:
     )
 
 
-@manage_bp.get("/events/<int:event_id>", endpoint="list")
+@manage_bp.get("/events/<id:event_id>", endpoint="list")
 def list_notes(event_id: int) -> str:
     event = _event_or_404(event_id)
     return render_template(
@@ -156,7 +156,7 @@ def list_notes(event_id: int) -> str:
     )
 
 
-@manage_bp.route("/events/<int:event_id>/new", methods=["GET", "POST"])
+@manage_bp.route("/events/<id:event_id>/new", methods=["GET", "POST"])
 def new(event_id: int) -> str | Response | tuple[str, int]:
     event = _event_or_404(event_id)
     form = NoteForm()
@@ -176,7 +176,7 @@ def new(event_id: int) -> str | Response | tuple[str, int]:
     return render_template("notes/new.html", event=event, form=form), status
 
 
-@manage_bp.get("/<int:note_id>")
+@manage_bp.get("/<id:note_id>")
 def show(note_id: int) -> str:
     note = _note_or_404(note_id)
     return render_template(
@@ -184,7 +184,7 @@ def show(note_id: int) -> str:
     )
 
 
-@manage_bp.route("/<int:note_id>/edit", methods=["GET", "POST"])
+@manage_bp.route("/<id:note_id>/edit", methods=["GET", "POST"])
 def edit(note_id: int) -> str | Response | tuple[str, int]:
     note = _note_or_404(note_id)
     event = note.event
@@ -238,7 +238,7 @@ def edit(note_id: int) -> str | Response | tuple[str, int]:
     ), status
 
 
-@manage_bp.get("/<int:note_id>/revisions")
+@manage_bp.get("/<id:note_id>/revisions")
 def revisions(note_id: int) -> str:
     note = db.first_or_404(
         select(Note)
@@ -254,7 +254,7 @@ def revisions(note_id: int) -> str:
     )
 
 
-@manage_bp.get("/<int:note_id>/revisions/<int:number>")
+@manage_bp.get("/<id:note_id>/revisions/<id:number>")
 def revision(note_id: int, number: int) -> str:
     note = _note_or_404(note_id)
     found = next((r for r in note.revisions if r.number == number), None)
@@ -265,7 +265,7 @@ def revision(note_id: int, number: int) -> str:
     )
 
 
-@manage_bp.post("/<int:note_id>/revisions/<int:number>/restore")
+@manage_bp.post("/<id:note_id>/revisions/<id:number>/restore")
 def restore(note_id: int, number: int) -> Response:
     note = _note_or_404(note_id)
     if not ActionForm().validate_on_submit():
@@ -283,7 +283,7 @@ def restore(note_id: int, number: int) -> Response:
     return redirect(url_for(".show", note_id=note.id))
 
 
-@manage_bp.route("/<int:note_id>/delete", methods=["GET", "POST"])
+@manage_bp.route("/<id:note_id>/delete", methods=["GET", "POST"])
 def delete(note_id: int) -> str | Response:
     note = _note_or_404(note_id)
     form = ActionForm()
@@ -296,7 +296,7 @@ def delete(note_id: int) -> str | Response:
     return render_template("notes/delete.html", note=note, event=note.event, form=form)
 
 
-@manage_bp.route("/events/<int:event_id>/share", methods=["GET", "POST"])
+@manage_bp.route("/events/<id:event_id>/share", methods=["GET", "POST"])
 def share(event_id: int) -> str | Response | tuple[str, int]:
     event = _event_or_404(event_id)
     form = ShareForm()
@@ -323,7 +323,7 @@ def share(event_id: int) -> str | Response | tuple[str, int]:
     )
 
 
-@manage_bp.get("/events/<int:event_id>/share/progress")
+@manage_bp.get("/events/<id:event_id>/share/progress")
 def share_progress(event_id: int) -> str:
     event = _event_or_404(event_id)
     batch_key = request.args.get("batch", "")

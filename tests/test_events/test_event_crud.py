@@ -58,6 +58,7 @@ def test_the_form_labels_every_field(logged_in: FlaskClient, make_enquiry: Any) 
                  "ask_dietary_needs", "ask_question"):  # fmt: skip
         assert f'<label for="{name}">' in page, name
     assert 'type="datetime-local"' in page
+    assert 'max="2100-12-31T23:59" min="1970-01-01T00:00"' in page
     assert "Local time in Europe/Paris." in page
     assert "Applies to in-person places only" in page
     assert logged_in.get("/manage/events/new?enquiry=999").status_code == 404
@@ -122,6 +123,14 @@ def test_slugs_are_made_from_titles_and_unique(
             "01:30 on 31 March 2030 does not exist in Europe/London: the clocks go forward "
             "then. Choose another time.",
         ),
+        # Stored, a control character stopped every mail about the event (a 500 on each yes).
+        ({"title": "Bid\x07 and pilot"}, "title", "Remove line breaks and other control"),
+        ({"venue": "Town\x1b[31m Hall"}, "venue", "Remove line breaks and other control"),
+        ({"hosts": "Jo\x85Bloggs"}, "hosts", "Remove line breaks and other control"),
+        # Far-off years broke every page showing the event in Tokyo or New York time.
+        ({"starts_at": "0001-01-01T10:00"}, "starts_at", "Enter a date from 1970 to 2100."),
+        ({"ends_at": "9999-12-31T23:00"}, "ends_at", "Enter a date from 1970 to 2100."),
+        ({"rsvp_deadline": "1969-12-31T23:59"}, "rsvp_deadline", "Enter a date from 1970"),
     ],
 )
 def test_each_error_is_shown_beside_its_field(
@@ -403,3 +412,60 @@ def test_typed_dates_are_understood_where_the_browser_has_no_picker(
     [event] = _events()
     assert event.starts_at == datetime(2030, 5, 14, 9, 0, tzinfo=UTC)
     assert event.ends_at == datetime(2030, 5, 14, 11, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "starts_at", "ends_at"),
+    [
+        ("Asia/Tokyo", "0001-01-01T05:00", "0001-01-01T08:00"),
+        ("America/New_York", "9999-12-31T20:00", "9999-12-31T22:00"),
+    ],
+)
+def test_far_off_years_are_refused_in_any_time_zone(
+    logged_in: FlaskClient,
+    make_enquiry: Any,
+    event_form: Any,
+    zone: str,
+    starts_at: str,
+    ends_at: str,
+) -> None:
+    enquiry = make_enquiry(timezone=zone)
+    data = event_form(starts_at=starts_at, ends_at=ends_at)
+    response = logged_in.post(f"/manage/events/new?enquiry={enquiry.id}", data=data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert field_error(page, "starts_at") == "Enter a date from 1970 to 2100."
+    assert field_error(page, "ends_at") == "Enter a date from 1970 to 2100."
+    assert _events() == []
+
+
+def test_the_rules_refuse_what_no_form_checked(make_enquiry: Any) -> None:
+    # The CLI, imports and the demo call the service directly: the same rules hold there.
+    enquiry = make_enquiry(timezone="Asia/Tokyo")
+    details = services.EventDetails(
+        title="Bid\x07 and pilot",
+        format=EventFormat.IN_PERSON,
+        starts_at=datetime(1, 1, 1, 0, 30, tzinfo=UTC),
+        ends_at=datetime(2030, 5, 14, 12, 0),
+        venue="Town\x9b Hall",
+        rsvp_deadline=datetime(2101, 1, 1, 0, 0),
+        description="Line one\r\nline\x0b two\twith a tab",
+    )
+    errors = services.rule_errors(enquiry=enquiry, details=details)
+    assert errors == {
+        "title": "Remove line breaks and other control characters.",
+        "venue": "Remove line breaks and other control characters.",
+        "starts_at": "Enter a date from 1970 to 2100.",
+        "rsvp_deadline": "Enter a date from 1970 to 2100.",
+    }
+    fine = services.EventDetails(
+        title="Bid and pilot",
+        format=EventFormat.IN_PERSON,
+        starts_at=datetime(1970, 1, 1, 0, 0),
+        ends_at=datetime(2100, 12, 31, 23, 59),
+        venue="Town Hall",
+        description="Line one\r\nline\x0b two\twith a tab",
+    )
+    saved = services.create_event(enquiry=enquiry, details=fine)
+    # A description keeps its line breaks and tabs; invisible controls go.
+    assert saved.event.description == "Line one\nline two\twith a tab"

@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from placeevents.audit.models import AuditEntry
 from placeevents.enquiries.models import EnquiryStatus
@@ -90,9 +91,9 @@ def everyone(event: Any, make_invitation: Any) -> dict[str, Any]:
 def test_each_group_of_people(
     logged_in: FlaskClient, event: Any, everyone: Any, who: list[str], names: list[str]
 ) -> None:
-    response = logged_in.get(
+    response = logged_in.post(
         f"/manage/exports/events/{event.id}/attendees.csv",
-        query_string={"who": who, "columns": ["name", "answer"]},
+        data={"who": who, "columns": ["name", "answer"]},
     )
     assert response.status_code == 200
     rows = read_csv(response)
@@ -100,10 +101,10 @@ def test_each_group_of_people(
     assert [r[0] for r in rows[1:]] == names
 
 
-def test_a_bare_link_gives_confirmed_people_with_the_usual_columns(
+def test_a_bare_request_gives_confirmed_people_with_the_usual_columns(
     logged_in: FlaskClient, event: Any, everyone: Any
 ) -> None:
-    rows = read_csv(logged_in.get(f"/manage/exports/events/{event.id}/attendees.csv"))
+    rows = read_csv(logged_in.post(f"/manage/exports/events/{event.id}/attendees.csv"))
     assert rows == [
         ["Name", "Email", "Organisation", "Role", "Answer", "In person or online"],
         ["Ada Yes", everyone["yes"].email, "Leeds City Council", "Officer", "Coming", "In person"],
@@ -141,9 +142,9 @@ def test_every_column_in_the_chosen_order(
         "attended",
     ]
     rows = read_csv(
-        logged_in.get(
+        logged_in.post(
             f"/manage/exports/events/{event.id}/attendees.csv",
-            query_string={"who": "everyone", "columns": columns},
+            data={"who": "everyone", "columns": columns},
         )
     )
     note = "deleted 30 days after the event, on 4 Jul 2024"
@@ -188,9 +189,9 @@ def test_waitlist_positions_follow_the_order_people_joined(
     make_invitation(event, answer="waitlisted", name="Amy", answered_at=base + timedelta(hours=1))
     make_invitation(event, answer="waitlisted", name="Max", answered_at=base + timedelta(hours=2))
     rows = read_csv(
-        logged_in.get(
+        logged_in.post(
             f"/manage/exports/events/{event.id}/attendees.csv",
-            query_string={"who": "everyone", "columns": ["name", "waitlist_position"]},
+            data={"who": "everyone", "columns": ["name", "waitlist_position"]},
         )
     )
     assert rows[1:] == [["Amy", "2"], ["Bob", ""], ["Max", "3"], ["Zed", "1"]]
@@ -209,7 +210,7 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(
     )
     query = {"who": "confirmed", "columns": ["name", "organisation", "role", "question"]}
     url = f"/manage/exports/events/{event.id}/attendees"
-    rows = read_csv(logged_in.get(url + ".csv", query_string=query))
+    rows = read_csv(logged_in.post(url + ".csv", data=query))
     assert rows[1] == [
         '\'=HYPERLINK("http://evil.example","Click")',
         "'+44 113 000",
@@ -217,7 +218,7 @@ def test_formula_cells_are_neutralised_in_csv_and_xlsx(
         "'@SUM(A1:A9)",
     ]
 
-    sheet = read_xlsx(logged_in.get(url + ".xlsx", query_string=query))["Attendees"]
+    sheet = read_xlsx(logged_in.post(url + ".xlsx", data=query))["Attendees"]
     cells = list(sheet.iter_rows(min_row=2, max_row=2))[0]
     assert [c.value for c in cells] == [
         '=HYPERLINK("http://evil.example","Click")',
@@ -232,9 +233,9 @@ def test_control_characters_do_not_break_the_xlsx(
     logged_in: FlaskClient, event: Any, make_invitation: Any
 ) -> None:
     make_invitation(event, answer="yes", name="Bell\x07 Ringer", question="x" * 40_000)
-    response = logged_in.get(
+    response = logged_in.post(
         f"/manage/exports/events/{event.id}/attendees.xlsx",
-        query_string={"who": "confirmed", "columns": ["name", "question"]},
+        data={"who": "confirmed", "columns": ["name", "question"]},
     )
     row = list(read_xlsx(response)["Attendees"].iter_rows(min_row=2, values_only=True))[0]
     assert row[0] == "Bell Ringer" and len(row[1]) == 32767
@@ -250,9 +251,9 @@ def test_xlsx_times_are_local_and_naive_across_a_clock_change(
     make_invitation(
         event, answer="yes", name="After", answered_at=datetime(2024, 4, 1, 12, 0, tzinfo=UTC)
     )
-    response = logged_in.get(
+    response = logged_in.post(
         f"/manage/exports/events/{event.id}/attendees.xlsx",
-        query_string={"who": "confirmed", "columns": ["name", "answered_at"]},
+        data={"who": "confirmed", "columns": ["name", "answered_at"]},
     )
     assert response.mimetype == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -274,16 +275,16 @@ def test_xlsx_times_are_local_and_naive_across_a_clock_change(
 def test_downloads_are_named_by_slug_and_date_and_audited(
     logged_in: FlaskClient, event: Any, everyone: Any, organiser: Any
 ) -> None:
-    csv_response = logged_in.get(f"/manage/exports/events/{event.id}/attendees.csv")
+    csv_response = logged_in.post(f"/manage/exports/events/{event.id}/attendees.csv")
     csv_response.get_data()
     assert csv_response.headers["Content-Disposition"] == (
         'attachment; filename="bid-and-pilot-leeds-2024-06-04-attendees.csv"'
     )
     assert csv_response.mimetype == "text/csv"
     assert csv_response.headers["Cache-Control"] == "no-store"
-    xlsx_response = logged_in.get(
+    xlsx_response = logged_in.post(
         f"/manage/exports/events/{event.id}/attendees.xlsx",
-        query_string={"who": "everyone", "columns": "name"},
+        data={"who": "everyone", "columns": "name"},
     )
     xlsx_response.get_data()
     assert xlsx_response.headers["Content-Disposition"] == (
@@ -310,19 +311,19 @@ def test_downloads_are_named_by_slug_and_date_and_audited(
 def test_bad_choices_redisplay_the_form(
     logged_in: FlaskClient, event: Any, query: dict[str, str], message: str
 ) -> None:
-    response = logged_in.get(f"/manage/exports/events/{event.id}/attendees.csv", query_string=query)
+    response = logged_in.post(f"/manage/exports/events/{event.id}/attendees.csv", data=query)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(AuditEntry)) is None
 
 
 def test_unknown_event_is_not_found(logged_in: FlaskClient) -> None:
-    assert logged_in.get("/manage/exports/events/999/attendees.csv").status_code == 404
+    assert logged_in.post("/manage/exports/events/999/attendees.csv").status_code == 404
     assert logged_in.get("/manage/exports/events/999/").status_code == 404
 
 
 def test_only_organisers_can_export(client: FlaskClient, event: Any, everyone: Any) -> None:
-    response = client.get(f"/manage/exports/events/{event.id}/attendees.csv")
+    response = client.post(f"/manage/exports/events/{event.id}/attendees.csv")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
     assert db.session.scalar(select(AuditEntry)) is None
 
@@ -362,9 +363,9 @@ def test_the_same_number_of_queries_for_10_and_2000_people(
     counts, lengths = [], []
     for event in (small, large):
         with count_queries() as queries:
-            response = logged_in.get(
+            response = logged_in.post(
                 f"/manage/exports/events/{event.id}/attendees.{fmt}",
-                query_string={"who": "everyone", "columns": list(_all_columns())},
+                data={"who": "everyone", "columns": list(_all_columns())},
             )
             response.get_data()
         counts.append(len(queries))
@@ -386,9 +387,9 @@ def _all_columns() -> list[str]:
 def test_large_csv_streams_in_chunks(logged_in: FlaskClient, make_event: Any) -> None:
     event = _online_event(make_event)
     _add_people(event, 2000)
-    response = logged_in.get(
+    response = logged_in.post(
         f"/manage/exports/events/{event.id}/attendees.csv",
-        query_string={"who": "everyone", "columns": ["name", "email", "access_needs"]},
+        data={"who": "everyone", "columns": ["name", "email", "access_needs"]},
         buffered=False,
     )
     assert response.is_streamed
@@ -414,9 +415,9 @@ def test_event_page_offers_every_export(logged_in: FlaskClient, event: Any, ever
 def test_sign_in_sheet_lists_the_chosen_people_and_is_audited(
     logged_in: FlaskClient, event: Any, everyone: Any
 ) -> None:
-    response = logged_in.get(
+    response = logged_in.post(
         f"/manage/exports/events/{event.id}/sign-in-sheet",
-        query_string={"who": ["confirmed", "maybe"], "columns": "name"},
+        data={"who": ["confirmed", "maybe"], "columns": "name"},
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -437,15 +438,20 @@ def test_sign_in_sheet_of_a_hybrid_event_lists_people_in_the_room(
     url = f"/manage/exports/events/{hybrid.id}/sign-in-sheet"
 
     query = {"who": "confirmed", "columns": ["name", "organisation"]}
-    html = logged_in.get(url, query_string=query).get_data(as_text=True)
+    html = logged_in.post(url, data=query).get_data(as_text=True)
     assert "Ada Room" in html and "Cal Room" in html and "Bea Screen" not in html
     assert "2 people. Please sign" in html
     assert "1 person joining online is not listed" in html
     assert '<th scope="col">Attending</th>' not in html
-    link = re.search(r'<a href="([^"]+)">List them too', html)
-    assert link is not None
+    # A button asks again with the same choices (a POST: the sheet is audited each time).
+    again = re.search(r'<form method="post" action="([^"]+)">(.*?)List them too', html, re.S)
+    assert again is not None
+    fields = re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', again.group(2))
+    assert sorted(fields) == [
+        ("columns", "name"), ("columns", "organisation"), ("online", "1"), ("who", "confirmed")
+    ]  # fmt: skip
 
-    html = logged_in.get(unescape(link.group(1))).get_data(as_text=True)
+    html = logged_in.post(unescape(again.group(1)), data=MultiDict(fields)).get_data(as_text=True)
     assert "3 people. Please sign" in html and "not listed" not in html
     assert '<th scope="col">Attending</th>' in html
     # Those in the room first, then those online, each with how they attend.
@@ -457,9 +463,9 @@ def test_sign_in_sheet_of_an_in_person_event_lists_everyone_chosen(
     logged_in: FlaskClient, event: Any, make_invitation: Any
 ) -> None:
     make_invitation(event, answer="yes", name="Ada Room")
-    html = logged_in.get(
+    html = logged_in.post(
         f"/manage/exports/events/{event.id}/sign-in-sheet",
-        query_string={"who": "confirmed", "columns": "name"},
+        data={"who": "confirmed", "columns": "name"},
     ).get_data(as_text=True)
     assert "1 person. Please sign" in html and "not listed" not in html
 

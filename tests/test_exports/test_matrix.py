@@ -77,7 +77,7 @@ def test_matrix_page(logged_in: FlaskClient, enquiry: Any) -> None:
 
 
 def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> None:
-    response = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix.csv")
+    response = logged_in.post(f"/manage/exports/enquiries/{enquiry.id}/matrix.csv")
     disposition = response.headers["Content-Disposition"]
     assert disposition.startswith('attachment; filename="total-place-2-')
     assert disposition.endswith('-attendance.csv"')
@@ -143,7 +143,7 @@ def test_matrix_csv(logged_in: FlaskClient, enquiry: Any, organiser: Any) -> Non
 
 
 def test_matrix_xlsx(logged_in: FlaskClient, enquiry: Any) -> None:
-    response = logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/matrix.xlsx")
+    response = logged_in.post(f"/manage/exports/enquiries/{enquiry.id}/matrix.xlsx")
     workbook = load_workbook(io.BytesIO(response.get_data()))
     assert workbook.sheetnames == ["Attendance", "Organisations"]
     rows = list(workbook["Attendance"].iter_rows(values_only=True))
@@ -174,14 +174,16 @@ def test_matrix_queries_do_not_grow_with_people(
             make_invitation(events[n % 3], answer="yes", email=f"p{people}-{n}@example.org")
         for url in ("matrix", "matrix.csv", "matrix.xlsx"):
             with count_queries() as queries:
-                logged_in.get(f"/manage/exports/enquiries/{enquiry.id}/{url}").get_data()
+                method = "GET" if url == "matrix" else "POST"
+                path = f"/manage/exports/enquiries/{enquiry.id}/{url}"
+                logged_in.open(path, method=method).get_data()
             counts.append((url, len(queries)))
     assert counts[:3] == counts[3:]
 
 
 def test_unknown_enquiry(logged_in: FlaskClient) -> None:
     assert logged_in.get("/manage/exports/enquiries/404/matrix").status_code == 404
-    assert logged_in.get("/manage/exports/enquiries/404/matrix.csv").status_code == 404
+    assert logged_in.post("/manage/exports/enquiries/404/matrix.csv").status_code == 404
 
 
 @pytest.mark.browser

@@ -38,8 +38,17 @@ def _logged_in_opener(base_url: str, email: str) -> OpenerDirector:
     return opener
 
 
-def _fetch(opener: OpenerDirector, url: str) -> tuple[int, dict[str, str], bytes]:
-    with opener.open(url) as response:
+def _csrf_token(opener: OpenerDirector, page_url: str) -> str:
+    with opener.open(page_url) as response:
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.read().decode())
+    assert match, f"{page_url} has no CSRF token"
+    return match.group(1)
+
+
+def _download(opener: OpenerDirector, url: str, token: str) -> tuple[int, dict[str, str], bytes]:
+    # Downloads are POSTed from the page's buttons, with the page's CSRF token.
+    data = urlencode({"csrf_token": token}).encode()
+    with opener.open(Request(url, data=data, method="POST")) as response:
         return response.status, dict(response.headers), response.read()
 
 
@@ -65,8 +74,9 @@ def test_both_downloads_work_over_http(
         enquiry_id = enquiry.id
     opener = _logged_in_opener(live_server.url, "desk@example.org")
     base = f"{live_server.url}/manage/exports/enquiries/{enquiry_id}"
+    token = _csrf_token(opener, f"{base}/matrix")
 
-    status, headers, body = _fetch(opener, f"{base}/matrix.csv")
+    status, headers, body = _download(opener, f"{base}/matrix.csv", token)
     assert status == 200
     assert headers["Content-Type"].startswith("text/csv")
     disposition = headers["Content-Disposition"]
@@ -76,7 +86,7 @@ def test_both_downloads_work_over_http(
     assert [row[1] for row in rows[1:-1]] == ["ada@example.org", "bea@example.org"]
     assert rows[-1][0] == "Total: 2 people"
 
-    status, headers, body = _fetch(opener, f"{base}/matrix.xlsx")
+    status, headers, body = _download(opener, f"{base}/matrix.xlsx", token)
     assert status == 200
     workbook = load_workbook(io.BytesIO(body))
     assert workbook.sheetnames == ["Attendance", "Organisations"]
@@ -100,7 +110,7 @@ def test_chromium_downloads_the_demo_matrix(
     page.goto(f"{live_server.url}/manage/exports/enquiries/{enquiry_id}/matrix")
 
     with page.expect_download() as csv_download:
-        page.get_by_role("link", name="Download CSV").click()
+        page.get_by_role("button", name="Download CSV").click()
     assert csv_download.value.failure() is None
     assert csv_download.value.suggested_filename.endswith("-attendance.csv")
     text = Path(csv_download.value.path()).read_text(encoding="utf-8-sig")
@@ -110,7 +120,7 @@ def test_chromium_downloads_the_demo_matrix(
     assert "amara.okafor@example.org" in [row[1] for row in rows]
 
     with page.expect_download() as xlsx_download:
-        page.get_by_role("link", name="Download XLSX").click()
+        page.get_by_role("button", name="Download XLSX").click()
     assert xlsx_download.value.failure() is None
     assert xlsx_download.value.suggested_filename.endswith("-attendance.xlsx")
     # Playwright keeps the file under a name without its extension.

@@ -68,11 +68,11 @@ def test_create_a_note(logged_in: Any, past_event: Any, organiser: Any) -> None:
             "Lines 1, 4 and 5 need a web address",
         ),
         (
+            # The box strips the invisible \x01; only the second line is still wrong.
             {"resources": "Bad\x01title | https://ok.example\nnot a link"},
             "resources",
             "Line 2 needs a web address starting https:// or http:// (write "
-            "“Title | https://…” or just the address). Line 1: The resource title cannot "
-            "contain control characters.",
+            "“Title | https://…” or just the address).</p>",
         ),
         ({"tags": "a" * 51}, "tags", "at most 50 characters"),
         ({"visibility": "everyone"}, "visibility", "Not a valid choice"),
@@ -89,6 +89,19 @@ def test_bad_input_is_shown_beside_the_field(
     assert f'id="{field}-error"' in page and message in page
     assert db.session.scalar(select(func.count()).select_from(Note)) == 0
     assert db.session.scalar(select(func.count()).select_from(NoteRevision)) == 0
+
+
+def test_the_service_refuses_control_characters_no_form_removed() -> None:
+    from placeevents.notes import services
+
+    for resources in ("Bad\x01title | https://ok.example", "Bad\x9btitle | https://ok.example"):
+        with pytest.raises(services.NoteError) as error:
+            services.normalise_resources(resources)
+        assert error.value.message == (
+            "Line 1: The resource title cannot contain control characters."
+        )
+    with pytest.raises(services.NoteError):
+        services.normalise_tags("pilots, bid\x9band")
 
 
 def test_a_question_of_another_enquiry_is_refused(

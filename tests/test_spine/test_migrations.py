@@ -83,6 +83,98 @@ def test_migrations_match_models_on_postgresql() -> None:
         admin.dispose()
 
 
+def _seed_control_characters_and_upgrade(url: str) -> dict[str, str]:
+    """Rows stored at 0003 with control characters, read back after `db upgrade`."""
+    from datetime import UTC, datetime
+
+    from placeevents import create_app
+    from placeevents.enquiries.models import Enquiry
+    from placeevents.events.models import Event, EventFormat
+    from placeevents.extensions import db
+    from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
+    from placeevents.newsletter.models import Subscriber
+
+    upgrade = _flask(url, "db", "upgrade", "0003")
+    assert upgrade.returncode == 0, upgrade.stderr
+    app = create_app({"PLACEEVENTS_ENV": "testing", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        enquiry = Enquiry(slug="e", title="Total\x07 Place", introduction="One\r\ntwo\x0b")
+        start = datetime(2030, 5, 14, 9, tzinfo=UTC)
+        event = Event(
+            enquiry=enquiry, slug="bid", title="Bid\x07 and pilot", format=EventFormat.IN_PERSON,
+            venue="Town\x9b Hall", description="Come\x1b[0m\tin\r\nplease",
+            starts_at=start, ends_at=start,
+        )
+        invitation = Invitation(
+            event=event, email="ann@example.org", name="Ann\tExample\n",
+            source=InvitationSource.PASTED,
+        )
+        invitation.rsvp = Rsvp(answer=RsvpAnswer.YES, access_needs="Ramp\x08\nplease")
+        subscriber = Subscriber(email="ada@example.org", name="Ada\r\nLovelace", role="R\x85D")
+        db.session.add_all([enquiry, event, invitation, subscriber])
+        db.session.commit()
+        ids = {"enquiry": enquiry.id, "event": event.id, "invitation": invitation.id}
+        ids["subscriber"] = subscriber.id
+        db.engine.dispose()
+    upgrade = _flask(url, "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    with app.app_context():
+        enquiry = db.session.get(Enquiry, ids["enquiry"])
+        event = db.session.get(Event, ids["event"])
+        invitation = db.session.get(Invitation, ids["invitation"])
+        subscriber = db.session.get(Subscriber, ids["subscriber"])
+        found = {
+            "enquiry.title": enquiry.title,
+            "enquiry.introduction": enquiry.introduction,
+            "event.title": event.title,
+            "event.venue": event.venue,
+            "event.description": event.description,
+            "invitation.name": invitation.name,
+            "rsvp.access_needs": invitation.rsvp.access_needs,
+            "subscriber.name": subscriber.name,
+            "subscriber.role": subscriber.role,
+        }
+        db.session.remove()
+        db.engine.dispose()
+    return found
+
+
+CLEANED = {
+    "enquiry.title": "Total Place",
+    "enquiry.introduction": "One\ntwo",
+    "event.title": "Bid and pilot",
+    "event.venue": "Town Hall",
+    "event.description": "Come[0m\tin\nplease",
+    "invitation.name": "Ann Example",
+    "rsvp.access_needs": "Ramp\nplease",
+    "subscriber.name": "Ada Lovelace",
+    "subscriber.role": "R D",
+}
+
+
+def test_control_characters_stored_earlier_are_cleaned_on_sqlite(tmp_path: Path) -> None:
+    # Stored, they answered every yes to the event, and every invitation send, with a 500.
+    assert _seed_control_characters_and_upgrade(f"sqlite:///{tmp_path / 'clean.db'}") == CLEANED
+
+
+@pytest.mark.postgres_only
+def test_control_characters_stored_earlier_are_cleaned_on_postgresql() -> None:
+    from config import normalise_database_url
+
+    url = sa.engine.make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
+    name = f"placeevents_clean_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        scratch = url.set(database=name).render_as_string(hide_password=False)
+        assert _seed_control_characters_and_upgrade(scratch) == CLEANED
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def test_the_flask_command_works_on_a_scratch_database_with_no_settings(tmp_path: Path) -> None:
     # A newcomer's `flask db upgrade` / `flask db check` need no environment beyond the URL.
     env = {k: v for k, v in os.environ.items() if k not in ("PLACEEVENTS_ENV", "SECRET_KEY")}

@@ -60,6 +60,28 @@ def test_security_headers_on_every_page(client: FlaskClient, app: Flask, demo) -
         assert "'unsafe-inline'" not in csp
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def test_https_sites_tell_browsers_to_stay_on_https(make_app) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(PLACEEVENTS_BASE_URL="https://events.example.org", PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("boom")
+
+    client = app.test_client()
+    for path in ["/", "/login", "/no-such-page", "/favicon.ico", "/static/favicon.svg", "/boom"]:
+        response = client.get(path)
+        assert response.headers.get("Strict-Transport-Security") == HSTS, path
+    assert client.post("/manage/").headers.get("Strict-Transport-Security") == HSTS
+
+
+def test_http_sites_send_no_hsts(client: FlaskClient) -> None:
+    for path in ["/", "/login", "/no-such-page"]:
+        assert "Strict-Transport-Security" not in client.get(path).headers, path
+
+
 def test_pages_carry_no_inline_script(client: FlaskClient, demo) -> None:  # type: ignore[no-untyped-def]
     html = client.get("/").get_data(as_text=True)
     assert "<script>" not in html and " onclick=" not in html
