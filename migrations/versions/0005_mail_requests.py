@@ -1,7 +1,7 @@
 """mail requests: public forms queue a request the worker answers, whoever the address is
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 09:00:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import placeevents.db
 
 
-revision = '0004'
-down_revision = '0003'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
