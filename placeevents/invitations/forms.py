@@ -15,6 +15,7 @@ from wtforms.validators import AnyOf, DataRequired, Email, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from placeevents.invitations.sending import parse_pasted
+from placeevents.public_forms import SessionlessForm
 
 
 def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
@@ -34,7 +35,11 @@ class ButtonForm(FlaskForm):
     """A form that is only a button (and its CSRF token)."""
 
 
-class RsvpForm(FlaskForm):
+class LinkButtonForm(SessionlessForm):
+    """A button on a page reached by a personal link, which is the proof: no CSRF token."""
+
+
+class RsvpForm(SessionlessForm):
     answer = HiddenField(
         "Answer",
         validators=[
@@ -56,7 +61,7 @@ class RsvpForm(FlaskForm):
         self.mode.flags.required = True
 
 
-class RequestPlaceForm(FlaskForm):
+class RequestPlaceForm(SessionlessForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200), _single_line])
     email = EmailField(
         "Your email address",
@@ -64,7 +69,7 @@ class RequestPlaceForm(FlaskForm):
     )
 
 
-class FreshLinkForm(FlaskForm):
+class FreshLinkForm(SessionlessForm):
     email = EmailField(
         "Your email address",
         validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from placeevents.addresses import normalise_email
 from placeevents.caching import no_store
 from placeevents.events.models import Event, EventFormat, EventStatus
-from placeevents.extensions import db, limiter
+from placeevents.extensions import csrf, db, limiter
 from placeevents.invitations import attendance, errors, forms, messages, responses, sending
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
@@ -17,6 +17,7 @@ from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswe
 from placeevents.mail.outbox import batch_progress
 from placeevents.newsletter.services import add_do_not_invite, is_do_not_invite
 from placeevents.notes.services import attendee_notes
+from placeevents.public_forms import same_origin_only
 from placeevents.tokens import ExpiredToken, InvalidToken
 
 bp = Blueprint("invitations", __name__)
@@ -84,7 +85,6 @@ def _rsvp_page(
         rsvp=rsvp,
         token=token,
         form=form,
-        button_form=forms.ButtonForm(),
         position=position,
         can_change=attendance.can_change_answer(invitation),
         can_withdraw=attendance.can_withdraw(invitation),
@@ -138,7 +138,9 @@ CONFIRMATIONS = {
 }
 
 
+# Forms behind a personal link need no session: the token in the link is the proof.
 @bp.post("/rsvp/<token>")
+@csrf.exempt
 @limiter.limit("30 per minute")
 def answer(token: str) -> Page:
     found = _invitation(token)
@@ -177,12 +179,13 @@ def answer(token: str) -> Page:
 
 
 @bp.post("/rsvp/<token>/accept")
+@csrf.exempt
 @limiter.limit("30 per minute")
 def accept(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
         return found
-    form = forms.ButtonForm()
+    form = forms.LinkButtonForm()
     if not form.validate_on_submit():
         abort(400)
     try:
@@ -197,6 +200,7 @@ def accept(token: str) -> Page:
 
 
 @bp.route("/rsvp/fresh-link", methods=["GET", "POST"])
+@same_origin_only
 @limiter.limit("10 per hour", methods=["POST"])
 @limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
 def fresh_link() -> Page:
@@ -217,17 +221,18 @@ def stop(token: str) -> Page:
     return render_template(
         "invitations/stop.html",
         invitation=found,
-        form=forms.ButtonForm(),
+        form=forms.LinkButtonForm(),
         stopped=is_do_not_invite(found.email),
     )
 
 
 @bp.post("/invitations/stop/<token>")
+@csrf.exempt
 def stop_confirm(token: str) -> Page:
     found = _invitation(token, STOP_PURPOSE)
     if not isinstance(found, Invitation):
         return found
-    if not forms.ButtonForm().validate_on_submit():
+    if not forms.LinkButtonForm().validate_on_submit():
         abort(400)
     add_do_not_invite(found.email)
     db.session.commit()
@@ -242,6 +247,7 @@ def _open_event(slug: str) -> Event:
 
 
 @bp.route("/events/<slug>/request-place", methods=["GET", "POST"])
+@same_origin_only
 @limiter.limit("10 per hour", methods=["POST"])
 @limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
 def request_place(slug: str) -> Page:

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from placeevents.addresses import email_problem, has_control_characters
 from placeevents.newsletter.models import NAME_LENGTH, ConsentSource, SubscriberStatus
 from placeevents.newsletter.services import INTERESTS, Details, Interests
+from placeevents.public_forms import SessionlessForm
 
 
 def _strip(value: Any) -> Any:
@@ -86,23 +87,24 @@ class DetailsForm(FlaskForm):
         )
 
 
-class SignupForm(DetailsForm):
+class SignupForm(SessionlessForm, DetailsForm):
     """The signup form shown on the home page and on every event page."""
 
     email = _email()
 
 
-class PreferencesForm(DetailsForm):
-    """A subscriber's own details, changed from the preferences page."""
+class PreferencesForm(SessionlessForm, DetailsForm):
+    """A subscriber's own details, changed from the preferences page (its link is the proof)."""
 
 
-class InPersonForm(SignupForm):
+class InPersonForm(DetailsForm):
     """An organiser adding someone who asked in person."""
 
+    email = _email()
     note = _text("How did they ask?", required="Say how and when they asked.", length=300)
 
 
-class FreshLinkForm(FlaskForm):
+class FreshLinkForm(SessionlessForm):
     """Ask for a new confirmation link."""
 
     email = _email("Your email address")
@@ -116,6 +118,10 @@ class EraseForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that acts: only the CSRF token."""
+
+
+class LinkActionForm(SessionlessForm):
+    """A button on a page reached by a personal link, which is the proof: no CSRF token."""
 
 
 class ImportForm(FlaskForm):

@@ -29,11 +29,13 @@ from placeevents.newsletter.forms import (
     FreshLinkForm,
     ImportForm,
     InPersonForm,
+    LinkActionForm,
     PreferencesForm,
     SignupForm,
 )
 from placeevents.newsletter.links import PREFERENCES, UNSUBSCRIBE, token_for
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
+from placeevents.public_forms import same_origin_only
 
 bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
 manage_bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
@@ -82,6 +84,7 @@ def _link_problem(error: services.InvalidLink) -> tuple[str, int]:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@same_origin_only
 @limiter.limit(SIGNUP_LIMIT, methods=["POST"])
 def signup() -> Page:
     form = SignupForm(prefix=SIGNUP_PREFIX)
@@ -98,6 +101,7 @@ def check_inbox() -> str:
 
 
 @bp.route("/fresh-link", methods=["GET", "POST"])
+@same_origin_only
 @limiter.limit(SIGNUP_LIMIT, methods=["POST"])
 def fresh_link() -> Page:
     form = FreshLinkForm()
@@ -108,9 +112,11 @@ def fresh_link() -> Page:
     return render_template("newsletter/fresh_link.html", form=form), _status(form.is_submitted())
 
 
+# Forms behind a personal link need no session: the token in the link is the proof.
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
+@csrf.exempt
 def confirm(token: str) -> Page:
-    form = ActionForm()
+    form = LinkActionForm()
     try:
         if form.validate_on_submit():
             outcome = services.confirm_subscription(token=token, ip=request.remote_addr or "")
@@ -132,6 +138,7 @@ def confirm(token: str) -> Page:
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
+@csrf.exempt
 def preferences(token: str) -> Page:
     try:
         subscriber = services.subscriber_for_preferences(token=token)
@@ -156,7 +163,7 @@ def preferences(token: str) -> Page:
         "newsletter/preferences.html",
         subscriber=subscriber,
         form=form,
-        action=ActionForm(formdata=None),
+        action=LinkActionForm(formdata=None),
         token=token,
         unsubscribe_url=_page_url(".unsubscribe", UNSUBSCRIBE, subscriber),
     ), _status(form.is_submitted())
@@ -177,8 +184,9 @@ def my_data(token: str) -> Page:
 
 
 @bp.post("/preferences/<token>/subscribe")
+@csrf.exempt
 def resubscribe(token: str) -> Page:
-    if not ActionForm().validate_on_submit():
+    if not LinkActionForm().validate_on_submit():
         abort(400)
     try:
         services.resubscribe(token=token, ip=request.remote_addr or "")

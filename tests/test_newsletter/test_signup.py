@@ -236,16 +236,6 @@ def test_choosing_nothing_to_receive_is_refused(client: FlaskClient) -> None:
     assert _count(Subscriber) == 0
 
 
-def test_signup_needs_the_csrf_token(csrf_app: Flask) -> None:
-    client = csrf_app.test_client()
-    response = client.post(
-        "/newsletter/signup",
-        data={"signup-name": "Ada", "signup-email": "ada@example.org", "signup-wants_news": "y"},
-    )
-    assert response.status_code == 400
-    assert _count(Subscriber) == 0
-
-
 @pytest.mark.parametrize("organisation", ["The Leadership Centre", "Acme Trust"])
 def test_mail_wording_reads_well_for_any_organisation_and_status(
     app: Flask, client: FlaskClient, sign_up: Callable[..., Any], smtp: Any, organisation: str
