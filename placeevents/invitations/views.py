@@ -5,10 +5,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from placeevents.addresses import normalise_email
+from placeevents import limits
 from placeevents.caching import no_store
 from placeevents.events.models import Event, EventFormat, EventStatus
-from placeevents.extensions import csrf, db, limiter
+from placeevents.extensions import csrf, db
 from placeevents.invitations import attendance, errors, forms, messages, responses, sending
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
@@ -28,10 +28,6 @@ Page = str | tuple[str, int] | Response
 
 # Every public page here is reached through a personal link: never cached.
 bp.after_request(no_store)
-
-
-def _form_email_key() -> str:
-    return "email:" + normalise_email(request.form.get("email", ""))
 
 
 def _link_problem(expired: bool) -> tuple[str, int]:
@@ -97,6 +93,7 @@ def _rsvp_page(
 
 
 @bp.get("/rsvp/<token>")
+@limits.PERSONAL_LINK
 def rsvp(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -105,6 +102,7 @@ def rsvp(token: str) -> Page:
 
 
 @bp.get("/rsvp/<token>/calendar.ics")
+@limits.PERSONAL_LINK
 def personal_calendar(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -141,7 +139,7 @@ CONFIRMATIONS = {
 # Forms behind a personal link need no session: the token in the link is the proof.
 @bp.post("/rsvp/<token>")
 @csrf.exempt
-@limiter.limit("30 per minute")
+@limits.PERSONAL_LINK
 def answer(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -180,7 +178,7 @@ def answer(token: str) -> Page:
 
 @bp.post("/rsvp/<token>/accept")
 @csrf.exempt
-@limiter.limit("30 per minute")
+@limits.PERSONAL_LINK
 def accept(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -201,8 +199,7 @@ def accept(token: str) -> Page:
 
 @bp.route("/rsvp/fresh-link", methods=["GET", "POST"])
 @same_origin_only
-@limiter.limit("10 per hour", methods=["POST"])
-@limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
+@limits.FRESH_LINK
 def fresh_link() -> Page:
     form = forms.FreshLinkForm()
     if form.validate_on_submit():
@@ -214,6 +211,7 @@ def fresh_link() -> Page:
 
 
 @bp.get("/invitations/stop/<token>")
+@limits.PERSONAL_LINK
 def stop(token: str) -> Page:
     found = _invitation(token, STOP_PURPOSE)
     if not isinstance(found, Invitation):
@@ -228,6 +226,7 @@ def stop(token: str) -> Page:
 
 @bp.post("/invitations/stop/<token>")
 @csrf.exempt
+@limits.PERSONAL_LINK
 def stop_confirm(token: str) -> Page:
     found = _invitation(token, STOP_PURPOSE)
     if not isinstance(found, Invitation):
@@ -248,8 +247,7 @@ def _open_event(slug: str) -> Event:
 
 @bp.route("/events/<slug>/request-place", methods=["GET", "POST"])
 @same_origin_only
-@limiter.limit("10 per hour", methods=["POST"])
-@limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
+@limits.REQUEST_PLACE
 def request_place(slug: str) -> Page:
     event = _open_event(slug)
     form = forms.RequestPlaceForm()
@@ -308,6 +306,7 @@ def event_answer_counts(event: Event) -> dict[str, int]:
 
 
 @manage_bp.route("/events/<int:event_id>/invite", methods=["GET", "POST"])
+@limits.ORGANISER_SEND
 def invite(event_id: int) -> Page:
     event = _event(event_id)
     closed = sending.invite_closed_reason(event=event)
@@ -383,6 +382,7 @@ def responses_page(event_id: int) -> Page:
 
 
 @manage_bp.post("/events/<int:event_id>/remind")
+@limits.ORGANISER_SEND
 def remind(event_id: int) -> Page:
     event = _event(event_id)
     form = forms.RemindForm()
@@ -401,6 +401,7 @@ def remind(event_id: int) -> Page:
 
 
 @manage_bp.route("/events/<int:event_id>/message", methods=["GET", "POST"])
+@limits.ORGANISER_SEND
 def message(event_id: int) -> Page:
     event = _event(event_id)
     closed = messages.message_closed_reason(event=event)

@@ -16,10 +16,10 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from placeevents import erasure
+from placeevents import erasure, limits
 from placeevents.caching import no_store
 from placeevents.exports.csv import iter_csv
-from placeevents.extensions import csrf, db, limiter
+from placeevents.extensions import csrf, db
 from placeevents.invitations import responses as invitation_responses
 from placeevents.newsletter import imports, services
 from placeevents.newsletter.forms import (
@@ -41,8 +41,6 @@ bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
 manage_bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
 
 SIGNUP_PREFIX = "signup"
-# Per client; repeats for one address are dropped silently by the service instead.
-SIGNUP_LIMIT = "5 per minute;30 per hour"
 
 Page = str | tuple[str, int] | BaseResponse
 
@@ -85,7 +83,7 @@ def _link_problem(error: services.InvalidLink) -> tuple[str, int]:
 
 @bp.route("/signup", methods=["GET", "POST"])
 @same_origin_only
-@limiter.limit(SIGNUP_LIMIT, methods=["POST"])
+@limits.SIGNUP
 def signup() -> Page:
     form = SignupForm(prefix=SIGNUP_PREFIX)
     if form.validate_on_submit():
@@ -102,7 +100,7 @@ def check_inbox() -> str:
 
 @bp.route("/fresh-link", methods=["GET", "POST"])
 @same_origin_only
-@limiter.limit(SIGNUP_LIMIT, methods=["POST"])
+@limits.FRESH_LINK
 def fresh_link() -> Page:
     form = FreshLinkForm()
     if form.validate_on_submit():
@@ -115,6 +113,7 @@ def fresh_link() -> Page:
 # Forms behind a personal link need no session: the token in the link is the proof.
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limits.PERSONAL_LINK
 def confirm(token: str) -> Page:
     form = LinkActionForm()
     try:
@@ -139,6 +138,7 @@ def confirm(token: str) -> Page:
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limits.PERSONAL_LINK
 def preferences(token: str) -> Page:
     try:
         subscriber = services.subscriber_for_preferences(token=token)
@@ -170,6 +170,7 @@ def preferences(token: str) -> Page:
 
 
 @bp.get("/preferences/<token>/my-data.json")
+@limits.PERSONAL_LINK
 def my_data(token: str) -> Page:
     try:
         data = services.personal_data(token=token)
@@ -185,6 +186,7 @@ def my_data(token: str) -> Page:
 
 @bp.post("/preferences/<token>/subscribe")
 @csrf.exempt
+@limits.PERSONAL_LINK
 def resubscribe(token: str) -> Page:
     if not LinkActionForm().validate_on_submit():
         abort(400)
@@ -199,6 +201,7 @@ def resubscribe(token: str) -> Page:
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limits.PERSONAL_LINK
 def unsubscribe(token: str) -> Page:
     # RFC 8058: mail providers POST here with no cookie and no CSRF token; the link is the proof.
     try:
