@@ -6,10 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from placeevents.addresses import normalise_email
+from placeevents import limits
 from placeevents.auth import services
 from placeevents.auth.forms import LoginForm
-from placeevents.extensions import db, limiter, login_manager
+from placeevents.auth.known_browsers import remember_browser
+from placeevents.extensions import db, login_manager
 
 bp = Blueprint("auth", __name__)
 
@@ -17,10 +18,6 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see that page."
 login_manager.login_message_category = "info"
 login_manager.user_loader(services.load_organiser)
-
-
-def _account_key() -> str:
-    return "login:" + normalise_email(request.form.get("email", ""))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -36,8 +33,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per minute", methods=["POST"])
-@limiter.limit("5 per minute", key_func=_account_key, methods=["POST"])
+@limits.LOGIN
 def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("manage.index"))
@@ -47,7 +43,9 @@ def login() -> str | Response | tuple[str, int]:
         if organiser is not None:
             db.session.commit()
             login_user(organiser)
-            return redirect(safe_next(request.args.get("next")) or url_for("manage.index"))
+            response = redirect(safe_next(request.args.get("next")) or url_for("manage.index"))
+            remember_browser(response, organiser)
+            return response
         form.password.errors.append("That email and password do not match an organiser account.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status

@@ -16,6 +16,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from placeevents.forms import Form
 from placeevents.ids import row_id
 from placeevents.invitations.sending import parse_pasted
+from placeevents.public_forms import SessionlessForm
 
 
 def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
@@ -30,7 +31,11 @@ class ButtonForm(Form):
     """A form that is only a button (and its CSRF token)."""
 
 
-class RsvpForm(Form):
+class LinkButtonForm(SessionlessForm):
+    """A button on a page reached by a personal link, which is the proof: no CSRF token."""
+
+
+class RsvpForm(SessionlessForm):
     answer = HiddenField(
         "Answer",
         validators=[
@@ -52,7 +57,7 @@ class RsvpForm(Form):
         self.mode.flags.required = True
 
 
-class RequestPlaceForm(Form):
+class RequestPlaceForm(SessionlessForm):
     name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
     email = EmailField(
         "Your email address",
@@ -60,7 +65,7 @@ class RequestPlaceForm(Form):
     )
 
 
-class FreshLinkForm(Form):
+class FreshLinkForm(SessionlessForm):
     email = EmailField(
         "Your email address",
         validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],

@@ -5,10 +5,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from placeevents.addresses import normalise_email
+from placeevents import limits
 from placeevents.caching import no_store
 from placeevents.events.models import Event, EventFormat, EventStatus
-from placeevents.extensions import db, limiter
+from placeevents.extensions import csrf, db
 from placeevents.invitations import attendance, errors, forms, messages, responses, sending
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
@@ -17,6 +17,7 @@ from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswe
 from placeevents.mail.outbox import batch_progress
 from placeevents.newsletter.services import add_do_not_invite, is_do_not_invite
 from placeevents.notes.services import attendee_notes
+from placeevents.public_forms import same_origin_only
 from placeevents.tokens import ExpiredToken, InvalidToken
 
 bp = Blueprint("invitations", __name__)
@@ -27,10 +28,6 @@ Page = str | tuple[str, int] | Response
 
 # Every public page here is reached through a personal link: never cached.
 bp.after_request(no_store)
-
-
-def _form_email_key() -> str:
-    return "email:" + normalise_email(request.form.get("email", ""))
 
 
 def _link_problem(expired: bool) -> tuple[str, int]:
@@ -84,7 +81,6 @@ def _rsvp_page(
         rsvp=rsvp,
         token=token,
         form=form,
-        button_form=forms.ButtonForm(),
         position=position,
         can_change=attendance.can_change_answer(invitation),
         can_withdraw=attendance.can_withdraw(invitation),
@@ -97,6 +93,7 @@ def _rsvp_page(
 
 
 @bp.get("/rsvp/<token>")
+@limits.PERSONAL_LINK
 def rsvp(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -105,6 +102,7 @@ def rsvp(token: str) -> Page:
 
 
 @bp.get("/rsvp/<token>/calendar.ics")
+@limits.PERSONAL_LINK
 def personal_calendar(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -138,8 +136,10 @@ CONFIRMATIONS = {
 }
 
 
+# Forms behind a personal link need no session: the token in the link is the proof.
 @bp.post("/rsvp/<token>")
-@limiter.limit("30 per minute")
+@csrf.exempt
+@limits.PERSONAL_LINK
 def answer(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
@@ -177,12 +177,13 @@ def answer(token: str) -> Page:
 
 
 @bp.post("/rsvp/<token>/accept")
-@limiter.limit("30 per minute")
+@csrf.exempt
+@limits.PERSONAL_LINK
 def accept(token: str) -> Page:
     found = _invitation(token)
     if not isinstance(found, Invitation):
         return found
-    form = forms.ButtonForm()
+    form = forms.LinkButtonForm()
     if not form.validate_on_submit():
         abort(400)
     try:
@@ -197,8 +198,8 @@ def accept(token: str) -> Page:
 
 
 @bp.route("/rsvp/fresh-link", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
-@limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
+@same_origin_only
+@limits.FRESH_LINK
 def fresh_link() -> Page:
     form = forms.FreshLinkForm()
     if form.validate_on_submit():
@@ -210,6 +211,7 @@ def fresh_link() -> Page:
 
 
 @bp.get("/invitations/stop/<token>")
+@limits.PERSONAL_LINK
 def stop(token: str) -> Page:
     found = _invitation(token, STOP_PURPOSE)
     if not isinstance(found, Invitation):
@@ -217,17 +219,19 @@ def stop(token: str) -> Page:
     return render_template(
         "invitations/stop.html",
         invitation=found,
-        form=forms.ButtonForm(),
+        form=forms.LinkButtonForm(),
         stopped=is_do_not_invite(found.email),
     )
 
 
 @bp.post("/invitations/stop/<token>")
+@csrf.exempt
+@limits.PERSONAL_LINK
 def stop_confirm(token: str) -> Page:
     found = _invitation(token, STOP_PURPOSE)
     if not isinstance(found, Invitation):
         return found
-    if not forms.ButtonForm().validate_on_submit():
+    if not forms.LinkButtonForm().validate_on_submit():
         abort(400)
     add_do_not_invite(found.email)
     db.session.commit()
@@ -242,8 +246,8 @@ def _open_event(slug: str) -> Event:
 
 
 @bp.route("/events/<slug>/request-place", methods=["GET", "POST"])
-@limiter.limit("10 per hour", methods=["POST"])
-@limiter.limit("3 per hour", key_func=_form_email_key, methods=["POST"])
+@same_origin_only
+@limits.REQUEST_PLACE
 def request_place(slug: str) -> Page:
     event = _open_event(slug)
     form = forms.RequestPlaceForm()
@@ -302,6 +306,7 @@ def event_answer_counts(event: Event) -> dict[str, int]:
 
 
 @manage_bp.route("/events/<id:event_id>/invite", methods=["GET", "POST"])
+@limits.ORGANISER_SEND
 def invite(event_id: int) -> Page:
     event = _event(event_id)
     closed = sending.invite_closed_reason(event=event)
@@ -377,6 +382,7 @@ def responses_page(event_id: int) -> Page:
 
 
 @manage_bp.post("/events/<id:event_id>/remind")
+@limits.ORGANISER_SEND
 def remind(event_id: int) -> Page:
     event = _event(event_id)
     form = forms.RemindForm()
@@ -395,6 +401,7 @@ def remind(event_id: int) -> Page:
 
 
 @manage_bp.route("/events/<id:event_id>/message", methods=["GET", "POST"])
+@limits.ORGANISER_SEND
 def message(event_id: int) -> Page:
     event = _event(event_id)
     closed = messages.message_closed_reason(event=event)

@@ -11,6 +11,7 @@ from placeevents.addresses import email_problem
 from placeevents.forms import Form
 from placeevents.newsletter.models import NAME_LENGTH, ConsentSource, SubscriberStatus
 from placeevents.newsletter.services import INTERESTS, Details, Interests
+from placeevents.public_forms import SessionlessForm
 
 
 def _strip(value: Any) -> Any:
@@ -80,24 +81,25 @@ class DetailsForm(Form):
         )
 
 
-class SignupForm(DetailsForm):
+class SignupForm(SessionlessForm, DetailsForm):
     """The signup form shown on the home page and on every event page."""
 
     email = _email()
 
 
-class PreferencesForm(DetailsForm):
-    """A subscriber's own details, changed from the preferences page."""
+class PreferencesForm(SessionlessForm, DetailsForm):
+    """A subscriber's own details, changed from the preferences page (its link is the proof)."""
 
 
-class InPersonForm(SignupForm):
+class InPersonForm(DetailsForm):
     """An organiser adding someone who asked in person."""
 
+    email = _email()
     note = _text("How did they ask?", required="Say how and when they asked.", length=300)
     returning = BooleanField("They asked to come back")
 
 
-class FreshLinkForm(Form):
+class FreshLinkForm(SessionlessForm):
     """Ask for a new confirmation link."""
 
     email = _email("Your email address")
@@ -111,6 +113,10 @@ class EraseForm(Form):
 
 class ActionForm(Form):
     """A button that acts: only the CSRF token."""
+
+
+class LinkActionForm(SessionlessForm):
+    """A button on a page reached by a personal link, which is the proof: no CSRF token."""
 
 
 class ImportForm(Form):

@@ -16,11 +16,11 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from placeevents import erasure
+from placeevents import erasure, limits
 from placeevents.caching import no_store
 from placeevents.db import reads_only_from_here
 from placeevents.exports.csv import iter_csv
-from placeevents.extensions import csrf, db, limiter
+from placeevents.extensions import csrf, db
 from placeevents.invitations import responses as invitation_responses
 from placeevents.newsletter import imports, services
 from placeevents.newsletter.forms import (
@@ -30,18 +30,18 @@ from placeevents.newsletter.forms import (
     FreshLinkForm,
     ImportForm,
     InPersonForm,
+    LinkActionForm,
     PreferencesForm,
     SignupForm,
 )
 from placeevents.newsletter.links import PREFERENCES, UNSUBSCRIBE, token_for
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
+from placeevents.public_forms import same_origin_only
 
 bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
 manage_bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
 
 SIGNUP_PREFIX = "signup"
-# Per client; repeats for one address are dropped silently by the service instead.
-SIGNUP_LIMIT = "5 per minute;30 per hour"
 
 Page = str | tuple[str, int] | BaseResponse
 
@@ -83,7 +83,8 @@ def _link_problem(error: services.InvalidLink) -> tuple[str, int]:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(SIGNUP_LIMIT, methods=["POST"])
+@same_origin_only
+@limits.SIGNUP
 def signup() -> Page:
     form = SignupForm(prefix=SIGNUP_PREFIX)
     if form.validate_on_submit():
@@ -99,7 +100,8 @@ def check_inbox() -> str:
 
 
 @bp.route("/fresh-link", methods=["GET", "POST"])
-@limiter.limit(SIGNUP_LIMIT, methods=["POST"])
+@same_origin_only
+@limits.FRESH_LINK
 def fresh_link() -> Page:
     form = FreshLinkForm()
     if form.validate_on_submit():
@@ -109,9 +111,12 @@ def fresh_link() -> Page:
     return render_template("newsletter/fresh_link.html", form=form), _status(form.is_submitted())
 
 
+# Forms behind a personal link need no session: the token in the link is the proof.
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@limits.PERSONAL_LINK
 def confirm(token: str) -> Page:
-    form = ActionForm()
+    form = LinkActionForm()
     try:
         if form.validate_on_submit():
             outcome = services.confirm_subscription(token=token, ip=request.remote_addr or "")
@@ -133,6 +138,8 @@ def confirm(token: str) -> Page:
 
 
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@limits.PERSONAL_LINK
 def preferences(token: str) -> Page:
     try:
         subscriber = services.subscriber_for_preferences(token=token)
@@ -157,13 +164,14 @@ def preferences(token: str) -> Page:
         "newsletter/preferences.html",
         subscriber=subscriber,
         form=form,
-        action=ActionForm(formdata=None),
+        action=LinkActionForm(formdata=None),
         token=token,
         unsubscribe_url=_page_url(".unsubscribe", UNSUBSCRIBE, subscriber),
     ), _status(form.is_submitted())
 
 
 @bp.get("/preferences/<token>/my-data.json")
+@limits.PERSONAL_LINK
 def my_data(token: str) -> Page:
     try:
         data = services.personal_data(token=token)
@@ -178,8 +186,10 @@ def my_data(token: str) -> Page:
 
 
 @bp.post("/preferences/<token>/subscribe")
+@csrf.exempt
+@limits.PERSONAL_LINK
 def resubscribe(token: str) -> Page:
-    if not ActionForm().validate_on_submit():
+    if not LinkActionForm().validate_on_submit():
         abort(400)
     try:
         services.resubscribe(token=token, ip=request.remote_addr or "")
@@ -192,6 +202,7 @@ def resubscribe(token: str) -> Page:
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limits.PERSONAL_LINK
 def unsubscribe(token: str) -> Page:
     # RFC 8058: mail providers POST here with no cookie and no CSRF token; the link is the proof.
     try:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from placeevents import limits
 from placeevents.caching import no_store
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.services import all_enquiries
@@ -71,6 +72,7 @@ def _not_found() -> Response:
 
 
 @bp.get("/notes/<token>")
+@limits.PERSONAL_LINK
 def attendee_index(token: str) -> Response:
     try:
         invitation = services.invitation_for_token(token)
@@ -86,6 +88,7 @@ def attendee_index(token: str) -> Response:
 
 
 @bp.get("/notes/<token>/<id:note_id>")
+@limits.PERSONAL_LINK
 def attendee_show(token: str, note_id: int) -> Response:
     try:
         invitation, note = services.attendee_note(token=token, note_id=note_id)
@@ -297,6 +300,7 @@ def delete(note_id: int) -> str | Response:
 
 
 @manage_bp.route("/events/<id:event_id>/share", methods=["GET", "POST"])
+@limits.ORGANISER_SEND
 def share(event_id: int) -> str | Response | tuple[str, int]:
     event = _event_or_404(event_id)
     form = ShareForm()

@@ -16,7 +16,7 @@ from placeevents.extensions import db, limiter
 from placeevents.mail.models import OutboxMessage
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
 from placeevents.newsletter.services import CONSENT_TEXT_VERSION
-from tests.test_newsletter.conftest import without_csrf
+from tests.test_newsletter.conftest import SIGNUP, without_csrf
 
 
 def _path(url: str) -> str:
@@ -181,10 +181,28 @@ def test_repeated_signups_within_an_hour_are_dropped_silently(
     assert _subscriber().name == "Ada King"
 
 
-def test_a_client_that_keeps_posting_is_rate_limited(sign_up: Callable[..., Any]) -> None:
-    statuses = [sign_up(email=f"person{n}@example.org").status_code for n in range(7)]
-    assert statuses[:5] == [303] * 5
-    assert statuses[5:] == [429, 429]
+def test_a_client_that_keeps_posting_is_rate_limited(
+    client: FlaskClient, sign_up: Callable[..., Any]
+) -> None:
+    # An office's worth of people may sign up from one address in an hour; a flood may not.
+    client.delivering = False  # type: ignore[attr-defined]
+    statuses = [sign_up(email=f"person{n}@example.org").status_code for n in range(61)]
+    assert statuses[:60] == [303] * 60
+    assert statuses[60] == 429
+
+
+def test_one_address_is_rate_limited_whatever_client_posts_it(app: Flask) -> None:
+    statuses = [
+        app.test_client()
+        .post(
+            "/newsletter/signup",
+            data={**SIGNUP, "signup-email": "Ada@Example.org" if n % 2 else "ada@example.org"},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{n}"},
+        )
+        .status_code
+        for n in range(6)
+    ]
+    assert statuses == [303] * 5 + [429]
 
 
 def test_a_confirmed_address_is_never_changed_by_a_signup(
@@ -233,16 +251,6 @@ def test_choosing_nothing_to_receive_is_refused(client: FlaskClient) -> None:
     )
     assert response.status_code == 422
     assert "Choose at least one thing you would like to receive." in response.get_data(as_text=True)
-    assert _count(Subscriber) == 0
-
-
-def test_signup_needs_the_csrf_token(csrf_app: Flask) -> None:
-    client = csrf_app.test_client()
-    response = client.post(
-        "/newsletter/signup",
-        data={"signup-name": "Ada", "signup-email": "ada@example.org", "signup-wants_news": "y"},
-    )
-    assert response.status_code == 400
     assert _count(Subscriber) == 0
 
 

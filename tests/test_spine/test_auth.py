@@ -61,10 +61,70 @@ def test_unknown_user_and_wrong_password_get_the_same_message(
     assert message in unknown.get_data(as_text=True)
 
 
-def test_login_throttled_per_account(client: FlaskClient, auth: Any, organiser: Any) -> None:
+def _login(client: FlaskClient, address: str, password: str = ORGANISER_PASSWORD) -> int:
+    response = client.post(
+        "/login",
+        data={"email": "organiser@example.org", "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    return response.status_code
+
+
+def test_strangers_cannot_lock_the_organiser_out_of_their_own_browser(
+    app: Flask, organiser: Any
+) -> None:
+    browser = app.test_client()
+    assert _login(browser, "198.51.100.7") == 302
+    browser.post("/logout")
+    # Five wrong passwords from each of three addresses: 15, past the account-wide backstop.
+    tries = [
+        _login(app.test_client(), f"203.0.113.{n}", "wrong") for n in (1, 2, 3) for _ in range(5)
+    ]
+    assert tries[:10] == [422] * 10 and 429 in tries[10:]
+    # A browser that never signed in to the account waits, even with the right password...
+    assert _login(app.test_client(), "192.0.2.99") == 429
+    # ...while the organiser's own browser signs in, from whatever address it is on today.
+    assert _login(browser, "192.0.2.100") == 302
+
+
+def test_a_forged_or_borrowed_browser_mark_does_not_pass_the_backstop(
+    app: Flask, organiser: Any, make_organiser: Any
+) -> None:
+    colleague = app.test_client()
+    make_organiser(email="colleague@example.org")
+    signed_in = colleague.post(
+        "/login", data={"email": "colleague@example.org", "password": ORGANISER_PASSWORD}
+    )
+    assert signed_in.status_code == 302
+    colleague.post("/logout")
+    for n in range(10):
+        assert _login(app.test_client(), f"203.0.113.{n}", "wrong") == 422
+    # The colleague's mark is for the colleague's account, not this one.
+    assert _login(colleague, "192.0.2.1") == 429
+    forged = app.test_client()
+    forged.set_cookie("known_browser", "1.forged.signature", path="/login")
+    assert _login(forged, "192.0.2.2") == 429
+
+
+def test_failures_from_one_client_throttle_that_client_only(app: Flask, organiser: Any) -> None:
+    stranger = app.test_client()
+    assert [_login(stranger, "203.0.113.5", "wrong") for _ in range(5)] == [422] * 5
+    assert _login(stranger, "203.0.113.5") == 429  # even the right password waits now
+    assert _login(app.test_client(), "198.51.100.7") == 302
+
+
+def test_successful_logins_are_not_counted(app: Flask, organiser: Any) -> None:
+    client = app.test_client()
+    for _ in range(12):
+        assert _login(client, "198.51.100.7") == 302
+        client.post("/logout")
+    assert [_login(client, "198.51.100.7", "wrong") for _ in range(6)] == [422] * 5 + [429]
+
+
+def test_throttled_login_says_what_to_do(client: FlaskClient, auth: Any, organiser: Any) -> None:
     for _ in range(5):
         assert auth.login(password="wrong").status_code == 422
-    response = auth.login()  # even the right password waits now
+    response = auth.login()
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
 
@@ -119,8 +179,11 @@ def test_login_needs_csrf_token(csrf_app: Flask, organiser: Any) -> None:
 
 def test_session_cookie_flags(client: FlaskClient, auth: Any, organiser: Any) -> None:
     response = auth.login()
-    header = response.headers["Set-Cookie"]
-    assert "HttpOnly" in header and "SameSite=Lax" in header
+    cookies = {h.split("=", 1)[0]: h for h in response.headers.getlist("Set-Cookie")}
+    assert "HttpOnly" in cookies["session"] and "SameSite=Lax" in cookies["session"]
+    # The mark of a known browser is sent only to the login page, never to scripts.
+    mark = cookies["known_browser"]
+    assert "HttpOnly" in mark and "Path=/login" in mark and "SameSite=Strict" in mark
 
 
 def test_production_password_hash_parameters(make_app: Any) -> None:

@@ -26,9 +26,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # Modules directly under placeevents/ that every domain may use.
 INFRASTRUCTURE = {"addresses", "caching", "clock", "db", "extensions", "markdown", "slugs"}
-INFRASTRUCTURE |= {"forms", "ids", "text", "tokens", "urls"}
+INFRASTRUCTURE |= {"forms", "ids", "public_forms", "text", "tokens", "urls"}
 # Modules directly under placeevents/ that put the domains together.
-TOP_LEVEL = {"__init__", "demo", "erasure", "jobs", "manage", "models", "web", "worker"}
+TOP_LEVEL = {"__init__", "demo", "erasure", "jobs", "limits", "manage", "models", "web", "worker"}
 # A domain's pages, forms, commands and scheduled jobs sit on top and may call any domain.
 TOP_IN_DOMAIN = {"views", "forms", "cli", "jobs"}
 
