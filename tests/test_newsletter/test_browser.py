@@ -30,9 +30,9 @@ def test_signup_confirm_preferences_and_unsubscribe_in_chromium(
     form.get_by_label("Online events").check()
     page.get_by_role("button", name="Sign up").click()
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
-    assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
-
+    # The worker answers the signup request: the subscriber exists once the mail has gone.
     confirmation = smtp.wait_for("rosa@example.org")
+    assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
     page.goto(confirmation.links()[0])
     assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
     page.get_by_role("button", name="Confirm my subscription").click()
