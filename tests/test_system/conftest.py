@@ -10,6 +10,7 @@ import asyncio
 import email.parser
 import email.policy
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,36 +351,34 @@ class Processes:
             "worker", [sys.executable, "-m", "flask", "worker"], flask_env(database_url, **settings)
         )
 
-    def gunicorn(self, database_url: str, *, workers: int = 3, access_log: bool = False,
-                 **settings: str) -> str:
-        """gunicorn serving wsgi:app with sync workers on a free port; returns its base URL.
-
-        With `access_log`, each request is logged as "<worker pid> METHOD path status".
-        """
+    def gunicorn(self, database_url: str, *, workers: int = 3, **settings: str) -> "Web":
+        """gunicorn serving wsgi:app with sync workers on a free port, each worker ready."""
         listener = socket.socket()
         listener.bind(("127.0.0.1", 0))
         listener.listen(256)
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         env = flask_env(database_url, PLACEEVENTS_BASE_URL=url, **settings)
         args = [
-            sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-            "--bind", f"fd://{listener.fileno()}", "--graceful-timeout", "5",
+            sys.executable, "-m", "gunicorn", "wsgi:app", "--workers", str(workers),
+            "--worker-class", "sync", "--bind", f"fd://{listener.fileno()}",
+            "--graceful-timeout", "5", "--access-logfile", "-", "--access-logformat",
+            ACCESS_LOG_FORMAT,
         ]
-        if access_log:
-            args += ["--access-logfile", "-", "--access-logformat", "%(p)s %(m)s %(U)s %(s)s"]
-        args.append("wsgi:app")
         # The socket is bound before gunicorn starts, so the port is known and never raced for.
         process = self.start("gunicorn", args, env, pass_fds=(listener.fileno(),))
         process.stop_signal = signal.SIGINT  # a quick shutdown: the test has had its answers
         listener.close()
-        wait_until(
-            lambda: process.popen.poll() is not None
-            or process.output().count("Booting worker with pid") >= workers,
-            60, "gunicorn's workers to boot", 0.1,
-        )
-        assert process.popen.poll() is None, process.output()
-        wait_until(lambda: _answers(url), 60, "gunicorn to answer", 0.1)
-        return url
+        web = Web(url, process)
+
+        def every_worker_answered() -> bool:
+            assert process.popen.poll() is None, process.output()
+            with ThreadPoolExecutor(max_workers=2 * workers) as pool:
+                list(pool.map(lambda _: _answers(url), range(2 * workers)))
+            return len({pid for pid, _ in web.served("GET", "/privacy")}) >= workers
+
+        # A worker logs its boot before it loads the app: ask until each one has answered.
+        wait_until(every_worker_answered, 90, "every gunicorn worker answering", 0.2)
+        return web
 
     def stop_all(self) -> None:
         for process in reversed(self.started):
@@ -394,6 +394,23 @@ class Processes:
     def tracebacks(self) -> list[str]:
         """The logs of processes that logged an exception."""
         return [p.output() for p in self.started if "Traceback" in p.output()]
+
+
+# Each request as "<worker pid> METHOD path status", so a test can tell which worker served it.
+ACCESS_LOG_FORMAT = "%(p)s %(m)s %(U)s %(s)s"
+
+
+@dataclass
+class Web:
+    """A running gunicorn: its address and its process."""
+
+    url: str
+    process: Process
+
+    def served(self, method: str, path: str) -> list[tuple[str, int]]:
+        """(worker pid, status) of each request for this path, from the access log."""
+        line = rf"^<(\d+)> {re.escape(method)} {re.escape(path)} (\d{{3}})$"
+        return [(pid, int(status)) for pid, status in re.findall(line, self.process.output(), re.M)]
 
 
 def _answers(url: str) -> bool:

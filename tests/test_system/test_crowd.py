@@ -119,7 +119,7 @@ def test_two_hundred_signups_and_a_hundred_answers_for_ten_places_through_a_flak
         # This crowd all comes from one address; the limits have a test of their own.
         "RATELIMIT_EXEMPT_ADDRESSES": "127.0.0.1",
     }
-    url = processes.gunicorn(migrated, workers=3, **settings)
+    url = processes.gunicorn(migrated, workers=3, **settings).url
     for _ in range(2):
         processes.worker(migrated, PLACEEVENTS_BASE_URL=url, **settings)
 
