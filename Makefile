@@ -7,15 +7,30 @@ export FLASK_APP := placeevents
 DEMO_ORGANISER := organiser@example.org
 DEMO_PASSWORD := demo-organiser-password
 
-.PHONY: install run test lint
+.PHONY: install lock run test lint
 
-$(VENV)/.installed: pyproject.toml
+# Exact versions with hashes of everything the venv holds: pyproject.toml's dependencies and
+# its test and redis extras. `make lock` makes it; install takes it as it is, then the project.
+LOCK := requirements.lock
+UV := uv==0.13.9
+
+$(VENV)/.installed: $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,redis]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+# Pin the newest versions pyproject.toml allows (on every platform, Python 3.11 and later):
+# run after changing its dependencies, then commit requirements.lock.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet '$(UV)'
+	$(BIN)/python -m uv pip compile pyproject.toml --extra test --extra redis --universal \
+		--python-version 3.11 --generate-hashes --upgrade --custom-compile-command 'make lock' \
+		--output-file $(LOCK) --quiet
 
 # ical.js, the calendar parser the suite checks .ics output with; without node the checks
 # are skipped on a developer machine (CI installs node, and there they must run).

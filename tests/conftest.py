@@ -52,7 +52,7 @@ def require_tool(available: bool, what: str) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that drives Chromium without the browser mark stops the run; PostgreSQL-only
-    tests are deselected (not skipped) on SQLite runs."""
+    and system tests are deselected (not skipped) on SQLite runs."""
     unmarked = [
         item.nodeid
         for item in items
@@ -63,11 +63,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError("mark with @pytest.mark.browser: " + ", ".join(unmarked))
     if os.environ.get("TEST_DATABASE_URL"):
         return
-    keep = [item for item in items if item.get_closest_marker("postgres_only") is None]
-    dropped = [item for item in items if item.get_closest_marker("postgres_only") is not None]
+    keep = [item for item in items if not _postgres_only(item)]
+    dropped = [item for item in items if _postgres_only(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+def _postgres_only(item: pytest.Item) -> bool:
+    # System runs need PostgreSQL too, and run once: on the PostgreSQL pass of `make test`.
+    return any(item.get_closest_marker(mark) is not None for mark in ("postgres_only", "system"))
 
 
 # --- SMTP
