@@ -44,7 +44,8 @@ def _rows(engine: sa.Engine, layout: Layout, *, renamed: bool = False) -> dict[s
         quote = conn.dialect.identifier_preparer.quote
         for table, columns in layout.items():
             names = [RENAMED.get((table, c), c) if renamed else c for c in columns]
-            order = ", ".join(str(n) for n in range(1, len(names) + 1))
+            # As text, so columns without an ordering (JSON) still sort.
+            order = ", ".join(f"CAST({quote(n)} AS TEXT)" for n in names)
             query = f"SELECT {', '.join(map(quote, names))} FROM {quote(table)} ORDER BY {order}"
             rows[table] = [tuple(row) for row in conn.exec_driver_sql(query)]
     return rows

@@ -6,14 +6,19 @@ from collections import Counter
 import pytest
 from limits import parse_many
 
-from placeevents.newsletter.views import SIGNUP_LIMIT
+from placeevents.limits import SIGNUP
 from tests.test_system.browser import Browser, Form, Page, StatusLog
 from tests.test_system.conftest import Processes, wait_until
 
 pytestmark = pytest.mark.system
 
 # The signup form's smallest allowance: what one address may send in a burst.
-ALLOWED = min(item.amount for item in parse_many(SIGNUP_LIMIT))
+ALLOWED = min(
+    item.amount
+    for limit in SIGNUP.limits
+    if limit.per == "email address"
+    for item in parse_many(limit.rate)
+)
 # Enough for each worker to let its own allowance through, were each counting alone.
 BURST = 3 * ALLOWED + 3
 
@@ -34,7 +39,7 @@ def _signup_burst(url: str, log: StatusLog) -> list[Page]:
         start.wait(timeout=60)
         page = browser.submit(
             form,
-            **{"signup-name": f"Burst {n}", "signup-email": f"burst{n}@example.org",
+            **{"signup-name": f"Burst {n}", "signup-email": "burst@example.org",
                "signup-wants_news": "y"},
         )
         with lock:
