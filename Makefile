@@ -58,7 +58,7 @@ lint: install
 # The whole suite on SQLite, then again on PostgreSQL when TEST_DATABASE_URL is set.
 test: install node_modules/.installed
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	TEST_DATABASE_URL= $(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the suite again on PostgreSQL ($$TEST_DATABASE_URL)"; \
 		$(BIN)/pytest; \
