@@ -68,6 +68,8 @@ class Config:
     # The worker's longest pause between passes; on PostgreSQL a NOTIFY ends it early.
     WORKER_POLL_SECONDS = float(os.environ.get("WORKER_POLL_SECONDS", "1"))
 
+    # Explicit, never left to the limiter: it keeps the last app's choice as its own default.
+    RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     # Addresses never rate limited (comma separated), e.g. a monitoring probe.

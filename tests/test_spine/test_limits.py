@@ -187,3 +187,14 @@ def test_every_limited_view_takes_its_limits_from_the_table() -> None:
         if path.name != "limits.py" and own_limit.search(path.read_text(encoding="utf-8"))
     ]
     assert stray == []
+
+
+def test_an_app_with_limits_off_leaves_the_next_app_limited(
+    make_app: Callable[..., Flask], smtp: Any
+) -> None:
+    # The limiter is shared by every app and used to keep the last one's setting as its default.
+    make_app(RATELIMIT_ENABLED=False)
+    limited = make_app()
+    client = limited.test_client()
+    statuses = [client.get("/rsvp/not-a-token").status_code for _ in range(61)]
+    assert statuses[-1] == 429
