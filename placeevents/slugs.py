@@ -9,9 +9,14 @@ from placeevents.extensions import db
 
 
 def slugify(text: str, *, max_length: int = 80, fallback: str = "item") -> str:
-    """'Learning that travels: Bristol' -> 'learning-that-travels-bristol'."""
+    """'Learning that travels: Bristol' -> 'learning-that-travels-bristol'; '2024' -> 'event-2024'.
+
+    A slug is never a bare number: keys like the audit log's read a number as a row id.
+    """
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    if slug.isdigit():
+        slug = f"{fallback}-{slug}"
     slug = slug[:max_length].rstrip("-")
     return slug or fallback
 

@@ -93,6 +93,19 @@ def test_open_a_new_enquiry(logged_in: FlaskClient, make_enquiry: Any) -> None:
     assert "Total Place 3.0" in home and "We ask <strong>again</strong>." in home
 
 
+def test_a_title_that_is_a_number_gets_a_slug_that_is_not_an_id(
+    logged_in: FlaskClient, make_enquiry: Any
+) -> None:
+    # The audit log reads a bare number as an id: enquiry "1" was shown as the one with id 1.
+    first = make_enquiry(title="Total Place 2.0")
+    response = logged_in.post("/manage/enquiries/new", data={"title": "1", "timezone": "UTC"})
+    assert response.status_code == 302
+    new = _enquiries()[-1]
+    assert new.slug.startswith("enquiry-1") and not new.slug.isdigit() and new.id != first.id
+    page = logged_in.get("/manage/audit/").get_data(as_text=True)
+    assert f'href="/manage/enquiries/{new.id}"' in page
+
+
 def test_index_pages_list_the_current_enquiry_first_and_count_events_in_words(
     logged_in: FlaskClient, make_enquiry: Any, make_event: Any
 ) -> None:
