@@ -22,6 +22,7 @@ import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
@@ -44,6 +45,42 @@ settings.register_profile(
     database=None,
 )
 HOSTILE = settings.get_profile("hostile")
+
+HUGE = 70 * 1024  # past MAX_FORM_MEMORY_SIZE
+
+# What a hostile client types: anything, control characters, tricky and huge values.
+odd_text = st.one_of(
+    st.text(max_size=40),
+    st.text(st.characters(max_codepoint=0x9F), max_size=12),  # C0 and C1 controls
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "a\x00b",
+            "\r\nBcc: x@example.org",
+            "-1",
+            "0",
+            "2147483648",
+            "9" * 40,
+            "1e309",
+            "NaN",
+            "2024-13-45T25:61",
+            "0000-00-00",
+            "<script>x</script>",
+            "' OR 1=1 --",
+            "@",
+            "a@b",
+            "\u202eevil",
+            "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+            "☃" * 300,
+            "None",
+            "[]",
+        ]
+    ),  # fmt: skip
+    st.integers().map(str),
+    st.builds(lambda c, n: c * n, st.sampled_from("xé€𝄞"), st.sampled_from([257, 5001, HUGE])),
+)
 
 
 @pytest.fixture

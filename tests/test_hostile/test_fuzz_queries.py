@@ -21,10 +21,10 @@ from tests.test_hostile.conftest import (
     committed_writes,
     is_organiser_rule,
     log_in,
+    odd_text,
     parse_page,
     rules_of,
 )
-from tests.test_hostile.test_fuzz_forms import odd_text
 
 # Path arguments that are text: tokens, slugs, file names.
 TEXT_ARGUMENTS = {"token", "slug", "filename", "name"}
