@@ -97,7 +97,7 @@ def test_a_form_refuses_hostile_input_cleanly(
         log_in(client)
     found = find_form(app, world, rule, client)
     assert found is not None, f"no page shows a form posting to {rule.rule}"
-    _, action, form = found
+    page, action, form = found
     multipart = form.enctype == "multipart/form-data"
     values = next(v for v in world.values(rule) if rule.build(v)[1] == urlsplit(action).path)
     text_arguments = sorted({"token", "slug"} & set(rule.arguments))
@@ -125,9 +125,16 @@ def test_a_form_refuses_hostile_input_cleanly(
                 response = client.post(target, **_request(pairs, shape))
         status = response.status_code
         assert status < 500, (target, pairs, response.get_data(as_text=True)[:2000])
+        if 300 <= status < 400:
+            # What was accepted is stored: the page it leads to must still show it.
+            location = urlsplit(response.headers["Location"])
+            if location.netloc in ("", "localhost"):
+                shown = client.get(location.path + (f"?{location.query}" if location.query else ""))
+                assert shown.status_code < 500, (target, pairs, location)
+            assert client.get(page).status_code < 500, (target, pairs, page)
         if status >= 400:
-            page = response.get_data(as_text=True)
-            assert response.mimetype == "text/html" and _explains(page, status), (status, page)
+            html = response.get_data(as_text=True)
+            assert response.mimetype == "text/html" and _explains(html, status), (status, html)
             assert writes == [] and changed_tables(before, snapshot(app)) == [], (status, pairs)
             assert len(smtp.messages) == sent, (status, pairs)
 
