@@ -93,7 +93,7 @@ def app(make_app: Callable[..., Flask]) -> Flask:
     return make_app(RATELIMIT_ENABLED=False)
 
 
-# --- the world: a row behind every id in a path, a working token behind every token
+# --- the world: a row behind every id in a path, a working token for every token link
 
 
 @dataclass
