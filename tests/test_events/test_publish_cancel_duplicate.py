@@ -147,9 +147,10 @@ def test_duplicate_makes_a_new_draft_with_a_new_calendar_identity(
     assert response.headers["Location"] == f"/manage/events/{copy.id}/edit"
     assert copy.status == EventStatus.DRAFT
     assert copy.calendar_uid != event.calendar_uid and copy.sequence == 0
-    assert copy.slug == "learning-that-travels-2"
+    assert copy.title == "Copy of Learning that travels"
+    assert copy.slug == "copy-of-learning-that-travels"
     assert copy.places_taken == 0 and copy.published_at is None
-    for name in ("title", "description", "format", "venue", "address", "join_url", "hosts",
+    for name in ("description", "format", "venue", "address", "join_url", "hosts",
                  "starts_at", "ends_at", "capacity", "access", "enquiry_id",
                  "ask_access_needs", "ask_dietary_needs", "ask_question"):  # fmt: skip
         assert getattr(copy, name) == getattr(event, name), name
@@ -174,3 +175,25 @@ def test_a_name_with_a_line_break_is_mailed_safely(
     mail = smtp.last_to("odd@example.org")
     assert "Dear Odd Name," in mail.text()
     assert mail.message["To"].addresses[0].display_name == "Odd Name"
+
+
+def test_a_drafts_address_follows_its_title_until_it_is_published(
+    logged_in: FlaskClient, make_event: Any, event_form: Any
+) -> None:
+    event = make_event(title="Learning that travels", slug="learning-that-travels")
+    logged_in.post(f"/manage/events/{event.id}/duplicate")
+    copy = db.session.scalars(select(Event).where(Event.id != event.id)).one()
+    edit = f"/manage/events/{copy.id}/edit"
+
+    logged_in.post(edit, data=event_form(title="Learning that travels: Bristol"))
+    assert _fresh(copy).slug == "learning-that-travels-bristol"
+    # Back to the original's title: its address is taken, so the copy's is numbered.
+    logged_in.post(edit, data=event_form(title="Learning that travels"))
+    assert _fresh(copy).slug == "learning-that-travels-2"
+    logged_in.post(edit, data=event_form(title="Learning that travels", hosts="Someone else"))
+    assert _fresh(copy).slug == "learning-that-travels-2"
+
+    assert logged_in.post(f"/manage/events/{copy.id}/publish").status_code == 302
+    logged_in.post(edit, data=event_form(title="A new name after publishing"))
+    assert _fresh(copy).title == "A new name after publishing"
+    assert _fresh(copy).slug == "learning-that-travels-2"
