@@ -12,6 +12,7 @@ AUDIT_ACTIONS = {
     "check-in.closed": "Finished check-in",
     "check-in.reopened": "Reopened check-in",
     "calendar.update_queued": "Queued calendar updates",
+    "event.change_notices_queued": "Told the people not yet confirmed that the event changed",
     "calendar.cancellation_queued": "Queued calendar cancellations",
     "personal-data.erased": "Blanked old answers, as the retention period requires",
 }

@@ -251,6 +251,20 @@ def build_event_reminder(
     return _message("reminder_event", invitation, extras=extras)
 
 
+def build_change_notice(
+    invitation: Invitation, *, note: str, extras: MailExtras | None = None
+) -> EmailMessage:
+    """A short notice that the event changed, for someone without a confirmed place."""
+    return _message(
+        "event_changed",
+        invitation,
+        note=note,
+        extras=extras,
+        one_click_stop=True,
+        stop_url=stop_url(invitation),
+    )
+
+
 def build_request_place(invitation: Invitation) -> EmailMessage:
     """The answer to "Request a place": the link to the person's own RSVP page."""
     return _message("request_place", invitation)
