@@ -150,7 +150,7 @@ def answer(token: str) -> Page:
     answer, wants_notes = ANSWERS[form.answer.data]
     mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
     try:
-        rsvp = attendance.answer_invitation(
+        answered = attendance.answer_invitation(
             invitation=found,
             answer=attendance.Answer(
                 answer=answer,
@@ -171,8 +171,13 @@ def answer(token: str) -> Page:
         found = responses.invitation_for_token(token=token)
         return _rsvp_page(found, token, form, error=str(exc)), 422
     db.session.commit()
-    # A place on the waiting list is not a booking, so it is not shown as a success.
-    flash(CONFIRMATIONS[rsvp.answer], "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info")
+    rsvp = answered.rsvp
+    if answered.details_only:
+        flash("Thank you: your details are updated, and your place is unchanged.", "info")
+    else:
+        # A place on the waiting list is not a booking, so it is not shown as a success.
+        kind = "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info"
+        flash(CONFIRMATIONS[rsvp.answer], kind)
     return redirect(url_for("invitations.rsvp", token=token))
 
 

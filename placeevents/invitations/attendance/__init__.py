@@ -28,6 +28,7 @@ functions other code calls.
 
 from placeevents.invitations.attendance.answers import (
     Answer,
+    Answered,
     accept_offer,
     answer_invitation,
     can_change_answer,
@@ -66,6 +67,7 @@ from placeevents.invitations.attendance.places import (
 
 __all__ = [
     "Answer",
+    "Answered",
     "CheckInError",
     "NO_ANSWER",
     "OFFER_TIME",
