@@ -299,6 +299,17 @@ def update_event(*, event: Event, details: EventDetails) -> EventSaved:
 
 
 
+def publish_warnings(event: Event) -> list[str]:
+    """What is missing from an event that may still be published, in words ([] if nothing)."""
+    warnings = []
+    if event.is_online and not event.join_url:
+        warnings.append(
+            "There is no join link yet. People who join online get it in their confirmation "
+            "and in calendar updates: add it as soon as you have it."
+        )
+    return warnings
+
+
 def publish_event(*, event: Event) -> Event:
     """Make a draft event public: it appears on the enquiry's pages."""
     if event.status != EventStatus.DRAFT:

@@ -129,7 +129,12 @@ def manage_show(event_id: int) -> str:
         if event.status == EventStatus.CANCELLED
         else None
     )
-    return render_template("events/manage/show.html", event=event, cancel_progress=progress)
+    return render_template(
+        "events/manage/show.html",
+        event=event,
+        cancel_progress=progress,
+        warnings=services.publish_warnings(event) if event.status != EventStatus.CANCELLED else [],
+    )
 
 
 @manage_bp.route("/<id:event_id>/edit", methods=["GET", "POST"])
@@ -171,6 +176,7 @@ def publish(event_id: int) -> Response:
         flash(error.message, "error")
     else:
         db.session.commit()
+        # What is still missing shows on the event's page, where the redirect goes.
         flash("The event is published: it is on the enquiry's public pages.", "info")
     return redirect(url_for("manage.events.show", event_id=event_id))
 

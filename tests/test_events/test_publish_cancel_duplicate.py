@@ -197,3 +197,21 @@ def test_a_drafts_address_follows_its_title_until_it_is_published(
     logged_in.post(edit, data=event_form(title="A new name after publishing"))
     assert _fresh(copy).title == "A new name after publishing"
     assert _fresh(copy).slug == "learning-that-travels-2"
+
+
+def test_publishing_an_online_event_without_a_join_link_warns(
+    logged_in: FlaskClient, make_event: Any
+) -> None:
+    draft = make_event(status=EventStatus.DRAFT, format=EventFormat.ONLINE, join_url="")
+    warning = "There is no join link yet."
+    assert warning in logged_in.get(f"/manage/events/{draft.id}").get_data(as_text=True)
+    response = logged_in.post(f"/manage/events/{draft.id}/publish", follow_redirects=True)
+    assert _fresh(draft).status == EventStatus.PUBLISHED
+    assert "The event is published" in response.get_data(as_text=True)
+    assert response.get_data(as_text=True).count(warning) == 1
+
+    with_link = make_event(
+        status=EventStatus.DRAFT, format=EventFormat.HYBRID, join_url="https://meet.example.org/x"
+    )
+    response = logged_in.post(f"/manage/events/{with_link.id}/publish", follow_redirects=True)
+    assert warning not in response.get_data(as_text=True)
