@@ -88,7 +88,7 @@ def test_answers_reminders_and_messages_to_a_subscriber_carry_the_list_extras(
     waitlisted = smtp.last_to("sub@example.org")
     assert waitlisted.subject.startswith("You're on the waiting list")
     assert _has_list_extras(logged_in, waitlisted)
-    answer(client, other, "no")
+    answer(client, other, "no", give_up_place="y")
     promoted = smtp.last_to("sub@example.org")
     assert promoted.subject.startswith("A place has come up")
     assert _has_list_extras(logged_in, promoted)

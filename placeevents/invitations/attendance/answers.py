@@ -23,6 +23,7 @@ from placeevents.invitations.attendance.places import (
     promote_waitlist,
     refresh_places,
     release_place,
+    someone_waiting,
     take_place,
     waitlist_position,
     who,
@@ -179,6 +180,23 @@ class Answered:
 
     rsvp: Rsvp
     details_only: bool = False
+    # Whether the place this answer gave up went to the next person on the waiting list.
+    passed_on: bool = False
+
+
+def passes_place_on(*, invitation: Invitation, answer: RsvpAnswer) -> bool:
+    """Whether this answer would give the person's in-person place to someone waiting: worth
+    asking them first."""
+    event = invitation.event
+    # An overbooked event frees no place by one person leaving; a started one promotes nobody.
+    return (
+        answer in (RsvpAnswer.MAYBE, RsvpAnswer.NO)
+        and holds_place(invitation.rsvp)
+        and event.capacity is not None
+        and event.places_taken <= event.capacity
+        and utcnow() < event.starts_at
+        and someone_waiting(event)
+    )
 
 
 def answer_invitation(*, invitation: Invitation, answer: Answer) -> Answered:
@@ -201,10 +219,9 @@ def answer_invitation(*, invitation: Invitation, answer: Answer) -> Answered:
     details_only = was == (RsvpAnswer.YES, rsvp.mode) and rsvp.answer == RsvpAnswer.YES
     if not details_only:
         enqueue(_answer_mail(invitation), kind="rsvp")
-    if freed:
-        promote_waitlist(invitation.event)
+    promoted = promote_waitlist(invitation.event) if freed else []
     refresh_places(invitation.event)
-    return Answered(rsvp, details_only)
+    return Answered(rsvp, details_only, passed_on=bool(promoted))
 
 
 def accept_offer(*, invitation: Invitation) -> Rsvp:
