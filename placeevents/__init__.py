@@ -110,7 +110,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _describe_audit_targets(app: Flask) -> None:
     # Each domain says how the audit log names its targets; the log itself imports none.
-    from placeevents.audit.services import describe_targets
+    from placeevents import enquiries as enquiries_domain
+    from placeevents import events as events_domain
+    from placeevents import exports as exports_domain
+    from placeevents import invitations as invitations_domain
+    from placeevents import mail as mail_domain
+    from placeevents import newsletter as newsletter_domain
+    from placeevents import notes as notes_domain
+    from placeevents.audit.services import describe_actions, describe_targets
     from placeevents.enquiries import services as enquiries
     from placeevents.events import services as events
     from placeevents.mail import services as mail
@@ -124,3 +131,13 @@ def _describe_audit_targets(app: Flask) -> None:
     describe_targets(app, "subscriber", newsletter.audit_target)
     describe_targets(app, "import batch", newsletter_imports.audit_target)
     describe_targets(app, "outbox_message", mail.audit_target)
+    for domain in (
+        enquiries_domain,
+        events_domain,
+        exports_domain,
+        invitations_domain,
+        mail_domain,
+        newsletter_domain,
+        notes_domain,
+    ):
+        describe_actions(app, domain.AUDIT_ACTIONS)

@@ -42,6 +42,18 @@ def describe_targets(app: Flask, kind: str, describe: Describe) -> None:
     app.extensions.setdefault("audit.targets", {})[kind] = describe
 
 
+def describe_actions(app: Flask, words: dict[str, str]) -> None:
+    """Tell the log how a domain's actions read ("event.publish": "Published the event")."""
+    app.extensions.setdefault("audit.actions", {}).update(words)
+
+
+def action_words(action: str) -> str:
+    """An action as the log shows it: its words, or for an action nobody described (an old
+    entry), the code made readable."""
+    words: dict[str, str] = current_app.extensions.get("audit.actions", {})
+    return words.get(action) or action.replace(".", ": ").replace("_", " ").replace("-", " ")
+
+
 def _described(target: str) -> Target | None:
     # Keys read "<kind>:<key>" or "<kind> <key>"; anything else is free text, shown as written.
     kinds: dict[str, Describe] = current_app.extensions.get("audit.targets", {})
@@ -128,6 +140,7 @@ class AuditRow:
 
     entry: AuditEntry
     when: str
+    action: str
     target: str
     url: str
     detail: str
@@ -141,9 +154,12 @@ class AuditPage:
     page: int
     pages: int
     total: int
-    actions: list[str]
+    # Each action recorded so far, with its words, for the filter.
+    actions: list[tuple[str, str]]
     tz: str
     rows: list[AuditRow] = field(default_factory=list)
+    # The words of the action the page is filtered by ("" for all).
+    action: str = ""
 
     @property
     def has_previous(self) -> bool:
@@ -179,6 +195,7 @@ def audit_log(*, tz: str, action: str = "", page: int = 1, per_page: int = 50) -
         AuditRow(
             entry=e,
             when=format_moment(e.at, tz),
+            action=action_words(e.action),
             # Free-text targets, and entries written before labels were stored, read as written.
             target=e.target_label or e.target,
             url=e.target_url,
@@ -186,4 +203,7 @@ def audit_log(*, tz: str, action: str = "", page: int = 1, per_page: int = 50) -
         )
         for e in entries
     ]
-    return AuditPage(entries, page, pages, total, list(actions), tz, rows)
+    described = sorted(((a, action_words(a)) for a in actions), key=lambda pair: pair[1])
+    return AuditPage(
+        entries, page, pages, total, described, tz, rows, action_words(action) if action else ""
+    )

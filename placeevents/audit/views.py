@@ -19,5 +19,6 @@ def index() -> tuple[str, int] | str:
         status = 200
     else:
         log, status = audit_log(tz=tz), 422
-    form.action.choices = [SelectChoice("", "All actions"), *map(SelectChoice, log.actions)]
+    choices = [SelectChoice(action, words) for action, words in log.actions]
+    form.action.choices = [SelectChoice("", "All actions"), *choices]
     return render_template("audit/index.html", form=form, log=log), status

@@ -135,6 +135,22 @@ class Event(db.Model):
             return None
         return max(self.capacity - self.places_taken, 0)
 
+    @property
+    def availability(self) -> str:
+        """How a visitor can come, in words for the event's card ("" once it is over or off)."""
+        if self.status != EventStatus.PUBLISHED or self.has_ended:
+            return ""
+        if self.access != EventAccess.OPEN:
+            return "By invitation"
+        if utcnow() >= self.starts_at:
+            return ""
+        # Online places are never limited, so only the room can be full.
+        if self.places_left == 0 and self.format == EventFormat.IN_PERSON:
+            return "Full: waiting list"
+        if self.places_left == 0 and self.format == EventFormat.HYBRID:
+            return "Online places open; in person full"
+        return "Open to registration"
+
     def __repr__(self) -> str:
         return f"<Event {self.slug}>"
 

@@ -20,7 +20,7 @@ from placeevents.enquiries.timezones import (
 )
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
-from placeevents.slugs import unique_slug
+from placeevents.slugs import slugify, unique_slug
 from placeevents.text import CONTROL_CHARACTERS_MESSAGE, multiline
 from placeevents.urls import path_for
 
@@ -271,14 +271,25 @@ def _describe_changes(event: Event, values: dict) -> list[str]:
     return changes
 
 
+def _slug_fits(slug: str, title: str) -> bool:
+    # "copy-of-x-2" was made from "copy-of-x": a title that slugifies the same keeps its slug.
+    base = slugify(title, max_length=SLUG_LENGTH - 6, fallback="event")
+    number = slug.removeprefix(f"{base}-")
+    return slug == base or (number != slug and number.isdigit())
+
+
 def update_event(*, event: Event, details: EventDetails) -> EventSaved:
     """Change an event; for a published one, say what changed and raise its calendar sequence."""
     if event.status == EventStatus.CANCELLED:
         raise EventError("A cancelled event cannot be changed. Duplicate it to run it again.")
     values, notes = _clean(details, tz=event.enquiry.timezone, event=event)
     changes = _describe_changes(event, values) if event.status == EventStatus.PUBLISHED else []
+    retitled_draft = event.published_at is None and values["title"] != event.title
     for name, value in values.items():
         setattr(event, name, value)
+    if retitled_draft and not _slug_fits(event.slug, event.title):
+        # Until it is first published nobody has its address, so the address follows the title.
+        event.slug = unique_slug(Event.slug, event.title, max_length=SLUG_LENGTH, fallback="event")
     if changes:
         # Attendees' calendars replace their copy only when the SEQUENCE goes up.
         event.sequence += 1
@@ -286,6 +297,17 @@ def update_event(*, event: Event, details: EventDetails) -> EventSaved:
     record(action="event.update", target=f"event {event.slug}", detail=" ".join(changes))
     return EventSaved(event=event, changes=changes, notes=notes)
 
+
+
+def publish_warnings(event: Event) -> list[str]:
+    """What is missing from an event that may still be published, in words ([] if nothing)."""
+    warnings = []
+    if event.is_online and not event.join_url:
+        warnings.append(
+            "There is no join link yet. People who join online get it in their confirmation "
+            "and in calendar updates: add it as soon as you have it."
+        )
+    return warnings
 
 
 def publish_event(*, event: Event) -> Event:
@@ -321,14 +343,15 @@ def cancel_event(*, event: Event, message: str) -> str:
 
 def duplicate_event(*, event: Event) -> Event:
     """A new draft with the event's content, a new slug and a new calendar identity."""
+    title = f"Copy of {event.title}"[: Event.title.type.length]
     copy = Event(
         enquiry_id=event.enquiry_id,
-        slug=unique_slug(Event.slug, event.title, max_length=SLUG_LENGTH, fallback="event"),
+        slug=unique_slug(Event.slug, title, max_length=SLUG_LENGTH, fallback="event"),
         status=EventStatus.DRAFT,
+        title=title,
         **{
             name: getattr(event, name)
             for name in (
-                "title",
                 "description",
                 "format",
                 "venue",

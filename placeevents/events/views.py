@@ -75,7 +75,9 @@ def _submitted_details(
     return None
 
 
-def _flash_saved(saved: services.EventSaved, done: str, calendar_updates: int = 0) -> None:
+def _flash_saved(
+    saved: services.EventSaved, done: str, calendar_updates: int = 0, notices: int = 0
+) -> None:
     flash(done, "info")
     for note in saved.notes:
         flash(note, "warning")
@@ -87,6 +89,12 @@ def _flash_saved(saved: services.EventSaved, done: str, calendar_updates: int = 
                 f"{count} updated calendar "
                 f"{'invitation is on its way' if count == 1 else 'invitations are on their way'}"
                 " to the confirmed attendees.",
+                "info",
+            )
+        if notices:
+            flash(
+                f"{notices} {'person' if notices == 1 else 'people'} on the waiting list, "
+                "undecided or yet to answer will be told of the change.",
                 "info",
             )
 
@@ -121,7 +129,12 @@ def manage_show(event_id: int) -> str:
         if event.status == EventStatus.CANCELLED
         else None
     )
-    return render_template("events/manage/show.html", event=event, cancel_progress=progress)
+    return render_template(
+        "events/manage/show.html",
+        event=event,
+        cancel_progress=progress,
+        warnings=services.publish_warnings(event) if event.status != EventStatus.CANCELLED else [],
+    )
 
 
 @manage_bp.route("/<id:event_id>/edit", methods=["GET", "POST"])
@@ -136,15 +149,16 @@ def edit(event_id: int) -> Page:
             db.session.rollback()
             _show_errors(form, error)
         else:
-            # The people coming hear of the change; new places go to the waiting list.
-            updates = (
-                event_changes.queue_event_update(event, change_summary=" ".join(saved.changes))
-                if saved.changes
-                else 0
-            )
+            # Everyone who may come hears of the change: the confirmed with a calendar update,
+            # the rest with a notice. New places go to the waiting list.
+            summary = " ".join(saved.changes)
+            updates = notices = 0
+            if saved.changes:
+                updates = event_changes.queue_event_update(event, change_summary=summary)
+                notices = event_changes.queue_change_notices(event, change_summary=summary)
             attendance.capacity_changed(event=event)
             db.session.commit()
-            _flash_saved(saved, "Your changes are saved.", updates)
+            _flash_saved(saved, "Your changes are saved.", updates, notices)
             return redirect(url_for("manage.events.show", event_id=event.id))
     status = 422 if request.method == "POST" else 200
     return render_template(
@@ -162,6 +176,7 @@ def publish(event_id: int) -> Response:
         flash(error.message, "error")
     else:
         db.session.commit()
+        # What is still missing shows on the event's page, where the redirect goes.
         flash("The event is published: it is on the enquiry's public pages.", "info")
     return redirect(url_for("manage.events.show", event_id=event_id))
 

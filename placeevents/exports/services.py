@@ -341,9 +341,15 @@ class CheckInList:
     checked_in: int
     more: bool = False
     tz: str = field(init=False)
+    # Whether today, in the enquiry's time zone, falls within the event's days.
+    on_the_day: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.tz = self.event.enquiry.timezone
+        today = to_local(utcnow(), self.tz).date()
+        first = to_local(self.event.starts_at, self.tz).date()
+        last = to_local(self.event.ends_at, self.tz).date()
+        self.on_the_day = first <= today <= last
 
 
 def _escape_like(text: str) -> str:

@@ -1,6 +1,7 @@
 """Telling the people invited that their event changed or was cancelled: calendar updates
 and cancellations for the confirmed, the organiser's message for everyone else."""
 
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -11,6 +12,7 @@ from placeevents.calendar.services import organizer
 from placeevents.clock import utcnow
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import mail as invitation_mail
 from placeevents.invitations.attendance import claim_calendar_sequence
 from placeevents.invitations.calendar_parts import place_of
 from placeevents.invitations.links import rsvp_url
@@ -131,6 +133,49 @@ def queue_event_cancellation(event: Event, *, message: str, batch_key: str | Non
         detail=f"{count} calendar cancellations",
     )
     return count
+
+
+# Those who may still come without a confirmed place: told of a change plainly, no calendar part.
+STILL_CONCERNED = (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED, RsvpAnswer.MAYBE)
+
+
+def queue_change_notices(event: Event, *, change_summary: str) -> int:
+    """Mail a short notice of the change to the waitlisted, the maybes and those who have not
+    answered (the confirmed get a calendar update instead); how many were queued."""
+    if event.status != EventStatus.PUBLISHED:
+        return 0
+    recipients = list(
+        db.session.scalars(
+            select(Invitation)
+            .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+            .where(
+                Invitation.event_id == event.id,
+                sa.or_(Rsvp.id.is_(None), Rsvp.answer.in_(STILL_CONCERNED)),
+            )
+            .options(joinedload(Invitation.rsvp))
+            .order_by(Invitation.id)
+        ).unique()
+    )
+    bounced = bounced_among(i.email for i in recipients)
+    extras = list_mail_extras_for(i.email for i in recipients)
+    queued = 0
+    for invitation in recipients:
+        if normalise_email(invitation.email) in bounced:
+            continue
+        notice = invitation_mail.build_change_notice(
+            invitation,
+            note=change_summary.strip(),
+            extras=extras_of(extras, invitation.email),
+        )
+        enqueue(notice, kind="event_changed", batch_key=update_batch_key(event), bulk=True)
+        queued += 1
+    if queued:
+        record(
+            action="event.change_notices_queued",
+            target=f"event:{event.id}",
+            detail=f"{queued} change notices: {change_summary}"[:500],
+        )
+    return queued
 
 
 def people_affected(event: Event) -> list[tuple[str, str]]:

@@ -44,6 +44,8 @@ class RsvpForm(SessionlessForm):
         ],
     )
     mode = RadioField("How will you take part?", choices=MODE_CHOICES, validate_choice=False)
+    # "y" once the person has agreed to give their place to the next person waiting.
+    give_up_place = HiddenField("Give up my place")
     access_needs = TextAreaField(
         "Any access needs we should plan for?", validators=[Length(max=2000)]
     )

@@ -50,9 +50,20 @@ def _join_url(invitation: Invitation) -> str:
     return ""
 
 
+def _where_for(invitation: Invitation) -> str:
+    # A hybrid event's confirmation says where this person is going, not "…, or online".
+    event, rsvp = invitation.event, invitation.rsvp
+    if event.format != EventFormat.HYBRID or rsvp is None or rsvp.answer != RsvpAnswer.YES:
+        return where(event)
+    if rsvp.mode == AttendanceMode.ONLINE:
+        return "Online"
+    return ", ".join(part for part in (event.venue, event.address) if part) or "In person"
+
+
 def _context(invitation: Invitation) -> dict[str, Any]:
     return {
         **_event_context(invitation.event),
+        "where": _where_for(invitation),
         "invitation": invitation,
         "rsvp": invitation.rsvp,
         "person_name": invitation.name,
@@ -72,11 +83,14 @@ def _message(
     calendar: bytes | None = None,
     calendar_method: str | None = None,
     extras: MailExtras | None = None,
+    one_click_stop: bool = False,
     **extra: Any,
 ) -> EmailMessage:
     # Whoever the invitation came from, a confirmed subscriber gets the list's headers and links;
     # bulk sends look everyone up at once and pass `extras` in.
     headers, footer_links = extras if extras is not None else list_mail_extras(invitation.email)
+    if one_click_stop and "List-Unsubscribe" not in headers:
+        headers = {**headers, **stop_headers(invitation)}
     mail = render_email(name, **_context(invitation), footer_links=footer_links, **extra)
     return build_message(
         to=_to(invitation),
@@ -87,6 +101,18 @@ def _message(
         calendar=calendar,
         calendar_method=calendar_method,
     )
+
+
+def stop_headers(invitation: Invitation) -> dict[str, str]:
+    """One-click "stop sending me invitations" (RFC 8058) for someone who is not a subscriber.
+
+    Bulk mail must offer every recipient a one-click way out; for a subscriber it is the list's
+    unsubscribe, for anyone else the do-not-invite page, whose POST needs nothing but the link.
+    """
+    return {
+        "List-Unsubscribe": f"<{stop_url(invitation)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 def build_invitation(
@@ -104,6 +130,7 @@ def build_invitation(
         body=body,
         stop_url=stop_url(invitation),
         extras=extras,
+        one_click_stop=True,
     )
 
 
@@ -208,7 +235,13 @@ def build_answer_reminder(
     invitation: Invitation, *, extras: MailExtras | None = None
 ) -> EmailMessage:
     """A nudge to someone who has not answered their invitation."""
-    return _message("reminder_answer", invitation, extras=extras)
+    return _message(
+        "reminder_answer",
+        invitation,
+        extras=extras,
+        one_click_stop=True,
+        stop_url=stop_url(invitation),
+    )
 
 
 def build_event_reminder(
@@ -216,6 +249,20 @@ def build_event_reminder(
 ) -> EmailMessage:
     """The reminder before the event to a confirmed attendee (with the join link if online)."""
     return _message("reminder_event", invitation, extras=extras)
+
+
+def build_change_notice(
+    invitation: Invitation, *, note: str, extras: MailExtras | None = None
+) -> EmailMessage:
+    """A short notice that the event changed, for someone without a confirmed place."""
+    return _message(
+        "event_changed",
+        invitation,
+        note=note,
+        extras=extras,
+        one_click_stop=True,
+        stop_url=stop_url(invitation),
+    )
 
 
 def build_request_place(invitation: Invitation) -> EmailMessage:

@@ -101,6 +101,7 @@ def remind_non_responders(
             mail.build_answer_reminder(invitation, extras=extras_of(extras, invitation.email)),
             kind="answer_reminder",
             batch_key=mailing.batch_key,
+            bulk=True,
         )
         mailing.recipients += 1
     db.session.flush()
@@ -198,7 +199,9 @@ def message_attendees(
         message = mail.build_attendee_message(
             invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
         )
-        enqueue(message, kind="attendee_message", batch_key=mailing.batch_key)
+        enqueue(
+            message, kind="attendee_message", batch_key=mailing.batch_key, bulk=True
+        )
         mailing.recipients += 1
     db.session.flush()
     record(
@@ -254,7 +257,7 @@ def send_event_reminders() -> int:
                 message = mail.build_event_reminder(
                     invitation, extras=extras_of(extras, invitation.email)
                 )
-                enqueue(message, kind="event_reminder")
+                enqueue(message, kind="event_reminder", bulk=True)
                 sent += 1
         event.reminder_sent_at = now
         db.session.flush()

@@ -343,7 +343,7 @@ def send_invitations(
         message = mail.build_invitation(
             invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
         )
-        enqueue(message, kind="invitation", batch_key=mailing.batch_key)
+        enqueue(message, kind="invitation", batch_key=mailing.batch_key, bulk=True)
     record(
         action="invitations.sent",
         target=f"event:{event.id}",

@@ -49,7 +49,12 @@ def _invitation(token: str, purpose: str | None = None) -> Invitation | tuple[st
 
 
 def _rsvp_page(
-    invitation: Invitation, token: str, form: forms.RsvpForm | None = None, error: str = ""
+    invitation: Invitation,
+    token: str,
+    form: forms.RsvpForm | None = None,
+    error: str = "",
+    *,
+    confirm_give_up: bool = False,
 ) -> str:
     rsvp = invitation.rsvp
     if form is None:
@@ -74,11 +79,17 @@ def _rsvp_page(
         and event.is_online
         and event.status == EventStatus.PUBLISHED
     )
+    # Said before it happens: a yes now would wait for a place in the room.
+    room_full = (
+        event.has_place and event.places_left == 0 and not attendance.holds_place(rsvp)
+    )
     return render_template(
         "invitations/rsvp.html",
         invitation=invitation,
         event=event,
         rsvp=rsvp,
+        room_full=room_full,
+        confirm_give_up=confirm_give_up,
         token=token,
         form=form,
         position=position,
@@ -149,8 +160,13 @@ def answer(token: str) -> Page:
         return _rsvp_page(found, token, form, error="Please check your answer."), 422
     answer, wants_notes = ANSWERS[form.answer.data]
     mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
+    if form.give_up_place.data != "y" and attendance.passes_place_on(
+        invitation=found, answer=answer
+    ):
+        # Someone is waiting for this place: say what the answer does before it is done.
+        return _rsvp_page(found, token, form, confirm_give_up=True)
     try:
-        rsvp = attendance.answer_invitation(
+        answered = attendance.answer_invitation(
             invitation=found,
             answer=attendance.Answer(
                 answer=answer,
@@ -171,8 +187,19 @@ def answer(token: str) -> Page:
         found = responses.invitation_for_token(token=token)
         return _rsvp_page(found, token, form, error=str(exc)), 422
     db.session.commit()
-    # A place on the waiting list is not a booking, so it is not shown as a success.
-    flash(CONFIRMATIONS[rsvp.answer], "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info")
+    rsvp = answered.rsvp
+    if answered.details_only:
+        flash("Thank you: your details are updated, and your place is unchanged.", "info")
+    elif answered.passed_on:
+        flash(
+            f"{CONFIRMATIONS[rsvp.answer]} Your place has gone to the next person on the "
+            "waiting list.",
+            "info",
+        )
+    else:
+        # A place on the waiting list is not a booking, so it is not shown as a success.
+        kind = "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info"
+        flash(CONFIRMATIONS[rsvp.answer], kind)
     return redirect(url_for("invitations.rsvp", token=token))
 
 

@@ -132,14 +132,28 @@ def build_message(
     return message
 
 
+# Every mail the app sends is written by the app, not a person: autoresponders (RFC 3834) and
+# Exchange's out-of-office replies stay quiet. Non-delivery reports still come back as bounces.
+AUTOMATIC_HEADERS = {
+    "Auto-Submitted": "auto-generated",
+    "X-Auto-Response-Suppress": "OOF, AutoReply",
+}
+
+
 def enqueue(
-    message: EmailMessage, *, kind: str = "", batch_key: str | None = None
+    message: EmailMessage, *, kind: str = "", batch_key: str | None = None, bulk: bool = False
 ) -> OutboxMessage:
     """Store a message in the outbox in the current transaction; the worker sends it after commit.
 
     Assigns a stable Message-ID under the sender's domain, so a repeat after a lost
-    acceptance reply carries the same one.
+    acceptance reply carries the same one. `bulk` marks one of many sent alike (an invitation,
+    a reminder, a newsletter) with `Precedence: bulk`, which mail systems expect of such mail.
     """
+    for name, value in AUTOMATIC_HEADERS.items():
+        if name not in message:
+            message[name] = value
+    if bulk and "Precedence" not in message:
+        message["Precedence"] = "bulk"
     sender_header = message["From"]
     sender = sender_header.addresses[0].addr_spec
     if "Message-ID" not in message:

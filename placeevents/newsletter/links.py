@@ -6,10 +6,12 @@ subscriber always gets the list headers and the preferences link.
 
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import select
 
-from placeevents.addresses import normalise_email
+from placeevents.addresses import ascii_domain, normalise_email
 from placeevents.extensions import db
+from placeevents.mail.outbox import default_sender
 from placeevents.newsletter.models import Subscriber, SubscriberStatus
 from placeevents.tokens import make_token
 from placeevents.urls import external_url
@@ -39,9 +41,19 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
     return external_url("newsletter.unsubscribe", token=token_for(UNSUBSCRIBE, subscriber))
 
 
+def list_id() -> str:
+    """The mailing list's List-Id (RFC 2919): the organisation's name and a label under the
+    sender's domain, so mail filters can sort the list's mail into one folder."""
+    sender = default_sender()
+    name = " ".join(current_app.config["PLACEEVENTS_ORGANISATION"].replace('"', "").split())
+    return f'"{name}" <mailing-list.{ascii_domain(sender.domain)}>'
+
+
 def subscriber_mail_headers(subscriber: Subscriber) -> dict[str, str]:
-    """The List-Unsubscribe pair that every mail to a subscriber carries (RFC 2369, 8058)."""
+    """The list headers every mail to a subscriber carries: List-Id (RFC 2919) and one-click
+    List-Unsubscribe (RFC 2369, 8058)."""
     return {
+        "List-Id": list_id(),
         "List-Unsubscribe": f"<{unsubscribe_url(subscriber)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }

@@ -90,7 +90,9 @@ def signup() -> Page:
     if form.validate_on_submit():
         services.request_signup(email=form.email.data, details=form.details())
         db.session.commit()
-        return redirect(url_for(".check_inbox"), 303)
+        # Shown, not redirected to: the page repeats the address typed so a typo can be seen,
+        # and no session is needed to carry it.
+        return render_template("newsletter/check_inbox.html", email=form.email.data)
     return render_template("newsletter/signup.html", signup_form=form), _status(form.is_submitted())
 
 
@@ -209,9 +211,12 @@ def unsubscribe(token: str) -> Page:
         if request.method == "POST":
             subscriber = services.unsubscribe(token=token)
             db.session.commit()
+            # The way back: subscribe again at once, or adjust what we send instead.
             return render_template(
                 "newsletter/unsubscribed.html",
                 preferences_url=_page_url(".preferences", PREFERENCES, subscriber),
+                resubscribe_url=_page_url(".resubscribe", PREFERENCES, subscriber),
+                action=LinkActionForm(formdata=None),
             )
         subscriber = services.subscriber_for_unsubscribe(token=token)
     except services.InvalidLink as exc:

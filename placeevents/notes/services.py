@@ -657,7 +657,7 @@ def share_notes(
             html=mail.html,
             headers=headers,
         )
-        enqueue(message, kind="note_share", batch_key=batch_key)
+        enqueue(message, kind="note_share", batch_key=batch_key, bulk=True)
         messages += 1
     if not messages:
         raise NoteError("These notes were sent a moment ago, from another page or by a colleague.")

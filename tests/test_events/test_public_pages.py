@@ -112,3 +112,33 @@ def test_an_event_that_has_ended_says_when_it_took_place(
 
 def test_an_unknown_event_is_not_found(client: FlaskClient) -> None:
     assert client.get("/events/no-such-event").status_code == 404
+
+
+def test_event_cards_say_how_one_can_come(
+    client: FlaskClient, make_enquiry: Any, make_event: Any, make_invitation: Any
+) -> None:
+    enquiry = make_enquiry(slug="cards")
+    open_event = make_event(enquiry=enquiry, title="Open one", access=EventAccess.OPEN)
+    make_event(enquiry=enquiry, title="Invited one", access=EventAccess.INVITATION)
+    full = make_event(enquiry=enquiry, title="Full one", access=EventAccess.OPEN, capacity=1)
+    make_invitation(full, answer="yes")
+    hybrid = make_event(
+        enquiry=enquiry,
+        title="Hybrid one",
+        access=EventAccess.OPEN,
+        format=EventFormat.HYBRID,
+        join_url="https://meet.example.org/x",
+        capacity=1,
+    )
+    make_invitation(hybrid, answer="yes", mode="in_person")
+    html = client.get("/enquiries/cards").get_data(as_text=True)
+
+    def badge(title: str) -> str:
+        card = html[: html.index(f">{title}</a>")].rsplit('<article class="card event-card', 1)[1]
+        return card.split('badge--availability">', 1)[1].split("<", 1)[0]
+
+    assert badge("Open one") == "Open to registration"
+    assert badge("Invited one") == "By invitation"
+    assert badge("Full one") == "Full: waiting list"
+    assert badge("Hybrid one") == "Online places open; in person full"
+    assert open_event.availability == "Open to registration"

@@ -147,9 +147,10 @@ def test_duplicate_makes_a_new_draft_with_a_new_calendar_identity(
     assert response.headers["Location"] == f"/manage/events/{copy.id}/edit"
     assert copy.status == EventStatus.DRAFT
     assert copy.calendar_uid != event.calendar_uid and copy.sequence == 0
-    assert copy.slug == "learning-that-travels-2"
+    assert copy.title == "Copy of Learning that travels"
+    assert copy.slug == "copy-of-learning-that-travels"
     assert copy.places_taken == 0 and copy.published_at is None
-    for name in ("title", "description", "format", "venue", "address", "join_url", "hosts",
+    for name in ("description", "format", "venue", "address", "join_url", "hosts",
                  "starts_at", "ends_at", "capacity", "access", "enquiry_id",
                  "ask_access_needs", "ask_dietary_needs", "ask_question"):  # fmt: skip
         assert getattr(copy, name) == getattr(event, name), name
@@ -174,3 +175,43 @@ def test_a_name_with_a_line_break_is_mailed_safely(
     mail = smtp.last_to("odd@example.org")
     assert "Dear Odd Name," in mail.text()
     assert mail.message["To"].addresses[0].display_name == "Odd Name"
+
+
+def test_a_drafts_address_follows_its_title_until_it_is_published(
+    logged_in: FlaskClient, make_event: Any, event_form: Any
+) -> None:
+    event = make_event(title="Learning that travels", slug="learning-that-travels")
+    logged_in.post(f"/manage/events/{event.id}/duplicate")
+    copy = db.session.scalars(select(Event).where(Event.id != event.id)).one()
+    edit = f"/manage/events/{copy.id}/edit"
+
+    logged_in.post(edit, data=event_form(title="Learning that travels: Bristol"))
+    assert _fresh(copy).slug == "learning-that-travels-bristol"
+    # Back to the original's title: its address is taken, so the copy's is numbered.
+    logged_in.post(edit, data=event_form(title="Learning that travels"))
+    assert _fresh(copy).slug == "learning-that-travels-2"
+    logged_in.post(edit, data=event_form(title="Learning that travels", hosts="Someone else"))
+    assert _fresh(copy).slug == "learning-that-travels-2"
+
+    assert logged_in.post(f"/manage/events/{copy.id}/publish").status_code == 302
+    logged_in.post(edit, data=event_form(title="A new name after publishing"))
+    assert _fresh(copy).title == "A new name after publishing"
+    assert _fresh(copy).slug == "learning-that-travels-2"
+
+
+def test_publishing_an_online_event_without_a_join_link_warns(
+    logged_in: FlaskClient, make_event: Any
+) -> None:
+    draft = make_event(status=EventStatus.DRAFT, format=EventFormat.ONLINE, join_url="")
+    warning = "There is no join link yet."
+    assert warning in logged_in.get(f"/manage/events/{draft.id}").get_data(as_text=True)
+    response = logged_in.post(f"/manage/events/{draft.id}/publish", follow_redirects=True)
+    assert _fresh(draft).status == EventStatus.PUBLISHED
+    assert "The event is published" in response.get_data(as_text=True)
+    assert response.get_data(as_text=True).count(warning) == 1
+
+    with_link = make_event(
+        status=EventStatus.DRAFT, format=EventFormat.HYBRID, join_url="https://meet.example.org/x"
+    )
+    response = logged_in.post(f"/manage/events/{with_link.id}/publish", follow_redirects=True)
+    assert warning not in response.get_data(as_text=True)

@@ -313,3 +313,18 @@ def test_the_printed_sign_in_sheet_leaves_out_the_organiser_menu(
     assert not page.locator(".site-header").is_visible()
     assert page.get_by_role("heading", level=1, name="Bid and pilot: Leeds").is_visible()
     assert page.get_by_role("cell", name="Ada Lovelace").is_visible()
+
+
+def test_the_page_shows_the_events_date_and_warns_on_another_day(
+    logged_in: FlaskClient, event: Any
+) -> None:
+    url = f"/manage/exports/events/{event.id}/check-in"
+    warning = "This event is not today."
+    # 23:30 in London the evening before is still another day; 00:30 BST on the day is not.
+    with time_machine.travel(datetime(2024, 6, 3, 22, 30, tzinfo=UTC), tick=False):
+        html = logged_in.get(url).get_data(as_text=True)
+    assert "Tue 4 June 2024" in html and warning in html
+    with time_machine.travel(datetime(2024, 6, 3, 23, 30, tzinfo=UTC), tick=False):
+        assert warning not in logged_in.get(url).get_data(as_text=True)
+    with time_machine.travel(ON_THE_DAY, tick=False):
+        assert warning not in logged_in.get(url).get_data(as_text=True)

@@ -159,9 +159,10 @@ def test_audit_log_page_newest_first_paginated_and_filtered(
     assert "item 9<" in html and "item 59" not in html and 'rel="prev"' in html
 
     html = logged_in.get("/manage/audit/?action=newsletter.sent").get_data(as_text=True)
-    assert "30 entries for “newsletter.sent”." in html
+    # An action nobody described (an old entry's) reads as its code made readable.
+    assert "30 entries for “newsletter: sent”." in html
     assert "item 58" in html and "item 59" not in html
-    assert '<option value="export.attendees">export.attendees</option>' in html
+    assert '<option value="export.attendees">Exported the attendee list</option>' in html
 
     response = logged_in.get("/manage/audit/?page=many")
     assert response.status_code == 422 and "60 entries" in response.get_data(as_text=True)
@@ -222,6 +223,8 @@ def test_audit_log_says_what_each_entry_is_about_in_words(
     assert "<td>access and dietary answers</td>" in html
     assert f"event:{event.id}<" not in html and "newcomer-test-gathering<" not in html
     assert "SEQUENCE" not in html and "2 calendar updates: The venue changed." in html
+    # Actions read as words, never as codes.
+    assert "<td>Queued calendar updates</td>" in html and "calendar.update_queued<" not in html
     assert '<td class="audit__when"><time datetime="2026-11-28T23:32:00+00:00">' in html
     assert "28 Nov 2026, 23:32 GMT</time>" in html and "times in Europe/London" in html
 

@@ -104,7 +104,7 @@ def test_changing_a_published_event_mails_confirmed_attendees_an_update(
     assert "Friends Meeting House" in str(after["LOCATION"])
 
 
-def test_subscribers_invitations_carry_list_headers_and_pasted_ones_do_not(
+def test_subscribers_invitations_carry_list_headers_and_pasted_ones_a_way_to_stop(
     logged_in: FlaskClient, make_event: Any, make_subscriber: Any, smtp: Any
 ) -> None:
     event = make_event(format=EventFormat.ONLINE, join_url="https://meet.example.org/x")
@@ -126,7 +126,8 @@ def test_subscribers_invitations_carry_list_headers_and_pasted_ones_do_not(
     assert subscriber_mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert any("/newsletter/preferences/" in link for link in subscriber_mail.links())
     pasted_mail = smtp.last_to("pat@example.org")
-    assert pasted_mail.message["List-Unsubscribe"] is None
+    assert pasted_mail.message["List-Id"] is None
+    assert "/invitations/stop/" in pasted_mail.message["List-Unsubscribe"]
     assert not any("/newsletter/preferences/" in link for link in pasted_mail.links())
 
 

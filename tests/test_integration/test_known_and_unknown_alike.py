@@ -38,7 +38,9 @@ def _writes(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[Count
         match = _WRITE.match(statement)
         if match:
             found[f"{match[1].split()[0].upper()} {match[2].lower()}"] += 1
-    answer = (response.status_code, response.location, _without_csrf(response.get_data()))
+    # A page that repeats the address typed is alike but for that address.
+    body = _without_csrf(response.get_data()).replace(data.get("signup-email", "").encode(), b"")
+    answer = (response.status_code, response.location, body)
     return found, answer
 
 
@@ -54,7 +56,7 @@ def _alike(client: DeliveringClient, path: str, form: Callable[[str], dict[str, 
     answers = {address: answer for address, (_, answer) in outcomes.items()}
     assert writes[addresses[0]] == Counter({"INSERT mail_request": 1}), writes
     assert all(found == writes[addresses[0]] for found in writes.values()), writes
-    assert all(answer == answers[addresses[0]] for answer in answers.values())
+    assert all(answer == answers[addresses[0]] for answer in answers.values()), answers
     client.delivering = True
     deliver_due()
     db.session.expire_all()

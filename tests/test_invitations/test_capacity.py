@@ -44,6 +44,12 @@ def test_a_yes_when_full_waits_with_a_position(
     assert _places(event) == 2
     html = client.get(rsvp_path(people[3])).get_data(as_text=True)
     assert "on the waiting list: number 2 in line" in html
+    assert ">Leave the waiting list</button>" in html
+    # Someone not yet answering is told before pressing: a yes joins the waiting list.
+    newcomer = make_invitation(event=event, email="late@example.org")
+    html = client.get(rsvp_path(newcomer)).get_data(as_text=True)
+    assert "Every place is taken. Say yes to join the waiting list" in html
+    assert ">Join the waiting list</button>" in html and "Yes, I'll come" not in html
     mail = smtp.last_to("p3@example.org")
     assert "waiting list" in mail.subject and "number 2 in line" in mail.text()
     # Saying yes again keeps one's place in the queue.
@@ -61,7 +67,15 @@ def test_a_no_promotes_the_first_in_line_and_tells_them(
     for person in people:
         answer(client, person, "yes")
     smtp.clear()
-    answer(client, people[0], "no")
+    # Asked first, since someone is waiting: nothing changes until they say so.
+    asked = answer(client, people[0], "no")
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert "You'll give up your place; the next person on the waiting list gets it" in page
+    assert _answer_of(people[0]) == RsvpAnswer.YES and smtp.messages == []
+    done = answer(client, people[0], "no", give_up_place="y")
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Your place has gone to the next person on the waiting list" in after
     assert _answer_of(people[0]) == RsvpAnswer.NO
     assert _answer_of(people[2]) == RsvpAnswer.YES
     assert _answer_of(people[3]) == RsvpAnswer.WAITLISTED
@@ -100,7 +114,7 @@ def test_close_to_the_start_a_freed_place_is_an_offer_that_lapses_and_passes_on(
         answer(client, person, "yes")
     load_jobs()
     with time_machine.travel(start - timedelta(hours=40), tick=False):
-        answer(client, people[0], "no")
+        answer(client, people[0], "no", give_up_place="y")
         assert _answer_of(people[2]) == RsvpAnswer.OFFERED
         assert _places(event) == 2  # the offered place is held
         offer = smtp.last_to("p2@example.org")

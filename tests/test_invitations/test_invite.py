@@ -103,8 +103,11 @@ def test_inviting_all_subscribers_and_past_attendees_and_pasted_addresses(
     assert names["pat@example.org"] == "Pat Pasted"
     for email in ("sub@example.org", "came@example.org", "pat@example.org", "plain@example.org"):
         assert len(smtp.to(email)) == 1
-    # Pasted invitees get the same mail without newsletter headers.
-    assert "List-Unsubscribe" not in smtp.last_to("pat@example.org").message
+    # Pasted invitees get the same mail without the list's headers: their one click stops
+    # invitations instead of leaving a list they are not on.
+    pasted = smtp.last_to("pat@example.org").message
+    assert "List-Id" not in pasted
+    assert "/invitations/stop/" in str(pasted["List-Unsubscribe"])
 
 
 def test_skipped_addresses_are_counted_and_nobody_is_invited_twice(

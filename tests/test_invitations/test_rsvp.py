@@ -114,6 +114,27 @@ def test_yes_takes_a_place_and_mails_a_confirmation(
     assert "Thank you: your place is confirmed" in page
 
 
+def test_updating_only_ones_details_does_not_resend_the_confirmation(
+    client: FlaskClient, make_invitation: Any, make_event: Any, smtp: Any
+) -> None:
+    event = make_event(capacity=5, format=EventFormat.HYBRID, join_url="https://meet.example.org")
+    invitation = make_invitation(event=event, email="ada@example.org")
+    answer(client, invitation, "yes", mode="in_person")
+    assert len(smtp.to("ada@example.org")) == 1
+
+    response = answer(client, invitation, "yes", mode="in_person", access_needs="A hearing loop")
+    assert _rsvp(invitation).access_needs == "A hearing loop"
+    assert len(smtp.to("ada@example.org")) == 1
+    page = text(client.get(response.headers["Location"]))
+    assert "your details are updated, and your place is unchanged" in page
+    assert invitation.event.places_taken == 1
+
+    # Changing how one comes is a new confirmation, with its own calendar entry.
+    answer(client, invitation, "yes", mode="online", access_needs="A hearing loop")
+    assert len(smtp.to("ada@example.org")) == 2
+    assert "online" in smtp.last_to("ada@example.org").text()
+
+
 def test_changing_to_no_frees_the_place_and_maybe_holds_none(
     client: FlaskClient, make_invitation: Any, make_event: Any
 ) -> None:

@@ -82,6 +82,7 @@ def test_the_waiting_list_is_shown_as_a_neutral_notice_not_a_success(
     )
     assert re.search(r'class="flash flash--neutral">All in-person places are taken', html)
     assert re.search(
-        r'class="rsvp__status notice notice--neutral"><strong>You\'re on the waiting list', html
+        r'class="rsvp__status notice notice--neutral">\s*<p><strong>You\'re on the waiting list',
+        html,
     )
     assert "flash--info" not in html

@@ -89,10 +89,12 @@ def test_a_signup_answers_at_once_and_alike_while_the_mail_server_hangs(
     for email in ("known@example.org", "new@example.org"):
         started = time.monotonic()
         response = client.post("/newsletter/signup", data={**SIGNUP, "signup-email": email})
-        answers.append((time.monotonic() - started, response.status_code, response.location))
+        page = response.get_data(as_text=True).replace(email, "ADDRESS")
+        answers.append((time.monotonic() - started, response.status_code, page))
 
     assert all(seconds < 5 for seconds, _, _ in answers), answers
-    assert answers[0][1:] == answers[1][1:] == (303, "/newsletter/check-your-inbox")
+    # The same page for both, but for the address it repeats.
+    assert answers[0][1] == answers[1][1] == 200 and answers[0][2] == answers[1][2]
     db.session.remove()
     # Each queued the same request for the worker; nothing was rendered or queued to send yet.
     requests = db.session.scalars(select(MailRequest).order_by(MailRequest.id)).all()

@@ -173,7 +173,7 @@ def test_an_erased_person_stays_off_the_list_until_they_ask_an_organiser(
     db.session.commit()
     # Anyone may type the address: the page answers as for any other, and nothing is kept or sent.
     response = sign_up()
-    assert (response.status_code, response.location) == (303, "/newsletter/check-your-inbox")
+    assert response.status_code == 200 and "Check your inbox" in response.get_data(as_text=True)
     assert smtp.to("ada@example.org") == []
     assert _traces("ada@example.org") == [] and _traces("Ada Lovelace") == []
 

@@ -110,6 +110,24 @@ def test_the_unsubscribe_link_opened_in_a_browser_asks_first(
     assert _subscriber().status == SubscriberStatus.CONFIRMED
 
 
+def test_after_unsubscribing_the_page_offers_the_way_back(
+    app: Flask, client: FlaskClient, make_subscriber: Callable[..., Any]
+) -> None:
+    import re
+
+    subscriber = make_subscriber(email="ada@example.org")
+    done = client.post(_path(_in_request(app, lambda: links.unsubscribe_url(subscriber))))
+    html = done.get_data(as_text=True)
+    assert done.status_code == 200 and "You have unsubscribed" in html
+    assert _subscriber().status == SubscriberStatus.UNSUBSCRIBED
+    assert "your preferences page" in html and 'href="/"' in html
+    # One button takes them back on the list, with no session: the link's token is the proof.
+    resubscribe = re.search(r'<form method="post" action="([^"]+)"', html).group(1)
+    again = client.post(resubscribe)
+    assert again.status_code in (200, 302, 303)
+    assert _subscriber().status == SubscriberStatus.CONFIRMED
+
+
 def test_confirmation_links_last_seven_days(
     app: Flask, sign_up: Callable[..., Any], smtp: Any
 ) -> None:

@@ -52,6 +52,9 @@ def test_notes_are_grouped_by_question_newest_first(
         "Other learning": ["Untagged thoughts"],
     }
     assert "Nothing published on this line of enquiry yet." in html
+    # A note under two questions appears twice: each copy has its own id (valid HTML).
+    ids = re.findall(r'\bid="([^"]+)"', html)
+    assert len(ids) == len(set(ids))
     assert "Newer session" in html and "Older session" in html
     for hidden in ("Kept private", "Attendees only", "Another enquiry"):
         assert hidden not in html

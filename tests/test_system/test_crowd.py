@@ -62,7 +62,7 @@ def _sign_up_and_confirm(url: str, log: StatusLog, smtp: SMTPServer, n: int) -> 
         form,
         **{"signup-name": f"Person {n}", "signup-email": address, "signup-wants_in_person": "y"},
     )
-    assert (done.status, done.location) == (303, "/newsletter/check-your-inbox"), done.body
+    assert done.status == 200 and "Check your inbox" in done.body, done.body
     link = smtp.wait_for_link(address, f"{url}/newsletter/confirm/")
     page = browser.get(link)
     assert page.status == 200, page.body

@@ -28,11 +28,13 @@ functions other code calls.
 
 from placeevents.invitations.attendance.answers import (
     Answer,
+    Answered,
     accept_offer,
     answer_invitation,
     can_change_answer,
     can_withdraw,
     expire_offers,
+    passes_place_on,
     record_history,
     remove_invitation,
     set_answer_for,
@@ -66,6 +68,7 @@ from placeevents.invitations.attendance.places import (
 
 __all__ = [
     "Answer",
+    "Answered",
     "CheckInError",
     "NO_ANSWER",
     "OFFER_TIME",
@@ -86,6 +89,7 @@ __all__ = [
     "forget_event",
     "holds_place",
     "names_of",
+    "passes_place_on",
     "presence",
     "promote_waitlist",
     "record_history",

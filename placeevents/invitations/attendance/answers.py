@@ -23,6 +23,7 @@ from placeevents.invitations.attendance.places import (
     promote_waitlist,
     refresh_places,
     release_place,
+    someone_waiting,
     take_place,
     waitlist_position,
     who,
@@ -172,8 +173,35 @@ def _answer_mail(invitation: Invitation) -> EmailMessage:
     )
 
 
-def answer_invitation(*, invitation: Invitation, answer: Answer) -> Rsvp:
-    """The invitee answers: places are taken or freed exactly, and a confirmation is mailed."""
+@dataclass(frozen=True)
+class Answered:
+    """An invitee's answer as recorded; `details_only` when a confirmed person kept their place
+    and mode and changed only what they told us (access needs, diet, a question)."""
+
+    rsvp: Rsvp
+    details_only: bool = False
+    # Whether the place this answer gave up went to the next person on the waiting list.
+    passed_on: bool = False
+
+
+def passes_place_on(*, invitation: Invitation, answer: RsvpAnswer) -> bool:
+    """Whether this answer would give the person's in-person place to someone waiting: worth
+    asking them first."""
+    event = invitation.event
+    # An overbooked event frees no place by one person leaving; a started one promotes nobody.
+    return (
+        answer in (RsvpAnswer.MAYBE, RsvpAnswer.NO)
+        and holds_place(invitation.rsvp)
+        and event.capacity is not None
+        and event.places_taken <= event.capacity
+        and utcnow() < event.starts_at
+        and someone_waiting(event)
+    )
+
+
+def answer_invitation(*, invitation: Invitation, answer: Answer) -> Answered:
+    """The invitee answers: places are taken or freed exactly, and a confirmation is mailed
+    (not again to someone confirmed who only changed their details)."""
     if answer.answer not in (RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO):
         raise InvitationError("Choose one of the answers.")
     lock(invitation)
@@ -185,12 +213,15 @@ def answer_invitation(*, invitation: Invitation, answer: Answer) -> Rsvp:
                 raise InvitationError("The offer of a place has lapsed and passed on.")
     if invitation.rsvp is not None and invitation.rsvp.attended:
         raise AnswersClosed("You have been checked in at this event, so your answer stays.")
+    before = invitation.rsvp
+    was = (before.answer, before.mode) if before is not None else None
     rsvp, freed = _apply(invitation, answer, organiser=None, overbook=False)
-    enqueue(_answer_mail(invitation), kind="rsvp")
-    if freed:
-        promote_waitlist(invitation.event)
+    details_only = was == (RsvpAnswer.YES, rsvp.mode) and rsvp.answer == RsvpAnswer.YES
+    if not details_only:
+        enqueue(_answer_mail(invitation), kind="rsvp")
+    promoted = promote_waitlist(invitation.event) if freed else []
     refresh_places(invitation.event)
-    return rsvp
+    return Answered(rsvp, details_only, passed_on=bool(promoted))
 
 
 def accept_offer(*, invitation: Invitation) -> Rsvp:

@@ -81,6 +81,21 @@ def holds_place(rsvp: Rsvp | None) -> bool:
     )
 
 
+def someone_waiting(event: Event) -> bool:
+    """Whether anyone is on the event's waiting list."""
+    return bool(
+        db.session.scalar(
+            select(
+                sa.exists().where(
+                    Rsvp.invitation_id == Invitation.id,
+                    Invitation.event_id == event.id,
+                    Rsvp.answer == RsvpAnswer.WAITLISTED,
+                )
+            )
+        )
+    )
+
+
 def refresh_places(event: Event) -> None:
     db.session.flush()
     db.session.expire(event, ["places_taken"])
