@@ -582,7 +582,7 @@ def _claim_recipients(newsletter: Newsletter, subscriber_ids: list[int]) -> set[
     return set(db.session.scalars(statement))
 
 
-def queue_batch(*, newsletter: Newsletter, token: str, limit: int = BATCH_SIZE) -> bool:
+def queue_batch(*, newsletter: Newsletter, token: str, limit: int | None = None) -> bool:
     """Queue the next batch of the newsletter's messages; False once every one is queued.
 
     Renews the lease first and gives up (False) if another worker has taken the send over.
@@ -602,7 +602,7 @@ def queue_batch(*, newsletter: Newsletter, token: str, limit: int = BATCH_SIZE) 
         return False
     db.session.refresh(newsletter)
     batch = audience_batch(
-        audience=audience_of(newsletter), after_id=newsletter.cursor, limit=limit
+        audience=audience_of(newsletter), after_id=newsletter.cursor, limit=limit or BATCH_SIZE
     )
     if batch.last_id is None:
         newsletter.status = NewsletterStatus.SENT
