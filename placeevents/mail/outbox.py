@@ -140,6 +140,23 @@ def enqueue(
     Assigns a stable Message-ID under the sender's domain, so a repeat after a lost
     acceptance reply carries the same one.
     """
+    [row] = enqueue_all([message], kind=kind, batch_key=batch_key)
+    return row
+
+
+def enqueue_all(
+    messages: Iterable[EmailMessage], *, kind: str = "", batch_key: str | None = None
+) -> list[OutboxMessage]:
+    """enqueue() for many messages of one bulk send, stored with a single flush."""
+    rows = [_outbox_row(message, kind, batch_key) for message in messages]
+    if rows:
+        db.session.add_all(rows)
+        db.session.flush()
+        wake_workers()
+    return rows
+
+
+def _outbox_row(message: EmailMessage, kind: str, batch_key: str | None) -> OutboxMessage:
     sender_header = message["From"]
     sender = sender_header.addresses[0].addr_spec
     if "Message-ID" not in message:
@@ -151,7 +168,7 @@ def enqueue(
     ]
     if "Bcc" in message:
         del message["Bcc"]
-    row = OutboxMessage(
+    return OutboxMessage(
         message_id=message["Message-ID"],
         kind=kind,
         batch_key=batch_key,
@@ -161,10 +178,6 @@ def enqueue(
         raw=_wire_bytes(message),
         next_attempt_at=utcnow(),
     )
-    db.session.add(row)
-    db.session.flush()
-    wake_workers()
-    return row
 
 
 def _wire_bytes(message: EmailMessage) -> bytes:

@@ -32,6 +32,7 @@ from placeevents.mail.outbox import (
     batch_progress,
     build_message,
     enqueue,
+    enqueue_all,
     render_email,
 )
 from placeevents.markdown import markdown_to_text, render_markdown
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
 SUBJECT_LENGTH = 200
 BODY_LENGTH = 100_000
 # Subscribers queued per transaction by the send job.
-BATCH_SIZE = 500
+BATCH_SIZE = 200
 # How long a worker holds a send before another may take it over; renewed with each batch.
 SEND_LEASE = timedelta(minutes=2)
 RECENT_NOTES = 5
@@ -617,13 +618,11 @@ def queue_batch(*, newsletter: Newsletter, token: str, limit: int | None = None)
         return False
     mine = _claim_recipients(newsletter, [s.id for s in batch.subscribers])
     content = _content(newsletter)
-    for subscriber in batch.subscribers:
-        if subscriber.id in mine:
-            enqueue(
-                _message(newsletter, subscriber, content),
-                kind=f"news_{newsletter.kind.value}",
-                batch_key=newsletter.batch_key,
-            )
+    enqueue_all(
+        (_message(newsletter, s, content) for s in batch.subscribers if s.id in mine),
+        kind=f"news_{newsletter.kind.value}",
+        batch_key=newsletter.batch_key,
+    )
     newsletter.queued += len(mine)
     newsletter.cursor = batch.last_id
     db.session.flush()
