@@ -65,6 +65,8 @@ BATCH_SIZE = 200
 # How long a worker holds a send before another may take it over; renewed with each batch.
 SEND_LEASE = timedelta(minutes=2)
 RECENT_NOTES = 5
+# A digest quotes the start of each note, up to this many characters.
+EXCERPT_LENGTH = 240
 BLOCKS = {
     "events": "Upcoming events",
     "notes": "Recent public notes",
@@ -242,6 +244,17 @@ def _note_line(note: Note) -> str:
     )
 
 
+def _excerpt(note: Note) -> str:
+    first = markdown_to_text(note.body).split("\n\n")[0]
+    first = " ".join(first.split())
+    return first if len(first) <= EXCERPT_LENGTH else first[: EXCERPT_LENGTH - 1].rstrip() + "…"
+
+
+def _digest_line(note: Note) -> str:
+    excerpt = _excerpt(note)
+    return f"{_note_line(note)}: {_escape(excerpt)}" if excerpt else _note_line(note)
+
+
 def _public_notes(enquiry: Enquiry) -> list[Note]:
     seen: dict[int, Note] = {}
     for section in learning(enquiry):
@@ -317,7 +330,7 @@ def create_digest(*, organiser: "Organiser | None") -> Newsletter:
         if not fresh:
             continue
         parts.append(f"## {_escape(section.title)}")
-        parts.append("\n".join(_note_line(n) for n in fresh))
+        parts.append("\n".join(_digest_line(n) for n in fresh))
         included.update((n.id, n) for n in fresh)
     if not included:
         parts.append("No new notes have been published since the last digest.")

@@ -86,7 +86,8 @@ def test_a_learning_digest_gathers_new_public_notes_by_line_of_enquiry(
     [digest] = services.all_newsletters()
     assert digest.kind == NewsletterKind.DIGEST
     body = digest.body
-    assert re.search(r"## Bid and pilot\n\n- \[Pots and pilots\]", body)
+    # Each note is linked, named with its event and quoted from its start.
+    assert re.search(r"## Bid and pilot\n\n- \[Pots and pilots\]\(.+\), from .+: What we", body)
     assert re.search(r"## National bodies\n\n- \[Holding Whitehall to account\]", body)
     assert "Sharing learning" not in body and "Not yet public" not in body
     send_all(digest)
