@@ -134,7 +134,14 @@ def _edit_page(newsletter: Newsletter, form: NewsletterForm, status: int = 200) 
 
 def _submitted(newsletter_id: int) -> tuple[Newsletter, NewsletterForm]:
     newsletter = _newsletter(newsletter_id)
-    form = NewsletterForm(obj=None if request.method == "POST" else newsletter)
+    saved = {
+        "subject": newsletter.subject,
+        "body": newsletter.body,
+        "interests": newsletter.interest_list,
+        "event_ids": newsletter.event_id_list,
+    }
+    # What was posted, or on GET what is saved.
+    form = NewsletterForm(data=None if request.method == "POST" else saved)
     _prepare(form)
     return newsletter, form
 
@@ -149,8 +156,6 @@ def _refused(newsletter_id: int, form: NewsletterForm, error: services.NewsError
 def edit(newsletter_id: int) -> Page:
     newsletter, form = _submitted(newsletter_id)
     if request.method == "GET":
-        form.interests.data = newsletter.interest_list
-        form.event_ids.data = newsletter.event_id_list
         return _edit_page(newsletter, form)
     if not form.validate_on_submit():
         return _edit_page(newsletter, form, 422)

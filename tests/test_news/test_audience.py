@@ -3,10 +3,13 @@ unconfirmed or erased; the count shown before sending is the number sent."""
 
 from typing import Any
 
+from sqlalchemy import func, select
+
 from placeevents.erasure import erase_person
 from placeevents.extensions import db
 from placeevents.mail.bounces import record_bounce
 from placeevents.news import services
+from placeevents.news.models import NewsletterRecipient
 from placeevents.newsletter.models import SubscriberStatus
 from tests.test_news.conftest import outbox_count, send_all
 
@@ -90,3 +93,14 @@ def test_the_edit_page_shows_the_count_before_sending(
     newsletter = make_newsletter()
     page = logged_in.get(f"/manage/news/{newsletter.id}").get_data(as_text=True)
     assert "it would go to <strong>3</strong> subscribers" in page
+
+
+def test_erasing_someone_removes_the_record_of_what_they_were_sent(
+    smtp: Any, reader: Any, make_newsletter: Any
+) -> None:
+    reader(email="ada@example.org")
+    reader(email="bob@example.org")
+    send_all(make_newsletter())
+    erase_person(email="ada@example.org")
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(NewsletterRecipient)) == 1
