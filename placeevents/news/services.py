@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from placeevents.addresses import has_control_characters
 from placeevents.audit.services import Target, record
 from placeevents.calendar.services import feed_url
 from placeevents.clock import utcnow
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 
 SUBJECT_LENGTH = 200
 BODY_LENGTH = 100_000
+# The stored list of events an audience is narrowed to (comma-separated ids).
+EVENT_IDS_LENGTH = 1000
 # Subscribers queued per transaction by the send job.
 BATCH_SIZE = 200
 # How long a worker holds a send before another may take it over; renewed with each batch.
@@ -97,6 +100,8 @@ def _check(data: NewsInput) -> NewsInput:
     subject = " ".join((data.subject or "").split())
     if not subject:
         raise NewsError("Give the newsletter a subject.")
+    if has_control_characters(subject):
+        raise NewsError("The subject cannot contain control characters.")
     if len(subject) > SUBJECT_LENGTH:
         raise NewsError(f"The subject can be at most {SUBJECT_LENGTH} characters.")
     body = (data.body or "").replace("\r\n", "\n").strip()
@@ -105,7 +110,11 @@ def _check(data: NewsInput) -> NewsInput:
     interests = tuple(i for i in INTERESTS if i in data.interests)
     if not interests:
         raise NewsError("Choose at least one interest: the newsletter goes to those who chose it.")
-    return NewsInput(subject, body, interests, tuple(sorted(set(data.event_ids))))
+    event_ids = tuple(sorted(set(data.event_ids)))
+    found = db.session.scalars(select(Event.id).where(Event.id.in_(event_ids))).all()
+    if len(found) != len(event_ids) or len(",".join(map(str, event_ids))) > EVENT_IDS_LENGTH:
+        raise NewsError("Choose events from the list.")
+    return NewsInput(subject, body, interests, event_ids)
 
 
 def _apply(newsletter: Newsletter, data: NewsInput) -> None:
@@ -129,8 +138,9 @@ def audit_target(key: str) -> Target | None:
 def all_newsletters() -> list[Newsletter]:
     """Every newsletter, newest first, for the organisers' list."""
     return list(
-        db.session.scalars(select(Newsletter).order_by(Newsletter.created_at.desc(),
-                                                       Newsletter.id.desc()))
+        db.session.scalars(
+            select(Newsletter).order_by(Newsletter.created_at.desc(), Newsletter.id.desc())
+        )
     )
 
 

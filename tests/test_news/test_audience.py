@@ -3,6 +3,7 @@ unconfirmed or erased; the count shown before sending is the number sent."""
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from placeevents.erasure import erase_person
@@ -104,3 +105,14 @@ def test_erasing_someone_removes_the_record_of_what_they_were_sent(
     erase_person(email="ada@example.org")
     db.session.commit()
     assert db.session.scalar(select(func.count()).select_from(NewsletterRecipient)) == 1
+
+
+def test_an_audience_names_real_events_and_at_least_one_interest(make_newsletter: Any) -> None:
+    with pytest.raises(services.NewsError, match="Choose events from the list"):
+        make_newsletter(event_ids=(999,))
+    db.session.rollback()
+    with pytest.raises(services.NewsError, match="at least one interest"):
+        make_newsletter(interests=())
+    db.session.rollback()
+    with pytest.raises(services.NewsError, match="control characters"):
+        make_newsletter(subject="Bell \x07 news")
