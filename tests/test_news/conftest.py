@@ -17,6 +17,9 @@ from placeevents.news.jobs import run_sends
 from placeevents.notes import services as notes
 from placeevents.notes.models import NoteKind, NoteVisibility
 
+# The mail tests' scripted SMTP server, for a reply lost mid-send.
+from tests.test_mail.conftest import mail_app, scripted_smtp  # noqa: F401
+
 BODY = "## News\n\nOur *second* exploration is in [Leeds](https://example.org/leeds)."
 
 

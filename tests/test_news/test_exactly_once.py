@@ -129,3 +129,25 @@ def test_the_recipients_table_refuses_a_second_queueing(
     ids = readers[:3]
     assert services._claim_recipients(newsletter, ids) == set(ids)
     assert services._claim_recipients(newsletter, [*ids, readers[3]]) == {readers[3]}
+
+
+def test_a_lost_reply_repeats_only_that_message_with_its_message_id(
+    reader: Any, make_newsletter: Any, scripted_smtp: Any, mail_app: Any
+) -> None:
+    # mail_app after the factories, so its app context is pushed last and popped first.
+    server = scripted_smtp()
+    server.handler.data_script = ["250", "drop", "250"]
+    mail_app(**server.config())
+    for n in range(3):
+        reader(email=f"reader{n}@example.org")
+    newsletter = make_newsletter()
+    services.send_now(newsletter=newsletter, organiser=None)
+    db.session.commit()
+    run_sends()
+
+    report = deliver_due()
+    assert (report.sent, report.retried) == (2, 1)
+    with time_machine.travel(utcnow() + timedelta(hours=1), tick=False):
+        assert deliver_due().sent == 1
+    counts = server.handler.message_ids()
+    assert len(counts) == 3 and sorted(counts.values()) == [1, 1, 2]
