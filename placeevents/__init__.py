@@ -62,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.exports import views as exports_views
     from placeevents.invitations import views as invitations_views
     from placeevents.mail import views as mail_views
+    from placeevents.news import views as news_views
     from placeevents.newsletter import views as newsletter_views
     from placeevents.notes import views as notes_views
 
@@ -76,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         notes_views.bp,
         calendar_views.bp,
         mail_views.bp,
+        news_views.bp,
     ):
         app.register_blueprint(public)
     app.register_blueprint(
@@ -89,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             exports_views.manage_bp,
             audit_views.manage_bp,
             mail_views.manage_bp,
+            news_views.manage_bp,
         )
     )
 
@@ -115,12 +118,14 @@ def _describe_audit_targets(app: Flask) -> None:
     from placeevents import exports as exports_domain
     from placeevents import invitations as invitations_domain
     from placeevents import mail as mail_domain
+    from placeevents import news as news_domain
     from placeevents import newsletter as newsletter_domain
     from placeevents import notes as notes_domain
     from placeevents.audit.services import describe_actions, describe_targets
     from placeevents.enquiries import services as enquiries
     from placeevents.events import services as events
     from placeevents.mail import services as mail
+    from placeevents.news import services as news
     from placeevents.newsletter import imports as newsletter_imports
     from placeevents.newsletter import services as newsletter
     from placeevents.notes import services as notes
@@ -131,12 +136,14 @@ def _describe_audit_targets(app: Flask) -> None:
     describe_targets(app, "subscriber", newsletter.audit_target)
     describe_targets(app, "import batch", newsletter_imports.audit_target)
     describe_targets(app, "outbox_message", mail.audit_target)
+    describe_targets(app, "newsletter", news.audit_target)
     for domain in (
         enquiries_domain,
         events_domain,
         exports_domain,
         invitations_domain,
         mail_domain,
+        news_domain,
         newsletter_domain,
         notes_domain,
     ):

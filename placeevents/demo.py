@@ -19,6 +19,8 @@ from placeevents.invitations.models import (
     InvitationSource,
     RsvpAnswer,
 )
+from placeevents.news import services as news
+from placeevents.news.models import Newsletter, NewsletterStatus
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
 from placeevents.notes.models import Note, NoteKind, NoteRevision, NoteVisibility
 
@@ -26,6 +28,10 @@ demo_cli = AppGroup("demo", help="Demo content.")
 
 TIMEZONE = "Europe/London"
 DEMO_ENQUIRY_SLUGS = ("total-place-2", "leading-beyond-boundaries")
+ENQUIRY_TITLE = (
+    "Total Place 2.0: What would it take to shift place-based approaches from the margins to "
+    "the mainstream?"
+)
 
 INTRODUCTION = """
 Place-based leadership means leading beyond the walls of any one organisation: councils,
@@ -257,8 +263,7 @@ def load_demo() -> Enquiry:
     )
     enquiry = Enquiry(
         slug="total-place-2",
-        title="Total Place 2.0: What would it take to shift place-based approaches from the "
-        "margins to the mainstream?",
+        title=ENQUIRY_TITLE,
         summary="A year of face-to-face and online explorations of place-based leadership.",
         introduction=INTRODUCTION.strip(),
         timezone=TIMEZONE,
@@ -359,7 +364,36 @@ def load_demo() -> Enquiry:
     )
     db.session.add(old_event)
     db.session.flush()
+    _sent_newsletters(now)
     return enquiry
+
+
+NEWS_SUBJECT = "Spring update: what we heard, and where we meet next"
+NEWS_BODY = """
+Thank you to everyone who came to our first explorations. The conversations kept returning to
+one theme: places spend too much of their energy bidding for the next pot of money, and too
+little growing what earlier programmes started.
+
+Some of you asked how to take part if you cannot travel. Every line of enquiry will have at
+least one online session, and the notes from each one are published for everyone.
+"""
+
+
+def _sent_newsletters(now: datetime) -> None:
+    """A newsletter and a learning digest, as sent weeks ago, so the archive has something in
+    it (no mail is queued for them)."""
+    reached = sum(1 for p in range(len(PEOPLE)) if p % 2 == 0)
+    digest = news.create_digest(organiser=None)
+    update = Newsletter(
+        subject=NEWS_SUBJECT,
+        body=NEWS_BODY.strip() + "\n\n" + news.block_markdown(block="events"),
+    )
+    db.session.add(update)
+    for newsletter, days_ago in ((update, 40), (digest, 12)):
+        newsletter.status = NewsletterStatus.SENT
+        newsletter.started_at = newsletter.finished_at = now - timedelta(days=days_ago)
+        newsletter.recipients = newsletter.queued = reached
+    db.session.flush()
 
 
 def _invite(event: Event, subscriber: Subscriber) -> Invitation:
@@ -464,6 +498,11 @@ def _remove_demo() -> None:
         select(Enquiry).where(Enquiry.slug.in_(DEMO_ENQUIRY_SLUGS))
     ):
         db.session.delete(enquiry)
+    demo_newsletters = select(Newsletter).where(
+        Newsletter.subject.in_([NEWS_SUBJECT, f"What we are learning: {ENQUIRY_TITLE}"[:200]])
+    )
+    for newsletter in db.session.scalars(demo_newsletters):
+        db.session.delete(newsletter)
     emails = [p[1] for p in PEOPLE]
     for subscriber in db.session.scalars(select(Subscriber).where(Subscriber.email.in_(emails))):
         db.session.delete(subscriber)

@@ -33,6 +33,7 @@ JOB_MODULES = (
     "placeevents.newsletter.jobs",
     "placeevents.invitations.jobs",
     "placeevents.exports.jobs",
+    "placeevents.news.jobs",
 )
 
 

@@ -191,7 +191,10 @@ ORGANISER_SEND = Purpose(
         Limit(
             "30 per hour",
             per="organiser",
-            counts="invitations, messages, reminders and shared notes sent, tests included",
+            counts=(
+                "invitations, messages, reminders, shared notes and newsletters sent, "
+                "tests included"
+            ),
             key=_organiser,
             exempt_when=_only_a_preview,
         ),

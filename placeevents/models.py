@@ -6,6 +6,7 @@ from placeevents.enquiries import models as enquiries_models
 from placeevents.events import models as events_models
 from placeevents.invitations import models as invitations_models
 from placeevents.mail import models as mail_models
+from placeevents.news import models as news_models
 from placeevents.newsletter import models as newsletter_models
 from placeevents.notes import models as notes_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "events_models",
     "invitations_models",
     "mail_models",
+    "news_models",
     "newsletter_models",
     "notes_models",
 ]

@@ -193,6 +193,20 @@ def answer_counts(*, event_ids: Iterable[int]) -> dict[int, Counter[str]]:
     return counts
 
 
+def attendee_emails(*, event_ids: Iterable[int]) -> set[str]:
+    """The addresses of the people checked in as having come to any of these events."""
+    ids = list(event_ids)
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Invitation.email)
+            .join(Rsvp, Rsvp.invitation_id == Invitation.id)
+            .where(Invitation.event_id.in_(ids), Rsvp.attended.is_(True))
+        )
+    )
+
+
 def personal_data(*, email: str) -> list[dict[str, Any]]:
     """Every invitation to this address with its answer, for the person's download of what we
     hold about them."""

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from placeevents.addresses import normalise_email
 from placeevents.extensions import db
@@ -15,6 +15,11 @@ def bounced_among(emails: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return set(db.session.scalars(select(Bounce.email).where(Bounce.email.in_(wanted))))
+
+
+def bounced_addresses() -> Select[tuple[str]]:
+    """Every address on the bounce list, as a subquery other domains leave out in SQL."""
+    return select(Bounce.email)
 
 
 def record_bounce(*, email: str, reason: str) -> Bounce:

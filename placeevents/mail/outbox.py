@@ -149,6 +149,29 @@ def enqueue(
     acceptance reply carries the same one. `bulk` marks one of many sent alike (an invitation,
     a reminder, a newsletter) with `Precedence: bulk`, which mail systems expect of such mail.
     """
+    [row] = enqueue_all([message], kind=kind, batch_key=batch_key, bulk=bulk)
+    return row
+
+
+def enqueue_all(
+    messages: Iterable[EmailMessage],
+    *,
+    kind: str = "",
+    batch_key: str | None = None,
+    bulk: bool = False,
+) -> list[OutboxMessage]:
+    """enqueue() for many messages of one bulk send, stored with a single flush."""
+    rows = [_outbox_row(message, kind, batch_key, bulk) for message in messages]
+    if rows:
+        db.session.add_all(rows)
+        db.session.flush()
+        wake_workers()
+    return rows
+
+
+def _outbox_row(
+    message: EmailMessage, kind: str, batch_key: str | None, bulk: bool
+) -> OutboxMessage:
     for name, value in AUTOMATIC_HEADERS.items():
         if name not in message:
             message[name] = value
@@ -165,7 +188,7 @@ def enqueue(
     ]
     if "Bcc" in message:
         del message["Bcc"]
-    row = OutboxMessage(
+    return OutboxMessage(
         message_id=message["Message-ID"],
         kind=kind,
         batch_key=batch_key,
@@ -175,10 +198,6 @@ def enqueue(
         raw=_wire_bytes(message),
         next_attempt_at=utcnow(),
     )
-    db.session.add(row)
-    db.session.flush()
-    wake_workers()
-    return row
 
 
 def _wire_bytes(message: EmailMessage) -> bytes:

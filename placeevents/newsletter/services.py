@@ -1,7 +1,7 @@
 """The mailing list's use cases: signup, confirmation, preferences, unsubscribe and lists.
 
 Other domains may call find_subscriber, is_suppressed, suppressed_among, invitable_subscribers,
-add_do_not_invite, is_do_not_invite and do_not_invite_among.
+add_do_not_invite, is_do_not_invite, do_not_invite_among, count_audience and audience_batch.
 """
 
 import hashlib
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from placeevents.addresses import normalise_email
@@ -20,7 +20,7 @@ from placeevents.clock import utcnow
 from placeevents.enquiries.services import current_enquiry
 from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
-from placeevents.mail.bounces import bounced_among
+from placeevents.mail.bounces import bounced_addresses, bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.mail.requests import QueuedRequest, mail_request_handler, request_mail
 from placeevents.newsletter import links
@@ -187,6 +187,85 @@ def invitable_subscribers(
     emails = [s.email for s in candidates]
     excluded = bounced_among(emails) | suppressed_among(emails) | do_not_invite_among(emails)
     return [s for s in candidates if s.email not in excluded]
+
+
+# --- audiences for list mail (news and digests)
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Whom list mail reaches: confirmed subscribers with any of these interests, and when
+    `emails` is given, only those among these addresses."""
+
+    interests: tuple[str, ...] = ("news",)
+    emails: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class AudienceCount:
+    """How many an audience reaches now, and how many it leaves out and why."""
+
+    recipients: int
+    bounced: int
+    unsubscribed: int
+
+
+@dataclass(frozen=True)
+class AudienceBatch:
+    """The next subscribers of an audience in id order; `last_id` is where the next batch
+    starts (None once the audience is exhausted)."""
+
+    subscribers: list[Subscriber]
+    last_id: int | None
+
+
+def _audience(audience: Audience, status: SubscriberStatus) -> Select[tuple[Subscriber]]:
+    wanted = [
+        getattr(Subscriber, f"wants_{interest}").is_(True)
+        for interest in audience.interests
+        if interest in INTERESTS
+    ]
+    query = select(Subscriber).where(
+        Subscriber.status == status, or_(*wanted) if wanted else false()
+    )
+    if audience.emails is not None:
+        query = query.where(Subscriber.email.in_(sorted(audience.emails)))
+    return query
+
+
+def _count(query: Select[tuple[Subscriber]]) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def count_audience(*, audience: Audience) -> AudienceCount:
+    """How many confirmed subscribers an audience reaches, bounced addresses left out.
+
+    Erased people are no longer on the list, so nothing is left to count for them.
+    """
+    confirmed = _audience(audience, SubscriberStatus.CONFIRMED)
+    bounced = _count(confirmed.where(Subscriber.email.in_(bounced_addresses())))
+    return AudienceCount(
+        recipients=_count(confirmed) - bounced,
+        bounced=bounced,
+        unsubscribed=_count(_audience(audience, SubscriberStatus.UNSUBSCRIBED)),
+    )
+
+
+def audience_batch(*, audience: Audience, after_id: int = 0, limit: int = 500) -> AudienceBatch:
+    """The next confirmed subscribers of an audience after `after_id`, oldest first; bounced
+    and erased addresses are left out."""
+    candidates = db.session.scalars(
+        _audience(audience, SubscriberStatus.CONFIRMED)
+        .where(Subscriber.id > after_id, Subscriber.email.not_in(bounced_addresses()))
+        .order_by(Subscriber.id)
+        .limit(limit)
+    ).all()
+    if not candidates:
+        return AudienceBatch(subscribers=[], last_id=None)
+    erased = suppressed_among(s.email for s in candidates)
+    return AudienceBatch(
+        subscribers=[s for s in candidates if s.email not in erased], last_id=candidates[-1].id
+    )
 
 
 # --- mail

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("newsletter",),
     ("invitations",),
     ("notes", "exports"),
+    ("news",),
     ("top",),
 )
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
