@@ -129,7 +129,11 @@ def _the_app_works_on_the_upgraded_rows(database_url: str, engine: sa.Engine) ->
         token = rsvp_token(db.session.get(Invitation, 5))
         page = client.get(f"/rsvp/{token}")
         assert page.status_code == 200 and "Bob Brown" in page.text
-        assert client.post(f"/rsvp/{token}", data={"answer": "no"}).status_code == 302
+        # Someone waits for Bob's place: he is asked first, then gives it up.
+        asked = client.post(f"/rsvp/{token}", data={"answer": "no"})
+        assert asked.status_code == 200 and "Give up your place?" in asked.text
+        done = client.post(f"/rsvp/{token}", data={"answer": "no", "give_up_place": "y"})
+        assert done.status_code == 302
         db.session.remove()
         db.engine.dispose()
     assert _scalars(
