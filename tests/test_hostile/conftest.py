@@ -138,6 +138,7 @@ def build_world() -> World:
     """Load the demo enquiry and add what it lacks: a mailing, an offer, a failed message, a
     bounce, an import preview, a second note revision, pending and unsubscribed people."""
     from placeevents.auth.services import create_organiser
+    from placeevents.clock import utcnow
     from placeevents.demo import load_demo
     from placeevents.events.models import EventAccess, EventFormat
     from placeevents.invitations import attendance
@@ -146,6 +147,7 @@ def build_world() -> World:
     from placeevents.invitations.sending import RecipientChoice, parse_pasted, send_invitations
     from placeevents.mail.bounces import record_bounce
     from placeevents.mail.models import OutboxStatus
+    from placeevents.news import services as news
     from placeevents.newsletter.imports import start_import
     from placeevents.newsletter.links import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_for
     from placeevents.newsletter.models import Subscriber, SubscriberStatus
@@ -237,6 +239,16 @@ def build_world() -> World:
     )
     db.session.add_all([pending, gone])
     db.session.flush()
+    # A draft newsletter to edit, send or delete, and a scheduled one to cancel.
+    news_draft = news.create_newsletter(
+        data=news.NewsInput(subject="News", body="Some news."), organiser=organiser
+    )
+    news_scheduled = news.create_newsletter(
+        data=news.NewsInput(subject="Later", body="Later news."), organiser=organiser
+    )
+    news.schedule(
+        newsletter=news_scheduled, when=utcnow() + timedelta(days=1), organiser=organiser
+    )
     rsvp_tokens = [rsvp_token(i) for i in (invitation, second)]
     preferences = [token_for(PREFERENCES, s) for s in (subscriber, gone)]
     world = World(
@@ -252,6 +264,7 @@ def build_world() -> World:
             "bounce_id": [bounce.id],
             "batch_id": [batch.id],
             "subscriber_id": [subscriber.id],
+            "newsletter_id": [news_draft.id, news_scheduled.id],
         },
         tokens={
             "invitations.rsvp": rsvp_tokens,
