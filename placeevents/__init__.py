@@ -64,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.mail import views as mail_views
     from placeevents.newsletter import views as newsletter_views
     from placeevents.notes import views as notes_views
+    from placeevents.settings import views as settings_views
 
     web.init_app(app)
     _describe_audit_targets(app)
@@ -89,6 +90,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             exports_views.manage_bp,
             audit_views.manage_bp,
             mail_views.manage_bp,
+            auth_views.account_bp,
+            admin=(auth_views.team_bp, settings_views.manage_bp),
         )
     )
 
@@ -111,6 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _describe_audit_targets(app: Flask) -> None:
     # Each domain says how the audit log names its targets; the log itself imports none.
     from placeevents.audit.services import describe_targets
+    from placeevents.auth import services as auth
     from placeevents.enquiries import services as enquiries
     from placeevents.events import services as events
     from placeevents.mail import services as mail
@@ -118,6 +122,7 @@ def _describe_audit_targets(app: Flask) -> None:
     from placeevents.newsletter import services as newsletter
     from placeevents.notes import services as notes
 
+    describe_targets(app, "organiser", auth.audit_target)
     describe_targets(app, "enquiry", enquiries.audit_target)
     describe_targets(app, "event", events.audit_target)
     describe_targets(app, "note", notes.audit_target)

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from placeevents.enquiries import timezones
+from placeevents.settings.services import current_settings
 from placeevents.urls import external_url
 
 site = Blueprint("site", __name__)
@@ -73,7 +74,7 @@ def favicon() -> Response:
 
 @site.get("/privacy")
 def privacy() -> str:
-    text = current_app.config["PLACEEVENTS_PRIVACY_NOTICE"] or DEFAULT_PRIVACY_NOTICE
+    text = current_settings().privacy_notice or DEFAULT_PRIVACY_NOTICE
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
     return render_template("pages/privacy.html", paragraphs=paragraphs)
 
@@ -142,6 +143,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _site_context() -> dict[str, Any]:
         return {
-            "organisation_name": app.config["PLACEEVENTS_ORGANISATION"],
+            "organisation_name": current_settings().organisation_name,
             "dev_mode": app.config["PLACEEVENTS_ENV"] == "development",
         }
