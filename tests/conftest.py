@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
@@ -196,6 +196,10 @@ class DeliveringClient(FlaskClient):
     delivering = True
 
     def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        if has_app_context():
+            # Requests run in the test's app context: the user one request signed in with is
+            # not the next one's (in production each request has an app context of its own).
+            g.pop("_login_user", None)
         response = super().open(*args, buffered=buffered, **kwargs)
         if not (self.delivering and buffered):
             return response
@@ -342,6 +346,8 @@ ORGANISER_PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def make_organiser(app: Flask) -> Callable[..., Any]:
+    """Organisers are admins unless `role` says otherwise, so they may do everything."""
+    from placeevents.auth.models import Role
     from placeevents.auth.services import create_organiser
 
     counter = iter(range(1, 10_000))
@@ -352,6 +358,7 @@ def make_organiser(app: Flask) -> Callable[..., Any]:
             email=kw.get("email", f"organiser{n}@example.org"),
             name=kw.get("name", f"Organiser {n}"),
             password=kw.get("password", ORGANISER_PASSWORD),
+            role=Role(kw.get("role", Role.ADMIN)),
         )
         db.session.commit()
         return organiser

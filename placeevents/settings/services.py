@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from email.utils import getaddresses
 
-from flask import current_app, g, has_app_context
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from placeevents.addresses import normalise_email
 from placeevents.audit.services import record
@@ -62,15 +64,20 @@ def _of(row: SiteSettings) -> Settings:
 
 
 def current_settings() -> Settings:
-    """The settings in force, read once per request (or app context)."""
-    cached = g.get("site_settings") if has_app_context() else None
-    if cached is not None:
-        return cached
-    row = db.session.get(SiteSettings, SETTINGS_ID)
-    found = _of(row) if row is not None else _defaults()
-    if has_app_context():
-        g.site_settings = found
-    return found
+    """The settings in force, read once per transaction."""
+    session = db.session()
+    cached = session.info.get("site_settings")
+    if cached is None:
+        row = session.get(SiteSettings, SETTINGS_ID)
+        cached = session.info["site_settings"] = _of(row) if row is not None else _defaults()
+    return cached
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_settings(session: Session, transaction: SessionTransaction) -> None:
+    # Read afresh in the next transaction: another process may have saved new ones.
+    if transaction.parent is None:
+        session.info.pop("site_settings", None)
 
 
 FIELDS = tuple(Settings.__dataclass_fields__)
@@ -112,7 +119,7 @@ def update_settings(
     for name in FIELDS:
         setattr(row, name, getattr(new, name))
     db.session.flush()
-    g.pop("site_settings", None)
+    db.session.info.pop("site_settings", None)
     for name in changed:
         detail = name.replace("_", " ")
         if name == "sender_email":
