@@ -29,7 +29,9 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask, current_app, g, has_app_context
+from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
+from itsdangerous import BadSignature
 from werkzeug.serving import make_server
 
 from placeevents import create_app
@@ -215,6 +217,22 @@ class DeliveringClient(FlaskClient):
         return response
 
 
+class ClockTolerantSessions(SecureCookieSessionInterface):
+    """The session cookie, read whatever its age: tests move the clock, even back before the
+    sign-in, and itsdangerous refuses a cookie signed "in the future". Sign-in sessions still
+    expire, by their rows (placeevents.auth.sessions)."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        serializer = self.get_signing_serializer(app)
+        value = request.cookies.get(self.get_cookie_name(app))
+        if serializer is None or not value:
+            return self.session_class()
+        try:
+            return self.session_class(serializer.loads(value))
+        except BadSignature:
+            return self.session_class()
+
+
 # --- databases
 
 
@@ -268,6 +286,7 @@ def make_app(
         config.update(overrides)
         app = create_app(config)
         app.test_client_class = DeliveringClient
+        app.session_interface = ClockTolerantSessions()
         with app.app_context():
             key = app.config["SQLALCHEMY_DATABASE_URI"]
             if not key.startswith("postgresql"):

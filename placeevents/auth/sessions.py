@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from placeevents.auth.models import Organiser, OrganiserSession
 from placeevents.clock import utcnow
@@ -95,7 +96,11 @@ def load_organiser(user_id: str) -> Organiser | None:
     raw_id, _, key = user_id.partition(":")
     if not raw_id.isdigit() or not key:
         return None
-    row = db.session.scalar(select(OrganiserSession).where(OrganiserSession.key == key))
+    row = db.session.scalar(
+        select(OrganiserSession)
+        .where(OrganiserSession.key == key)
+        .options(joinedload(OrganiserSession.organiser))
+    )
     now = utcnow()
     if row is None or row.organiser_id != int(raw_id) or not is_live(row, now):
         return None

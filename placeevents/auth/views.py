@@ -72,8 +72,8 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _signed_in(organiser: Organiser, how: str, next_url: str | None) -> Response:
-    services.sign_in(organiser=organiser, how=how)
+def _signed_in(organiser: Organiser, next_url: str | None) -> Response:
+    services.sign_in(organiser=organiser)
     db.session.commit()
     # A fresh session, and so a fresh CSRF token: nothing from before sign-in carries over.
     session.clear()
@@ -101,7 +101,7 @@ def login() -> str | Response | tuple[str, int]:
             }
             return redirect(url_for("auth.login_code"))
         if organiser is not None:
-            return _signed_in(organiser, "password", request.args.get("next"))
+            return _signed_in(organiser, request.args.get("next"))
         form.password.errors.append("That email and password do not match an organiser account.")
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -132,7 +132,7 @@ def login_code() -> str | Response | tuple[str, int]:
     form = CodeForm()
     if form.validate_on_submit():
         if services.check_sign_in_code(organiser=organiser, code=form.code.data):
-            return _signed_in(organiser, "password and code", session["two_factor"]["next"])
+            return _signed_in(organiser, session["two_factor"]["next"])
         db.session.commit()  # the refusal stays in the audit log
         form.code.errors.append("That code is not right, or was used already.")
     status = 422 if request.method == "POST" else 200

@@ -25,9 +25,7 @@ def test_the_login_page_links_to_the_reset_form(client: FlaskClient) -> None:
     assert client.get("/forgot-password").status_code == 200
 
 
-def test_known_and_unknown_addresses_get_the_same_answer(
-    app: Flask, admin: Any, smtp: Any
-) -> None:
+def test_known_and_unknown_addresses_get_the_same_answer(app: Flask, admin: Any, smtp: Any) -> None:
     client = app.test_client()
     client.delivering = False  # type: ignore[attr-defined]
     known = _ask(client, admin.email)
@@ -43,9 +41,7 @@ def test_known_and_unknown_addresses_get_the_same_answer(
     assert len(smtp.to(admin.email)) == 1 and smtp.to("nobody@example.org") == []
 
 
-def test_the_link_works_once_and_a_get_does_not_spend_it(
-    app: Flask, admin: Any, smtp: Any
-) -> None:
+def test_the_link_works_once_and_a_get_does_not_spend_it(app: Flask, admin: Any, smtp: Any) -> None:
     _ask(app.test_client(), admin.email)
     reset = link_to(smtp.last_to(admin.email), "/reset-password/")
     client = app.test_client()
@@ -70,7 +66,9 @@ def test_the_link_expires_after_an_hour(app: Flask, admin: Any, smtp: Any) -> No
     with time_machine.travel(start + timedelta(minutes=59), tick=False):
         assert app.test_client().get(reset).status_code == 200
     with time_machine.travel(start + timedelta(minutes=61), tick=False):
-        late = app.test_client().post(reset, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+        late = app.test_client().post(
+            reset, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
         assert late.status_code == 410 and "expired" in late.get_data(as_text=True)
 
 

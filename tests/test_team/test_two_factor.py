@@ -158,9 +158,7 @@ def test_an_admin_helps_a_locked_out_colleague_back(
     assert sign_in(app.test_client(), colleague.email).status_code == 302
 
 
-def test_an_organiser_turns_it_off_with_their_password(
-    app: Flask, colleague: Any
-) -> None:
+def test_an_organiser_turns_it_off_with_their_password(app: Flask, colleague: Any) -> None:
     with time_machine.travel(START, tick=False):
         client = app.test_client()
         sign_in(client, colleague.email)
