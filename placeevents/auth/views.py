@@ -56,7 +56,7 @@ PENDING_SECONDS = 300
 @bp.before_app_request
 def load_session_early() -> None:
     # The loader may note when the session was last seen: before any view has changed anything.
-    if "_user_id" in session:
+    if "_user_id" in session and request.endpoint != "static":
         current_user._get_current_object()
 
 
