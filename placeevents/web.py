@@ -18,6 +18,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from placeevents.enquiries import timezones
+from placeevents.extensions import db
 from placeevents.settings.services import current_settings
 from placeevents.urls import external_url
 
@@ -112,6 +113,9 @@ def _error_page(error: Exception) -> tuple[str, int]:
     elif isinstance(error, HTTPException) and code not in (404, 429, 500) and error.description:
         # Our own abort() calls carry a sentence for the reader; Werkzeug's defaults do too.
         message = error.description
+    if code == 500:
+        # The page reads the settings: a transaction the fault left broken must not stop it.
+        db.session.rollback()
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
