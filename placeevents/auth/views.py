@@ -1,5 +1,6 @@
 """Sign-in and sign-out, password resets, joining the team; the team and account pages."""
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
@@ -434,7 +435,7 @@ def invite() -> Response | tuple[str, int]:
     return _team_page(422, invite_form=form)
 
 
-def _team_change(change, organiser_id: int, done: str) -> Response:  # type: ignore[no-untyped-def]
+def _team_change(change: Callable[[Organiser], None], organiser_id: int, done: str) -> Response:
     organiser = _organiser_or_404(organiser_id)
     try:
         change(organiser)
