@@ -42,6 +42,10 @@ def _layout(engine: sa.Engine) -> Layout:
     return layout
 
 
+def _unordered(layout: Layout) -> dict[str, set[str]]:
+    return {table: set(columns) for table, columns in layout.items()}
+
+
 def _rows(engine: sa.Engine, layout: Layout, *, renamed: bool = False) -> dict[str, list[Any]]:
     """Every row of the tables in `layout`, read through its columns (or their new names)."""
     rows: dict[str, list[Any]] = {}
@@ -83,7 +87,8 @@ def test_a_database_seeded_at_the_first_revision_upgrades_downgrades_and_upgrade
         upgraded = _rows(engine, newest)
 
         flask(url, "db", "downgrade", "0001")
-        assert _layout(engine) == first
+        # A column a downgrade adds back comes last: PostgreSQL appends columns.
+        assert _unordered(_layout(engine)) == _unordered(first)
         assert _rows(engine, kept) == seeded
 
         flask(url, "db", "upgrade")
