@@ -77,6 +77,11 @@ class Config:
         a.strip() for a in os.environ.get("RATELIMIT_EXEMPT_ADDRESSES", "").split(",") if a.strip()
     ]
 
+    # An organiser's session ends after this many hours without a request, and this many days
+    # after sign-in whatever happens.
+    PLACEEVENTS_SESSION_IDLE_HOURS = float(os.environ.get("PLACEEVENTS_SESSION_IDLE_HOURS", "12"))
+    PLACEEVENTS_SESSION_MAX_DAYS = float(os.environ.get("PLACEEVENTS_SESSION_MAX_DAYS", "14"))
+
     # An open tab keeps working: the token is bound to the session, not to a clock.
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -65,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from placeevents.news import views as news_views
     from placeevents.newsletter import views as newsletter_views
     from placeevents.notes import views as notes_views
+    from placeevents.settings import views as settings_views
 
     web.init_app(app)
     _describe_audit_targets(app)
@@ -92,6 +93,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             audit_views.manage_bp,
             mail_views.manage_bp,
             news_views.manage_bp,
+            auth_views.account_bp,
+            admin=(auth_views.team_bp, settings_views.manage_bp),
         )
     )
 
@@ -113,6 +116,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _describe_audit_targets(app: Flask) -> None:
     # Each domain says how the audit log names its targets; the log itself imports none.
+    from placeevents import auth as auth_domain
     from placeevents import enquiries as enquiries_domain
     from placeevents import events as events_domain
     from placeevents import exports as exports_domain
@@ -121,7 +125,9 @@ def _describe_audit_targets(app: Flask) -> None:
     from placeevents import news as news_domain
     from placeevents import newsletter as newsletter_domain
     from placeevents import notes as notes_domain
+    from placeevents import settings as settings_domain
     from placeevents.audit.services import describe_actions, describe_targets
+    from placeevents.auth import services as auth
     from placeevents.enquiries import services as enquiries
     from placeevents.events import services as events
     from placeevents.mail import services as mail
@@ -130,6 +136,7 @@ def _describe_audit_targets(app: Flask) -> None:
     from placeevents.newsletter import services as newsletter
     from placeevents.notes import services as notes
 
+    describe_targets(app, "organiser", auth.audit_target)
     describe_targets(app, "enquiry", enquiries.audit_target)
     describe_targets(app, "event", events.audit_target)
     describe_targets(app, "note", notes.audit_target)
@@ -138,6 +145,7 @@ def _describe_audit_targets(app: Flask) -> None:
     describe_targets(app, "outbox_message", mail.audit_target)
     describe_targets(app, "newsletter", news.audit_target)
     for domain in (
+        auth_domain,
         enquiries_domain,
         events_domain,
         exports_domain,
@@ -146,5 +154,6 @@ def _describe_audit_targets(app: Flask) -> None:
         news_domain,
         newsletter_domain,
         notes_domain,
+        settings_domain,
     ):
         describe_actions(app, domain.AUDIT_ACTIONS)

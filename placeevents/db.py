@@ -2,6 +2,8 @@
 
 import enum
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,11 +78,26 @@ def reads_only_from_here() -> None:
     g.reads_only = True
 
 
+@contextmanager
+def bookkeeping_write() -> Iterator[None]:
+    """The one write a GET may make: bookkeeping nobody asked for, such as when a signed-in
+    session was last seen. Transactions begun inside take the write lock, as a POST's do."""
+    from flask import g
+
+    g.bookkeeping = True
+    try:
+        yield
+    finally:
+        g.bookkeeping = False
+
+
 def _wants_write_lock() -> bool:
     # GET never changes state, so reads need no write lock; everything else takes it up front.
     from flask import g, has_request_context, request
 
     if has_request_context():
+        if g.get("bookkeeping"):
+            return True
         return request.method not in {"GET", "HEAD", "OPTIONS"} and not g.get("reads_only")
     return True
 

@@ -475,10 +475,13 @@ def load_command(
     if organiser_email:
         if not password:
             raise click.ClickException("--organiser needs --password")
-        from placeevents.auth.models import Organiser
+        from placeevents.auth.models import Organiser, Role
 
         if not db.session.scalar(select(Organiser.id).where(Organiser.email == organiser_email)):
-            create_organiser(email=organiser_email, name="Demo organiser", password=password)
+            # An admin, so the demo shows the team and the settings too.
+            create_organiser(
+                email=organiser_email, name="Demo organiser", password=password, role=Role.ADMIN
+            )
     db.session.commit()
     click.echo(f"Loaded the demo enquiry '{enquiry.slug}' with {len(EVENTS)} events.")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import request
+from flask import request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -32,6 +32,17 @@ def _login_account() -> str:
 
 def _login_account_and_client() -> str:
     return _login_account() + "|" + _client()
+
+
+def _pending_account() -> str:
+    # The account whose password was given and whose code is awaited (see auth.views).
+    pending = session.get("two_factor")
+    account = pending.get("id") if isinstance(pending, dict) else None
+    return f"organiser:{account}"
+
+
+def _pending_account_and_client() -> str:
+    return _pending_account() + "|" + _client()
 
 
 def _address(field: str) -> Callable[[], str]:
@@ -139,11 +150,48 @@ LOGIN = Purpose(
     ),
 )
 
+TWO_FACTOR = Purpose(
+    "two-factor",
+    "Two-factor sign-in codes",
+    (
+        Limit(
+            "5 per minute",
+            per="account and client",
+            counts="wrong codes",
+            key=_pending_account_and_client,
+            deduct_when=_login_refused,
+        ),
+        Limit(
+            "20 per minute",
+            per="client",
+            counts="wrong codes, whatever the account",
+            key=_client,
+            deduct_when=_login_refused,
+        ),
+        Limit(
+            "10 per minute;50 per hour",
+            per="account",
+            counts="wrong codes",
+            key=_pending_account,
+            deduct_when=_login_refused,
+        ),
+    ),
+)
+
+PASSWORD_RESET = Purpose(
+    "password-reset",
+    "Password-reset requests",
+    (
+        Limit("3 per hour", per="email address", counts="form posts", key=_address("email")),
+        Limit("30 per hour", per="client", counts="form posts", key=_client),
+    ),
+)
+
 # Each personal link has its own count, so fifty colleagues behind one office address can each
 # answer their own invitation; links that do not work are counted per client instead.
 PERSONAL_LINK = Purpose(
     "personal-link",
-    "Personal links (RSVP, confirm, preferences, unsubscribe, notes)",
+    "Personal links (RSVP, confirm, preferences, unsubscribe, notes, team links)",
     (
         Limit("30 per minute", per="link", counts="answers and other form posts", key=_link_token),
         Limit(
@@ -203,6 +251,8 @@ ORGANISER_SEND = Purpose(
 
 TABLE: tuple[Purpose, ...] = (
     LOGIN,
+    TWO_FACTOR,
+    PASSWORD_RESET,
     PERSONAL_LINK,
     SIGNUP,
     REQUEST_PLACE,

@@ -18,6 +18,8 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from placeevents.enquiries import timezones
+from placeevents.extensions import db
+from placeevents.settings.services import current_settings
 from placeevents.urls import external_url
 
 site = Blueprint("site", __name__)
@@ -73,7 +75,7 @@ def favicon() -> Response:
 
 @site.get("/privacy")
 def privacy() -> str:
-    text = current_app.config["PLACEEVENTS_PRIVACY_NOTICE"] or DEFAULT_PRIVACY_NOTICE
+    text = current_settings().privacy_notice or DEFAULT_PRIVACY_NOTICE
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]
     return render_template("pages/privacy.html", paragraphs=paragraphs)
 
@@ -111,6 +113,9 @@ def _error_page(error: Exception) -> tuple[str, int]:
     elif isinstance(error, HTTPException) and code not in (404, 429, 500) and error.description:
         # Our own abort() calls carry a sentence for the reader; Werkzeug's defaults do too.
         message = error.description
+    if code == 500:
+        # The page reads the settings: a transaction the fault left broken must not stop it.
+        db.session.rollback()
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
@@ -142,6 +147,6 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _site_context() -> dict[str, Any]:
         return {
-            "organisation_name": app.config["PLACEEVENTS_ORGANISATION"],
+            "organisation_name": current_settings().organisation_name,
             "dev_mode": app.config["PLACEEVENTS_ENV"] == "development",
         }

@@ -28,8 +28,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
+from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
+from itsdangerous import BadSignature
 from werkzeug.serving import make_server
 
 from placeevents import create_app
@@ -196,6 +198,10 @@ class DeliveringClient(FlaskClient):
     delivering = True
 
     def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        if has_app_context():
+            # Requests run in the test's app context: the user one request signed in with is
+            # not the next one's (in production each request has an app context of its own).
+            g.pop("_login_user", None)
         response = super().open(*args, buffered=buffered, **kwargs)
         if not (self.delivering and buffered):
             return response
@@ -209,6 +215,22 @@ class DeliveringClient(FlaskClient):
             with self.application.app_context():
                 deliver_due()
         return response
+
+
+class ClockTolerantSessions(SecureCookieSessionInterface):
+    """The session cookie, read whatever its age: tests move the clock, even back before the
+    sign-in, and itsdangerous refuses a cookie signed "in the future". Sign-in sessions still
+    expire, by their rows (placeevents.auth.sessions)."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        serializer = self.get_signing_serializer(app)
+        value = request.cookies.get(self.get_cookie_name(app))
+        if serializer is None or not value:
+            return self.session_class()
+        try:
+            return self.session_class(serializer.loads(value))
+        except BadSignature:
+            return self.session_class()
 
 
 # --- databases
@@ -264,6 +286,7 @@ def make_app(
         config.update(overrides)
         app = create_app(config)
         app.test_client_class = DeliveringClient
+        app.session_interface = ClockTolerantSessions()
         with app.app_context():
             key = app.config["SQLALCHEMY_DATABASE_URI"]
             if not key.startswith("postgresql"):
@@ -342,6 +365,8 @@ ORGANISER_PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def make_organiser(app: Flask) -> Callable[..., Any]:
+    """Organisers are admins unless `role` says otherwise, so they may do everything."""
+    from placeevents.auth.models import Role
     from placeevents.auth.services import create_organiser
 
     counter = iter(range(1, 10_000))
@@ -352,6 +377,7 @@ def make_organiser(app: Flask) -> Callable[..., Any]:
             email=kw.get("email", f"organiser{n}@example.org"),
             name=kw.get("name", f"Organiser {n}"),
             password=kw.get("password", ORGANISER_PASSWORD),
+            role=Role(kw.get("role", Role.ADMIN)),
         )
         db.session.commit()
         return organiser

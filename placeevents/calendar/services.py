@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from sqlalchemy import select
 
 from placeevents.calendar import ics
+from placeevents.calendar.models import CalendarOrganizer
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
@@ -45,10 +46,19 @@ class CalendarFile:
         return hashlib.sha256(self.body).hexdigest()[:32]
 
 
-def organizer() -> ics.Person:
-    """The ORGANIZER of every iMIP message: the From address, so replies reach the same box."""
+def organizer(event: Event, *, sending: bool = True) -> ics.Person:
+    """The ORGANIZER of an event's calendar entries: the sender's address when they were first
+    sent, kept for the event so later updates match the entry already in people's calendars.
+
+    `sending` records it at the first send; a download (a GET) only reads it.
+    """
     sender = default_sender()
-    return ics.Person(email=sender.addr_spec, name=sender.display_name)
+    kept = db.session.get(CalendarOrganizer, event.id)
+    if kept is None and sending:
+        kept = CalendarOrganizer(event_id=event.id, email=sender.addr_spec)
+        db.session.add(kept)
+        db.session.flush()
+    return ics.Person(email=kept.email if kept else sender.addr_spec, name=sender.display_name)
 
 
 def _last_change(*moments: datetime) -> datetime:

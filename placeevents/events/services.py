@@ -20,6 +20,7 @@ from placeevents.enquiries.timezones import (
 )
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
+from placeevents.settings.services import current_settings
 from placeevents.slugs import slugify, unique_slug
 from placeevents.text import CONTROL_CHARACTERS_MESSAGE, multiline
 from placeevents.urls import path_for
@@ -224,6 +225,7 @@ def create_event(*, enquiry: Enquiry, details: EventDetails) -> EventSaved:
         enquiry=enquiry,
         slug=unique_slug(Event.slug, values["title"], max_length=SLUG_LENGTH, fallback="event"),
         status=EventStatus.DRAFT,
+        reminder_lead_hours=current_settings().reminder_lead_hours,
         **values,
     )
     db.session.add(event)

@@ -62,7 +62,7 @@ def personal_ics_for(invitation: Invitation) -> bytes:
         online=place.online,
         join_url=place.join_url,
         base_url=base_url(),
-        organizer=organizer(),
+        organizer=organizer(event, sending=False),
         sequence=max(event.sequence, rsvp.calendar_sequence),
     )
 
@@ -72,7 +72,7 @@ def calendar_part_for_confirmation(invitation: Invitation, *, sequence: int) -> 
     _confirmed_rsvp(invitation)
     part = ics.imip_request(
         invitation.event,
-        organizer=organizer(),
+        organizer=organizer(invitation.event),
         place=place_of(invitation),
         sequence=sequence,
         dtstamp=utcnow(),
@@ -96,7 +96,7 @@ def cancel_part_for_declined(invitation: Invitation, *, sequence: int) -> bytes:
         raise NotConfirmed("This person has not answered, so there is nothing to cancel.")
     part = ics.imip_cancel(
         invitation.event,
-        organizer=organizer(),
+        organizer=organizer(invitation.event),
         place=place_of(invitation),
         sequence=sequence,
         dtstamp=utcnow(),

@@ -54,6 +54,7 @@ def _mail_everyone_confirmed(
     extras = list_mail_extras_for(i.email for i in recipients)
     now = utcnow()
     build = ics.imip_request if method == "REQUEST" else ics.imip_cancel
+    sender = organizer(event) if recipients else None
     queued = 0
     for invitation in recipients:
         if normalise_email(invitation.email) in bounced:
@@ -62,7 +63,7 @@ def _mail_everyone_confirmed(
         headers, footer_links = extras_of(extras, invitation.email)
         part = build(
             event,
-            organizer=organizer(),
+            organizer=sender,
             place=place,
             sequence=claim_calendar_sequence(invitation),
             dtstamp=now,

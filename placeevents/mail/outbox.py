@@ -5,9 +5,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, getaddresses, make_msgid
+from email.utils import format_datetime, make_msgid
 
-from flask import current_app, render_template
+from flask import render_template
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -15,6 +15,7 @@ from placeevents.addresses import ascii_domain
 from placeevents.clock import utcnow
 from placeevents.extensions import db
 from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.settings.services import current_settings
 
 # CRLF line ends (smtplib sends stored bytes as they are, and servers refuse bare LFs), and
 # room for a long link on one header line: folding a List-Unsubscribe link would turn it into
@@ -81,12 +82,10 @@ def address(email: str, name: str = "") -> Address:
 
 
 def default_sender() -> Address:
-    """The configured From address (MAIL_DEFAULT_SENDER)."""
-    configured = current_app.config["MAIL_DEFAULT_SENDER"]
-    if isinstance(configured, tuple):
-        return address(configured[1], configured[0])
-    [(name, email)] = getaddresses([configured])
-    return address(email, name)
+    """The From address: the sender's name and address on the settings page (by default
+    MAIL_DEFAULT_SENDER's)."""
+    settings = current_settings()
+    return address(settings.sender_email, settings.sender_name)
 
 
 def build_message(

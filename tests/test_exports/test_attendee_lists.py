@@ -375,7 +375,8 @@ def test_the_same_number_of_queries_for_10_and_2000_people(
             lengths.append(read_xlsx(response)["Attendees"].max_row - 1)
     assert lengths == [10, 2000]
     assert counts[0] == counts[1], counts
-    assert counts[0] <= 8
+    # One of them reads the settings (admins may be required to use two-factor sign-in).
+    assert counts[0] <= 9
 
 
 def _all_columns() -> list[str]:

@@ -60,9 +60,10 @@ def _places(event: Any) -> int:
 
 
 def test_erasing_a_confirmed_person_gives_their_place_to_the_next_in_line(
-    logged_in: FlaskClient, event: Any, smtp: Any
+    logged_in: FlaskClient, auth: Any, event: Any, smtp: Any
 ) -> None:
     with time_machine.travel(START - timedelta(days=10), tick=False):
+        auth.login()  # sessions end after 12 hours idle: sign in on the day
         holder = _person(event, 1, answer=YES)
         waiting = _person(event, 2, answer=YES)
         assert _answer(waiting.id) == RsvpAnswer.WAITLISTED
@@ -95,7 +96,7 @@ def test_check_in_and_undo_never_move_the_calendar_version(
 
 
 def test_finishing_check_in_turns_a_yes_without_check_in_into_did_not_come(
-    logged_in: FlaskClient, event: Any
+    logged_in: FlaskClient, auth: Any, event: Any
 ) -> None:
     with time_machine.travel(START - timedelta(days=10), tick=False):
         came = _person(event, 1, answer=YES)
@@ -103,9 +104,11 @@ def test_finishing_check_in_turns_a_yes_without_check_in_into_did_not_come(
         db.session.commit()
         absent = _person(event, 2, answer=YES)
     with time_machine.travel(START + timedelta(minutes=5), tick=False):
+        auth.login()  # sessions end after 12 hours idle: sign in on the day
         logged_in.post(f"/manage/exports/events/{event.id}/check-in/{came.id}")
     after = START + timedelta(days=1)
     with time_machine.travel(after, tick=False):
+        auth.login()
         # Before check-in is finished, whether the other yes came is not known.
         assert {i.email for i in share_recipients(event)} == {came.email, absent.email}
         page = logged_in.get(f"/manage/exports/events/{event.id}/check-in")

@@ -84,7 +84,7 @@ def test_the_dashboard_query_count_does_not_grow_with_invitations(
 
 
 def test_reminding_non_responders_at_most_once_a_day(
-    logged_in: FlaskClient, make_event: Any, make_invitation: Any, smtp: Any
+    logged_in: FlaskClient, auth: Any, make_event: Any, make_invitation: Any, smtp: Any
 ) -> None:
     event = make_event()
     silent, chosen_not, answered = _people(make_invitation, event, 3)
@@ -101,6 +101,7 @@ def test_reminding_non_responders_at_most_once_a_day(
     logged_in.post(url, data={"invitations": ids})
     assert len(smtp.to("p0@example.org")) == 1
     with time_machine.travel(utcnow() + timedelta(hours=25), tick=False):
+        auth.login()  # sessions end after 12 hours idle
         logged_in.post(url, data={"invitations": ids})
     assert len(smtp.to("p0@example.org")) == 2
 

@@ -13,8 +13,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "placeevents"
 # nor another domain of its own layer (domains side by side stay independent).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("infrastructure",),
-    ("audit", "auth"),
+    ("audit",),
+    ("settings",),
     ("mail",),
+    ("auth",),
     ("enquiries",),
     ("events",),
     ("calendar",),
@@ -150,7 +152,7 @@ def readable():
         "placeevents/audit/services.py:8 imports placeevents.audit.forms (top is above audit)",
         "placeevents/audit/services.py:15 imports placeevents.newsletter.models"
         " (newsletter is above audit)",
-        "placeevents/audit/services.py:16 imports placeevents.auth.models (auth sits beside audit)",
+        "placeevents/audit/services.py:16 imports placeevents.auth.models (auth is above audit)",
         "placeevents/audit/services.py:18 imports placeevents.enquiries.services"
         " (enquiries is above audit)",
     ]

@@ -1,0 +1,128 @@
+"""Reading and changing the organisation's settings; every change goes to the audit log."""
+
+from dataclasses import dataclass
+from email.utils import getaddresses
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from placeevents.addresses import normalise_email
+from placeevents.audit.services import record
+from placeevents.extensions import db
+from placeevents.settings.models import SiteSettings
+
+SETTINGS_ID = 1
+DEFAULT_REMINDER_LEAD_HOURS = 48
+
+
+class SettingsError(ValueError):
+    """The settings cannot be saved as given; the message is fit to show."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings in force: the stored row, or the configured defaults before any is saved."""
+
+    organisation_name: str
+    sender_name: str
+    sender_email: str
+    privacy_notice: str
+    reminder_lead_hours: int
+    admins_need_two_factor: bool
+
+
+def _configured_sender() -> tuple[str, str]:
+    configured = current_app.config["MAIL_DEFAULT_SENDER"]
+    if isinstance(configured, tuple):
+        return configured[0], configured[1]
+    [(name, email)] = getaddresses([configured])
+    return name, email
+
+
+def _defaults() -> Settings:
+    name, email = _configured_sender()
+    return Settings(
+        organisation_name=current_app.config["PLACEEVENTS_ORGANISATION"],
+        sender_name=name,
+        sender_email=email,
+        privacy_notice=current_app.config["PLACEEVENTS_PRIVACY_NOTICE"],
+        reminder_lead_hours=DEFAULT_REMINDER_LEAD_HOURS,
+        admins_need_two_factor=False,
+    )
+
+
+def _of(row: SiteSettings) -> Settings:
+    return Settings(
+        organisation_name=row.organisation_name,
+        sender_name=row.sender_name,
+        sender_email=row.sender_email,
+        privacy_notice=row.privacy_notice,
+        reminder_lead_hours=row.reminder_lead_hours,
+        admins_need_two_factor=row.admins_need_two_factor,
+    )
+
+
+def current_settings() -> Settings:
+    """The settings in force, read once per transaction."""
+    session = db.session()
+    cached = session.info.get("site_settings")
+    if cached is None:
+        row = session.get(SiteSettings, SETTINGS_ID)
+        cached = session.info["site_settings"] = _of(row) if row is not None else _defaults()
+    return cached
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_settings(session: Session, transaction: SessionTransaction) -> None:
+    # Read afresh in the next transaction: another process may have saved new ones.
+    if transaction.parent is None:
+        session.info.pop("site_settings", None)
+
+
+FIELDS = tuple(Settings.__dataclass_fields__)
+
+
+def update_settings(
+    *,
+    organisation_name: str,
+    sender_name: str,
+    sender_email: str,
+    privacy_notice: str,
+    reminder_lead_hours: int,
+    admins_need_two_factor: bool,
+) -> list[str]:
+    """Save the settings; returns the names of the settings that changed (audited)."""
+    organisation_name = " ".join(organisation_name.split())
+    sender_name = " ".join(sender_name.split())
+    sender_email = normalise_email(sender_email)
+    if not organisation_name:
+        raise SettingsError("Enter the organisation's name.")
+    if "@" not in sender_email:
+        raise SettingsError("Enter the sender's email address.")
+    if not 1 <= reminder_lead_hours <= 14 * 24:
+        raise SettingsError("Send reminders between 1 hour and 14 days before an event.")
+    new = Settings(
+        organisation_name=organisation_name,
+        sender_name=sender_name,
+        sender_email=sender_email,
+        privacy_notice=privacy_notice.strip(),
+        reminder_lead_hours=reminder_lead_hours,
+        admins_need_two_factor=admins_need_two_factor,
+    )
+    old = current_settings()
+    changed = [name for name in FIELDS if getattr(old, name) != getattr(new, name)]
+    row = db.session.get(SiteSettings, SETTINGS_ID)
+    if row is None:
+        row = SiteSettings(id=SETTINGS_ID)
+        db.session.add(row)
+    for name in FIELDS:
+        setattr(row, name, getattr(new, name))
+    db.session.flush()
+    db.session.info.pop("site_settings", None)
+    for name in changed:
+        detail = name.replace("_", " ")
+        if name == "sender_email":
+            detail += f": {old.sender_email} → {new.sender_email}"
+        record(action="settings.update", target="settings", detail=detail)
+    return changed
