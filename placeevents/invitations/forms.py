@@ -90,6 +90,8 @@ class InviteForm(Form):
     )
     subject = StringField("Subject", validators=[DataRequired(), Length(max=250)])
     body = TextAreaField("Text", validators=[DataRequired(), Length(max=10_000)])
+    # "y" once the organiser has seen how many would be invited and pressed send again.
+    confirmed = HiddenField()
 
     def validate_pasted(self, field: TextAreaField) -> None:
         self.pasted_addresses, errors = parse_pasted(field.data or "")

@@ -3,6 +3,7 @@ batch, and the public side (asking for a place, fresh links, "don't invite me").
 
 import re
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -117,6 +118,18 @@ class RecipientPlan:
     @property
     def skipped(self) -> int:
         return self.skipped_bounced + self.skipped_do_not_invite + self.skipped_erased
+
+    @property
+    def by_source(self) -> list[tuple[str, int]]:
+        """How many of those to be invited each source brings (a person counts once, under the
+        first source that reached them): subscribers, past attendees, pasted."""
+        labels = {
+            InvitationSource.SUBSCRIBER: "Subscribers",
+            InvitationSource.ATTENDEE: "People who came to earlier events",
+            InvitationSource.PASTED: "Pasted addresses",
+        }
+        counts = Counter(r.source for r in self.recipients)
+        return [(label, counts[source]) for source, label in labels.items() if counts[source]]
 
 
 def _subscriber_recipients(event: Event, which: str) -> list[Recipient]:

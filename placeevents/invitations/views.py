@@ -347,6 +347,17 @@ def invite(event_id: int) -> Page:
     action = request.form.get("action", "preview")
     if form.validate_on_submit():
         try:
+            if action == "send" and form.confirmed.data != "y":
+                # Nothing leaves before the organiser has seen how many, and pressed again.
+                preview = sending.preview_invitation(
+                    event=event, choice=_choice(form), subject=form.subject.data,
+                    body=form.body.data,
+                )
+                form.confirmed.data = "y"
+                return render_template(
+                    "invitations/invite.html", event=event, form=form, preview=preview,
+                    confirm=True,
+                )
             if action == "send":
                 mailing = sending.send_invitations(
                     event=event,
@@ -377,6 +388,8 @@ def invite(event_id: int) -> Page:
             return render_template("invitations/invite.html", event=event, form=form), 422
     elif request.method == "POST":
         return render_template("invitations/invite.html", event=event, form=form), 422
+    # A preview or a test asks again before sending: what was confirmed may have changed.
+    form.confirmed.data = ""
     return render_template("invitations/invite.html", event=event, form=form, preview=preview)
 
 

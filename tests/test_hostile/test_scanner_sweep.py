@@ -68,7 +68,7 @@ def test_following_every_link_in_every_mail_changes_nothing(
             name="Rosa Request", email="rosa@example.org")  # fmt: skip
     _submit(app, world, organiser, "manage.invitations.invite",
             subscribers="all", pasted="Ned New,ned@example.org", subject="Join us",
-            body="Please come.", action="send")  # fmt: skip
+            body="Please come.", action="send", confirmed="y")  # fmt: skip
     _submit(app, world, person, "invitations.answer", answer="yes", mode="in_person")
     _submit(app, world, organiser, "manage.invitations.remind")
     _submit(app, world, organiser, "manage.invitations.message",

@@ -117,6 +117,7 @@ def test_subscribers_invitations_carry_list_headers_and_pasted_ones_a_way_to_sto
             "subject": "Join us",
             "body": "Please come.",
             "action": "send",
+            "confirmed": "y",
         },
     )
     assert response.status_code in (200, 302), response.get_data(as_text=True)

@@ -62,6 +62,7 @@ def test_a_pasted_name_with_control_characters_is_invited_without_them(
             "subject": "Join us",
             "body": "Please come.\x0c",
             "action": "send",
+            "confirmed": "y",
         },
     )
     assert response.status_code == 302
@@ -87,6 +88,7 @@ def test_a_subject_with_a_control_character_is_refused_beside_the_field(
             "subject": "Join\x9b us",
             "body": "Please come.",
             "action": "send",
+            "confirmed": "y",
         },
     )
     assert response.status_code == 422

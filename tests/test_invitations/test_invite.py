@@ -1,5 +1,6 @@
 """Inviting: each kind of recipient list, skips and duplicates, preview, test send, progress."""
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,9 @@ BODY = "We would love you to come.\n\nBring a colleague's question."
 
 
 def _invite(client: FlaskClient, event: Any, action: str = "send", **data: Any) -> Any:
-    form = {"subscribers": "none", "subject": SUBJECT, "body": BODY, "action": action, **data}
+    # A send here is the confirmed one: the page asking "Send N invitations?" is tested apart.
+    form = {"subscribers": "none", "subject": SUBJECT, "body": BODY, "action": action,
+            "confirmed": "y", **data}  # fmt: skip
     return client.post(f"/manage/invitations/events/{event.id}/invite", data=form)
 
 
@@ -38,6 +41,40 @@ def test_the_form_starts_with_a_sensible_invitation(
     assert "We would like to invite you to this event:\n\nBid and pilot\n\n" in html
     for label in ("Preview", "Send a test to me", "Send invitations"):
         assert label in html
+
+
+def test_sending_shows_the_counts_per_source_and_asks_first(
+    logged_in: FlaskClient, make_event: Any, make_subscriber: Any, smtp: Any
+) -> None:
+    event = make_event()
+    make_subscriber(email="sub@example.org")
+    make_subscriber(email="both@example.org")
+    record_bounce(email="gone@example.org", reason="550 no such user")
+    db.session.commit()
+    pasted = "both@example.org\nnew@example.org\ngone@example.org"
+    data = {"subscribers": "all", "pasted": pasted, "subject": SUBJECT, "body": BODY}
+    url = f"/manage/invitations/events/{event.id}/invite"
+
+    asked = logged_in.post(url, data={**data, "action": "send"})
+    assert asked.status_code == 200
+    html = asked.get_data(as_text=True)
+    # Counted by source (a person once, under the first that reached them), exclusions too.
+    assert re.search(r"<th scope=\"row\">Subscribers</th><td>2</td>", html)
+    assert re.search(r"<th scope=\"row\">Pasted addresses</th><td>1</td>", html)
+    assert re.search(r"<th scope=\"row\">Bounced before</th><td>1</td>", html)
+    assert "Send 3 invitations?" in html and ">Yes, send 3 invitations</button>" in html
+    assert html.index("What they get") < html.index("Preview") < html.index("Yes, send 3")
+    assert _invited(event) == {} and smtp.messages == []
+
+    # "No, change something" is a preview: it does not carry the confirmation with it.
+    changed = logged_in.post(url, data={**data, "action": "preview", "confirmed": "y"})
+    assert 'name="confirmed" type="hidden" value=""' in changed.get_data(as_text=True)
+    assert _invited(event) == {}
+
+    sent = logged_in.post(url, data={**data, "action": "send", "confirmed": "y"})
+    assert sent.status_code == 302
+    assert set(_invited(event)) == {"sub@example.org", "both@example.org", "new@example.org"}
+    assert len(smtp.messages) == 3
 
 
 def test_inviting_subscribers_by_interest_through_smtp(
@@ -163,7 +200,7 @@ def test_preview_shows_what_one_person_gets_and_stores_nothing(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "What Ann Preview will get" in html and "Hello Ann Preview," in html
-    assert "<dt>Will be invited</dt><dd>1</dd>" in html
+    assert "<th scope=\"row\">Will be invited</th><td>1</td>" in html
     assert _invited(event) == {} and smtp.messages == []
 
 

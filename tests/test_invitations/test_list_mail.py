@@ -20,6 +20,7 @@ def _invite_pasted(client: FlaskClient, event: Any, pasted: str) -> Any:
         "body": "Please come.",
         "pasted": pasted,
         "action": "send",
+        "confirmed": "y",
     }
     return client.post(f"/manage/invitations/events/{event.id}/invite", data=form)
 

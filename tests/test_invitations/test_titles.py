@@ -45,6 +45,7 @@ def test_a_question_for_a_title_never_meets_more_punctuation(
             "subject": f"Invitation: {event.title}",
             "body": "Please come.",
             "action": "send",
+            "confirmed": "y",
         },
     )
     assert sent.status_code == 302

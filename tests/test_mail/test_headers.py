@@ -21,6 +21,7 @@ def _invite(client: FlaskClient, event: Any, pasted: str) -> None:
         "body": "Please come.",
         "pasted": pasted,
         "action": "send",
+        "confirmed": "y",
     }
     response = client.post(f"/manage/invitations/events/{event.id}/invite", data=form)
     assert response.status_code == 302

@@ -2,6 +2,7 @@
 while the mail server refuses, drops and dawdles. gunicorn (3 sync workers), two `flask worker`
 processes, PostgreSQL and Redis, each a process of its own."""
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -86,7 +87,9 @@ def _invite_every_subscriber(url: str, log: StatusLog, event_id: int) -> None:
     done = organiser.submit(login, email=ORGANISER_EMAIL, password=ORGANISER_PASSWORD)
     assert done.status in (302, 303), done.body
     path = f"/manage/invitations/events/{event_id}/invite"
-    sent = organiser.submit(organiser.get(path).form(button="send"), "send", subscribers="all")
+    asked = organiser.submit(organiser.get(path).form(button="send"), "send", subscribers="all")
+    assert asked.status == 200 and re.search(r"Send \d+ invitations\?", asked.body), asked.body
+    sent = organiser.submit(asked.form(button="send"), "send")
     assert sent.status in (302, 303), sent.body
 
 
