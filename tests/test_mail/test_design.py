@@ -84,3 +84,14 @@ def test_every_kind_of_mail_reads_on_a_phone(mails: dict[str, Any], page: Any) -
     assert "Second paragraph, after a blank line." in paragraphs
     page.set_content(mails["cancellation notice"].html())
     assert {"Snowed in.", "Sorry."} <= set(page.locator("p").all_inner_texts())
+
+
+def test_every_mail_template_extends_the_one_base() -> None:
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "templates" / "email"
+    layouts = {'{% extends "email/_base.html" %}', '{% extends "email/invitation_layout.html" %}'}
+    mails = [p for p in folder.glob("*.html") if (folder / f"{p.stem}.subject.txt").exists()]
+    assert len(mails) > 20
+    for path in mails:
+        assert path.read_text().splitlines()[0] in layouts, path.name
