@@ -172,6 +172,19 @@ def _active_admins() -> int:
     )
 
 
+def last_admin_id() -> int | None:
+    """The id of the one active admin, when only one is left (who must stay an admin)."""
+    if _active_admins() > 1:
+        return None
+    return db.session.scalar(
+        select(Organiser.id).where(
+            Organiser.role == Role.ADMIN,
+            Organiser.active.is_(True),
+            Organiser.password_hash != "",
+        )
+    )
+
+
 def _is_last_admin(organiser: Organiser) -> bool:
     return (
         organiser.role == Role.ADMIN

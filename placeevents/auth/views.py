@@ -403,6 +403,7 @@ def _team_page(status: int = 200, invite_form: InviteForm | None = None) -> tupl
     return render_template(
         "auth/team.html",
         team=services.team(),
+        last_admin_id=services.last_admin_id(),
         invite_form=invite_form or InviteForm(formdata=None),
         confirm_form=ConfirmForm(formdata=None),
         Role=Role,

@@ -75,11 +75,16 @@ def test_the_last_admin_cannot_be_demoted_or_deactivated(
     assert demote.status_code == 302
     page = admin_client.get("/manage/team/").get_data(as_text=True)
     assert "The last admin cannot stop being one" in page
+    # The page offers no button that would be refused: the only admin stays one.
+    assert "(the only one, so stays one)" in page
+    assert f"/manage/team/{admin.id}/role" not in page
     admin_client.post(f"/manage/team/{admin.id}/deactivate")
     db.session.expire_all()
     assert admin.role == Role.ADMIN and admin.active
     # With a second admin, the first may step down.
     admin_client.post(f"/manage/team/{colleague.id}/role", data={"role": "admin"})
+    page = admin_client.get("/manage/team/").get_data(as_text=True)
+    assert f"/manage/team/{admin.id}/role" in page
     admin_client.post(f"/manage/team/{admin.id}/role", data={"role": "organiser"})
     db.session.expire_all()
     assert admin.role == Role.ORGANISER and colleague.role == Role.ADMIN
