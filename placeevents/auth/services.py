@@ -408,12 +408,17 @@ def change_password(*, organiser: Organiser, current: str, new: str) -> None:
     record(action="account.password", target=f"organiser:{organiser.id}")
 
 
+def email_change_token(organiser: Organiser, new_email: str) -> str:
+    """The link token that changes the organiser's address to `new_email`, once."""
+    return make_token(EMAIL_CHANGE, organiser.id, f"{_fingerprint(organiser.email)} {new_email}")
+
+
 def request_email_change(*, organiser: Organiser, new_email: str) -> str:
     """Mail a confirmation link to the new address; the address changes when it is followed."""
     new_email = _checked_email(new_email, organiser=organiser)
     if new_email == organiser.email:
         raise OrganiserError("That is already your email address.")
-    token = make_token(EMAIL_CHANGE, organiser.id, f"{_fingerprint(organiser.email)} {new_email}")
+    token = email_change_token(organiser, new_email)
     mail = render_email(
         "email_change",
         organisation_name=current_settings().organisation_name,
