@@ -186,6 +186,20 @@ def _about_rows(event: Event, who: Sequence[str], rows: int) -> list[tuple[str, 
     ]
 
 
+def _people(count: int) -> str:
+    return "person" if count == 1 else "people"
+
+
+def _groups(who: Sequence[str]) -> str:
+    # The log speaks words: the groups and columns as the export form names them, not keys.
+    return ", ".join(WHO[key].lower() for key in who)
+
+
+def _export_detail(fmt: str, count: int, who: Sequence[str], columns: Sequence[str]) -> str:
+    named = ", ".join(COLUMNS[key] for key in columns)
+    return f"{fmt.upper()}, {count} {_people(count)} ({_groups(who)}); columns: {named}"
+
+
 def export_attendees(
     *, event: Event, who: Sequence[str], columns: Sequence[str], fmt: str
 ) -> Download:
@@ -202,7 +216,7 @@ def export_attendees(
     record(
         action="export.attendees",
         target=f"event {event.slug}",
-        detail=(f"{fmt.upper()}, {count} people ({', '.join(who)}); columns: {', '.join(columns)}"),
+        detail=_export_detail(fmt, count, who, columns),
     )
 
     def people() -> Iterator[list[Any]]:
@@ -263,7 +277,7 @@ def sign_in_sheet(*, event: Event, who: Sequence[str], include_online: bool = Fa
     record(
         action="export.sign-in-sheet",
         target=f"event {event.slug}",
-        detail=f"{len(people)} people ({', '.join(who)})",
+        detail=f"{len(people)} {_people(len(people))} ({_groups(who)})",
     )
     return SignInSheet(event, who, people, personal_data_note(event), online_left_out, show_mode)
 

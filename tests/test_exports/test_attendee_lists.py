@@ -295,8 +295,9 @@ def test_downloads_are_named_by_slug_and_date_and_audited(
         ("export.attendees", organiser.email, "event bid-and-pilot-leeds"),
         ("export.attendees", organiser.email, "event bid-and-pilot-leeds"),
     ]
-    assert entries[0].detail.startswith("CSV, 1 people (confirmed)")
-    assert entries[1].detail.startswith("XLSX, 6 people (everyone)")
+    # In words, as the export form names groups and columns: never their keys.
+    assert entries[0].detail.startswith("CSV, 1 person (confirmed); columns: Name, Email")
+    assert entries[1].detail == "XLSX, 6 people (everyone invited); columns: Name"
 
 
 @pytest.mark.parametrize(
