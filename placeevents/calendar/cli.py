@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from placeevents.calendar.services import CalendarNotFound, enquiry_feed
+from placeevents.calendar.services import CalendarNotFound, enquiry_feed, enquiry_feed_state
 from placeevents.exports.cli import export_cli
 
 
@@ -20,7 +20,7 @@ from placeevents.exports.cli import export_cli
 def export_calendar(enquiry_slug: str, output: str) -> None:
     """Write an enquiry's published and cancelled events as one iCalendar file."""
     try:
-        file = enquiry_feed(slug=enquiry_slug)
+        file = enquiry_feed(state=enquiry_feed_state(slug=enquiry_slug))
     except CalendarNotFound as exc:
         raise click.ClickException(f"{exc} ({enquiry_slug!r})") from exc
     if output == "-":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from placeevents.calendar import ics
 from placeevents.calendar.models import CalendarOrganizer
@@ -40,10 +40,27 @@ class CalendarFile:
     filename: str
     last_modified: datetime
     events: int
+    etag: str
 
-    @property
-    def etag(self) -> str:
-        return hashlib.sha256(self.body).hexdigest()[:32]
+
+def _body_etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+# Part of the feed's validator: raise it whenever ics.enquiry_feed_ics writes different bytes
+# for the same rows, so calendar apps holding the old ETag fetch the new form.
+FEED_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What an enquiry feed's validators come from, read in one small query: the enquiry's
+    last change, and its events' count, id sum and newest calendar version (an event added,
+    removed, or changed in anything a calendar shows moves one of them)."""
+
+    enquiry: Enquiry
+    etag: str
+    last_modified: datetime
 
 
 def organizer(event: Event, *, sending: bool = True) -> ics.Person:
@@ -74,36 +91,74 @@ def public_event_calendar(*, slug: str) -> CalendarFile:
     event = db.session.scalar(select(Event).where(Event.slug == slug))
     if event is None or event.status not in PUBLIC_STATUSES:
         raise CalendarNotFound("There is no such event.")
+    body = ics.event_ics(event, base_url=base_url())
     return CalendarFile(
-        body=ics.event_ics(event, base_url=base_url()),
+        body=body,
         filename=f"{event.slug}.ics",
         last_modified=_last_change(event.calendar_changed_at),
         events=1,
+        etag=_body_etag(body),
     )
 
 
-def _enquiry_calendar(enquiry: Enquiry) -> CalendarFile:
+def _enquiry_calendar(enquiry: Enquiry, *, etag: str | None = None) -> CalendarFile:
     every_event = db.session.scalars(
         select(Event).where(Event.enquiry_id == enquiry.id).order_by(Event.starts_at, Event.id)
     ).all()
     public = [e for e in every_event if e.status in PUBLIC_STATUSES]
+    body = ics.enquiry_feed_ics(enquiry, public, base_url=base_url())
     # Drafts count towards the last change so an event withdrawn from the feed moves it on.
     return CalendarFile(
-        body=ics.enquiry_feed_ics(enquiry, public, base_url=base_url()),
+        body=body,
         filename=f"{enquiry.slug}.ics",
         last_modified=_last_change(
             enquiry.updated_at, *(e.calendar_changed_at for e in every_event)
         ),
         events=len(public),
+        etag=etag or _body_etag(body),
     )
 
 
-def enquiry_feed(*, slug: str) -> CalendarFile:
-    """The subscribable calendar of an enquiry: its published and cancelled events."""
-    enquiry = db.session.scalar(select(Enquiry).where(Enquiry.slug == slug))
-    if enquiry is None:
+def enquiry_feed_state(*, slug: str) -> FeedState:
+    """The feed's validators from stored values alone, so a calendar app's conditional poll
+    is answered (304) without loading an event or writing the file."""
+    row = db.session.execute(
+        select(
+            Enquiry,
+            func.count(Event.id),
+            func.coalesce(func.sum(Event.id), 0),
+            func.max(Event.calendar_changed_at),
+        )
+        .outerjoin(Event, Event.enquiry_id == Enquiry.id)
+        .where(Enquiry.slug == slug)
+        .group_by(Enquiry.id)
+    ).one_or_none()
+    if row is None:
         raise CalendarNotFound("There is no such enquiry.")
-    return _enquiry_calendar(enquiry)
+    enquiry, count, id_sum, newest = row
+    last_modified = _last_change(enquiry.updated_at, *([newest] if newest is not None else []))
+    version = "|".join(
+        (
+            FEED_FORMAT,
+            base_url(),
+            str(enquiry.id),
+            enquiry.updated_at.astimezone(UTC).isoformat(),
+            str(count),
+            str(id_sum),
+            newest.astimezone(UTC).isoformat() if newest is not None else "",
+        )
+    )
+    return FeedState(
+        enquiry=enquiry,
+        etag=hashlib.sha256(version.encode()).hexdigest()[:32],
+        last_modified=last_modified,
+    )
+
+
+def enquiry_feed(*, state: FeedState) -> CalendarFile:
+    """The subscribable calendar of an enquiry: its published and cancelled events, with the
+    validators `state` read (see enquiry_feed_state)."""
+    return _enquiry_calendar(state.enquiry, etag=state.etag)
 
 
 def enquiry_export(*, enquiry_id: int) -> CalendarFile:

@@ -1,6 +1,9 @@
 """Calendar downloads: per-event .ics, the enquiry feed and the organisers' enquiry export."""
 
+from datetime import datetime
+
 from flask import Blueprint, Response, abort, request
+from werkzeug.http import is_resource_modified
 
 from placeevents.calendar import services
 from placeevents.calendar.services import CalendarFile, CalendarNotFound
@@ -12,14 +15,19 @@ manage_bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 PUBLIC_MAX_AGE = 300
 
 
-def _calendar_response(file: CalendarFile, *, public: bool) -> Response:
-    response = Response(file.body, mimetype="text/calendar")
-    response.headers.set("Content-Disposition", "attachment", filename=file.filename)
-    response.set_etag(file.etag)
-    response.last_modified = file.last_modified
+def _validated(response: Response, *, etag: str, last_modified: datetime, public: bool) -> Response:
+    response.set_etag(etag)
+    response.last_modified = last_modified
     if public:
         response.cache_control.public = True
         response.cache_control.max_age = PUBLIC_MAX_AGE
+    return response
+
+
+def _calendar_response(file: CalendarFile, *, public: bool) -> Response:
+    response = Response(file.body, mimetype="text/calendar")
+    response.headers.set("Content-Disposition", "attachment", filename=file.filename)
+    _validated(response, etag=file.etag, last_modified=file.last_modified, public=public)
     return response.make_conditional(request)
 
 
@@ -35,7 +43,16 @@ def event_ics(slug: str) -> Response:
 @bp.get("/enquiries/<slug>/calendar.ics")
 def enquiry_feed(slug: str) -> Response:
     try:
-        file = services.enquiry_feed(slug=slug)
+        state = services.enquiry_feed_state(slug=slug)
+        if not is_resource_modified(
+            request.environ, etag=state.etag, last_modified=state.last_modified
+        ):
+            # Polled again with nothing changed: answered from one small query.
+            not_modified = Response(status=304)
+            return _validated(
+                not_modified, etag=state.etag, last_modified=state.last_modified, public=True
+            )
+        file = services.enquiry_feed(state=state)
     except CalendarNotFound:
         abort(404)
     return _calendar_response(file, public=True)

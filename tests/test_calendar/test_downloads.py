@@ -314,3 +314,54 @@ def test_ics_descriptions_are_plain_text_not_markdown(client, make_event) -> Non
     unfolded = body.replace("\r\n ", "")
     assert "**" not in unfolded and "[the paper]" not in unfolded
     assert "in person" in unfolded and "the paper (https://example.org/p)" in unfolded
+
+
+def test_feed_revalidation_is_one_small_query(
+    app: Flask, make_enquiry: Callable[..., Any], make_event: Callable[..., Any]
+) -> None:
+    """A calendar app's conditional poll is answered from stored values: one query, no
+    event loaded, and the same validators as the full answer it revalidates."""
+    enquiry = make_enquiry(slug="polled")
+    for _ in range(5):
+        make_event(enquiry=db.session.merge(enquiry))
+    client = app.test_client()
+    full = client.get("/enquiries/polled/calendar.ics")
+    db.session.expunge_all()
+    with count_queries() as statements:
+        again = client.get(
+            "/enquiries/polled/calendar.ics", headers={"If-None-Match": full.headers["ETag"]}
+        )
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == full.headers["ETag"]
+    assert "public" in again.headers["Cache-Control"]
+    # The test client delivers the outbox after each response; that check is not the page's.
+    page_queries = [s for s in statements if "outbox_message" not in s]
+    assert len(page_queries) == 1, page_queries
+
+
+def test_feed_validators_move_when_an_event_is_removed_or_added(
+    client: FlaskClient, make_enquiry: Callable[..., Any], make_event: Callable[..., Any]
+) -> None:
+    enquiry = _feed_fixture(make_enquiry, make_event)
+    url = "/enquiries/total-place/calendar.ics"
+    etag = client.get(url).headers["ETag"]
+    event = next(e for e in enquiry.events if e.slug == "first")
+    db.session.delete(event)
+    db.session.commit()
+    removed = client.get(url, headers={"If-None-Match": etag})
+    assert removed.status_code == 200 and b"/events/first" not in removed.data
+    make_event(enquiry=db.session.merge(enquiry), slug="added")
+    added = client.get(url, headers={"If-None-Match": removed.headers["ETag"]})
+    assert added.status_code == 200 and b"/events/added" in added.data
+
+
+def test_feed_validators_move_when_the_base_url_changes(
+    app: Flask, make_enquiry: Callable[..., Any], make_event: Callable[..., Any]
+) -> None:
+    _feed_fixture(make_enquiry, make_event)
+    url = "/enquiries/total-place/calendar.ics"
+    etag = app.test_client().get(url).headers["ETag"]
+    app.config["PLACEEVENTS_BASE_URL"] = "https://events.example.org"
+    moved = app.test_client().get(url, headers={"If-None-Match": etag})
+    assert moved.status_code == 200
+    assert b"https://events.example.org/events/" in moved.data
