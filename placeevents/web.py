@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from placeevents.caching import public_page
 from placeevents.enquiries import timezones
 from placeevents.extensions import db
 from placeevents.settings.services import current_settings
@@ -74,6 +75,7 @@ def favicon() -> Response:
 
 
 @site.get("/privacy")
+@public_page
 def privacy() -> str:
     text = current_settings().privacy_notice or DEFAULT_PRIVACY_NOTICE
     paragraphs = [" ".join(p.split()) for p in text.strip().split("\n\n") if p.strip()]

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
+from placeevents.caching import public_page
 from placeevents.enquiries import services
 from placeevents.enquiries.forms import EnquiryForm, QuestionForm
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
@@ -16,6 +17,7 @@ bp = Blueprint("enquiries", __name__)
 
 
 @bp.get("/")
+@public_page
 def home() -> str:
     enquiry = services.current_enquiry()
     upcoming, past = public_events(enquiry) if enquiry else ([], [])
@@ -29,6 +31,7 @@ def home() -> str:
 
 
 @bp.get("/enquiries/<slug>")
+@public_page
 def show(slug: str) -> str:
     enquiry = db.session.scalar(
         select(Enquiry).where(Enquiry.slug == slug).options(selectinload(Enquiry.questions))
@@ -40,6 +43,7 @@ def show(slug: str) -> str:
 
 
 @bp.get("/archive")
+@public_page
 def archive() -> str:
     return render_template("enquiries/archive.html", archived=services.archived_enquiries())
 

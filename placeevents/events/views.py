@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
+from placeevents.caching import public_page
 from placeevents.enquiries.models import Enquiry
 from placeevents.events import services
 from placeevents.events.forms import CancelForm, EventForm
@@ -21,6 +22,7 @@ bp.add_app_template_filter(render_markdown, "markdown")
 
 
 @bp.get("/events/<slug>")
+@public_page
 def show(slug: str) -> str:
     event = db.session.scalar(
         select(Event).where(Event.slug == slug).options(joinedload(Event.enquiry))

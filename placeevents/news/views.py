@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import SelectChoice
 
 from placeevents import limits
+from placeevents.caching import public_page
 from placeevents.enquiries.timezones import (
     NonexistentLocalTime,
     format_datetime,
@@ -30,6 +31,7 @@ Page = str | tuple[str, int] | BaseResponse
 
 
 @bp.get("/")
+@public_page
 def archive() -> str:
     return render_template(
         "news/archive.html", newsletters=services.archive(), timezone=display_timezone()
@@ -37,6 +39,7 @@ def archive() -> str:
 
 
 @bp.get("/<id:newsletter_id>")
+@public_page
 def show(newsletter_id: int) -> str:
     try:
         newsletter = services.archived(newsletter_id=newsletter_id)

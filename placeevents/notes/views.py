@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from placeevents import limits
-from placeevents.caching import no_store
+from placeevents.caching import no_store, public_page
 from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.services import all_enquiries
 from placeevents.events.models import Event
@@ -52,6 +52,7 @@ def attendee_note_url(invitation: object, note: Note | None = None) -> str:
 
 
 @bp.get("/enquiries/<slug>/learning")
+@public_page
 def learning(slug: str) -> str:
     enquiry = db.session.scalar(
         select(Enquiry).where(Enquiry.slug == slug).options(selectinload(Enquiry.questions))
