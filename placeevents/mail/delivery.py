@@ -53,7 +53,7 @@ class DeliveryReport:
         return f"{line}; stopped: {self.stopped}" if self.stopped else line
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Claimed:
     id: int
     message_id: str
@@ -61,6 +61,8 @@ class _Claimed:
     recipients: list[str]
     raw: bytes | None
     attempts: int
+    # Until when this worker's lease on the message runs, as it last wrote it.
+    held_until: datetime
 
 
 # --- transports
@@ -306,13 +308,11 @@ def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     # One statement claims: on SQLite it runs under the write lock, so it is atomic there too.
+    held_until = now + timedelta(seconds=config["MAIL_LEASE_SECONDS"])
     claimed = db.session.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(due))
-        .values(
-            claimed_by=token,
-            claimed_until=now + timedelta(seconds=config["MAIL_LEASE_SECONDS"]),
-        )
+        .values(claimed_by=token, claimed_until=held_until)
         .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False)
     ).all()
@@ -332,7 +332,7 @@ def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
         )
         rows = [
             _Claimed(r.id, r.message_id, r.sender, [a for a in r.recipients.split("\n") if a],
-                     r.raw, r.attempts)
+                     r.raw, r.attempts, held_until)
             for r in result
         ]
     db.session.commit()
@@ -351,8 +351,18 @@ def _update_held(row: _Claimed, token: str, **values: Any) -> bool:
 
 
 def _extend_lease(row: _Claimed, token: str) -> bool:
-    until = utcnow() + timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
-    return _update_held(row, token, claimed_until=until)
+    """Make sure the lease outlasts one send before sending; True while this worker holds it.
+
+    While more than half the lease is left nobody else can have claimed the message, so no
+    round trip is needed: a batch claimed together is sent on the claim's lease, and only a
+    slow batch writes a longer one.
+    """
+    lease = timedelta(seconds=current_app.config["MAIL_LEASE_SECONDS"])
+    now = utcnow()
+    if row.held_until - now > lease / 2:
+        return True
+    row.held_until = now + lease
+    return _update_held(row, token, claimed_until=row.held_until)
 
 
 def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:

@@ -277,3 +277,50 @@ def test_batch_progress_counts_a_bulk_send(
     deliver_due()
     after = batch_progress("newsletter:1")
     assert (after.queued, after.sent, after.failed, after.done) == (5, 4, 1, True)
+
+
+def _updates_one_message(statement: str) -> bool:
+    return statement.lstrip().startswith("UPDATE outbox_message") and (
+        "WHERE outbox_message.id = " in statement
+    )
+
+
+def test_a_batch_is_sent_on_its_claim_with_one_write_per_message(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    """The claim's lease covers a batch: each message costs one UPDATE (marked sent, committed
+    as it is accepted), not a lease renewal as well."""
+    from tests.conftest import count_queries
+
+    server = scripted_smtp()
+    mail_app(**server.config(MAIL_BATCH_SIZE=10, MAIL_LEASE_SECONDS=300))
+    queue_mail(10)
+    with count_queries() as statements:
+        assert deliver_due().sent == 10
+    per_message = [s for s in statements if _updates_one_message(s)]
+    assert len(per_message) == 10, per_message  # one per message sent, no lease renewals
+
+
+def test_a_slow_batch_renews_its_lease_before_sending_on(
+    mail_app: Callable[..., Flask], scripted_smtp: Callable[..., ScriptedServer]
+) -> None:
+    """Past half its lease, a worker writes a longer one before the next send, so a message
+    is never sent on a lease another worker could already have taken over."""
+    from tests.conftest import count_queries
+
+    server = scripted_smtp()
+    mail_app(**server.config(MAIL_BATCH_SIZE=3, MAIL_LEASE_SECONDS=300))
+    queue_mail(3)
+    original = server.handler.handle_DATA
+
+    async def slow_data(*args: object) -> str:
+        traveller.shift(timedelta(minutes=3))  # each message takes three minutes
+        return await original(*args)
+
+    server.handler.handle_DATA = slow_data  # type: ignore[method-assign]
+    with time_machine.travel(utcnow(), tick=True) as traveller, count_queries() as statements:
+        assert deliver_due().sent == 3
+    per_message = [s for s in statements if _updates_one_message(s)]
+    # Three marked sent, and a renewal before each of the second and third.
+    assert len(per_message) == 3 + 2, per_message
+    assert server.handler.message_ids() == {r.message_id: 1 for r in _rows()}
