@@ -1,5 +1,6 @@
 """Request-wide behaviour: security headers, input guards, error pages, template helpers."""
 
+from datetime import UTC
 from typing import Any
 
 from flask import (
@@ -14,7 +15,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from placeevents.caching import public_page
@@ -125,6 +126,25 @@ def _when(event: Any) -> str:
     return timezones.format_range(event.starts_at, event.ends_at, event.enquiry.timezone)
 
 
+def _iso_utc(moment: Any) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _when_html(event: Any) -> Markup:
+    """An event's time on a page: in the enquiry's zone, named. For an event people can join
+    online from anywhere, the page's script adds the visitor's own time beside it when their
+    browser is in another zone (static/js/site.js); without the script the page is complete."""
+    tz = event.enquiry.timezone
+    text = escape(timezones.format_range(event.starts_at, event.ends_at, tz))
+    zone = escape(timezones.zone_name(tz))
+    if getattr(event, "format", "in_person") == "in_person":
+        return Markup(f'<time datetime="{_iso_utc(event.starts_at)}">{text}</time> ({zone})')
+    return Markup(
+        f'<time datetime="{_iso_utc(event.starts_at)}" data-ends="{_iso_utc(event.ends_at)}"'
+        f' data-zone="{escape(tz)}">{text}</time> ({zone})'
+    )
+
+
 def _paragraphs(text: str) -> Markup:
     from markupsafe import escape
 
@@ -141,6 +161,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, _error_page)
     app.register_error_handler(CSRFError, _error_page)
     app.jinja_env.filters["when"] = _when
+    app.jinja_env.filters["when_html"] = _when_html
     app.jinja_env.filters["paragraphs"] = _paragraphs
     app.jinja_env.globals["format_datetime"] = timezones.format_datetime
     app.jinja_env.globals["format_date"] = timezones.format_date

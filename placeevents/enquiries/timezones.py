@@ -74,6 +74,13 @@ def format_range(start: datetime, end: datetime, tz: str) -> str:
     return f"{format_datetime(start, tz)} \u2013 {format_datetime(end, tz)}"
 
 
+def zone_name(tz: str) -> str:
+    """The zone in words for a reader: 'Europe/London' reads 'London time'."""
+    if tz in ("UTC", "Etc/UTC"):
+        return "UTC"
+    return tz.rsplit("/", 1)[-1].replace("_", " ") + " time"
+
+
 def local_input_value(moment: datetime | None, tz: str) -> str:
     """The value for an <input type=datetime-local> showing this moment in `tz`."""
     if moment is None:

@@ -7,3 +7,38 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// An online event's time is shown in the enquiry's zone; where this browser is in another
+// zone, add the visitor's own time beside it.
+document.addEventListener("DOMContentLoaded", () => {
+  let here;
+  try {
+    here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  } catch (error) {
+    return;
+  }
+  document.querySelectorAll("time[data-zone][data-ends]").forEach((el) => {
+    if (!here || el.dataset.zone === here) return;
+    const start = new Date(el.getAttribute("datetime"));
+    const end = new Date(el.dataset.ends);
+    if (Number.isNaN(start.valueOf()) || Number.isNaN(end.valueOf())) return;
+    const day = new Intl.DateTimeFormat("en-GB", {
+      weekday: "short", day: "numeric", month: "long",
+    });
+    const clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
+    // Named as the server names the enquiry's zone: "America/New_York" reads "New York time".
+    const place = here.includes("/") ? here.split("/").pop().replace(/_/g, " ") : here;
+    const zone = here === "UTC" || here === "Etc/UTC" ? "UTC" : `${place} time`;
+    const sameDay = day.format(start) === day.format(end);
+    const times = sameDay
+      ? `${day.format(start)}, ${clock.format(start)}\u2013${clock.format(end)}`
+      : `${day.format(start)}, ${clock.format(start)} \u2013 ${day.format(end)}, ${clock.format(end)}`;
+    const text = `${times} (${zone})`;
+    const yours = document.createElement("span");
+    yours.className = "local-time";
+    yours.textContent = `Your time: ${text}`;
+    const holder = el.parentElement;
+    holder.appendChild(document.createTextNode(" "));
+    holder.appendChild(yours);
+  });
+});
