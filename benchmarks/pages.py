@@ -1,0 +1,228 @@
+"""Benchmark: the pages a crowd reaches, under load, against a bare Flask hello-world served
+the same way in the same run (machines are noisy; the ratio is the figure).
+
+Seeds a temporary SQLite database with the demo enquiry (or the PostgreSQL database given with
+--database, which it empties first), serves the app and benchmarks/hello.py each with gunicorn
+(2 sync workers), and loads each page with wrk (-t2 -c16) or, where wrk is not installed, a
+Python generator with keep-alive connections. Prints req/s, p50 and p99 latency, errors and
+each page's ratio to hello-world.
+
+    .venv/bin/python benchmarks/pages.py [--seconds 10] [--database URL]
+
+Targets: token RSVP page, public event page and home page at 40 % of hello-world or more; the
+feed's 304 at 80 %; the full feed at 40 %.
+"""
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from placeevents import create_app  # noqa: E402
+from placeevents.extensions import db  # noqa: E402
+
+SECRET = "benchmark-secret-key"  # the seed signs the RSVP link the server then checks
+CONNECTIONS = 16
+THREADS = 2
+
+
+@dataclass
+class Figures:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(module: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning", module],
+        cwd=ROOT, env=env,
+    )
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit(f"gunicorn did not start for {module}")
+
+
+def _wrk(port: int, path: str, seconds: int, headers: dict[str, str]) -> Figures:
+    args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    output = subprocess.run(
+        [*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+
+    def latency(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors += int(match.group(1))
+    if match := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                          output):
+        errors += sum(int(g) for g in match.groups())
+    return Figures(rate, latency("50"), latency("99"), errors)
+
+
+def _python_load(port: int, path: str, seconds: int, headers: dict[str, str]) -> Figures:
+    deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port)
+        mine: list[float] = []
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                connection.request("GET", path, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status >= 400:
+                    errors[0] += 1
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                connection = http.client.HTTPConnection("127.0.0.1", port)
+            mine.append(time.perf_counter() - started)
+        with lock:
+            latencies.extend(mine)
+
+    workers = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    cuts = statistics.quantiles(latencies, n=100)
+    return Figures(len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, errors[0])
+
+
+def load(port: int, path: str, seconds: int, headers: dict[str, str] | None = None) -> Figures:
+    run = _wrk if shutil.which("wrk") else _python_load
+    return run(port, path, seconds, headers or {})
+
+
+def seed(database: str, replace: bool) -> dict[str, str]:
+    """Load the demo enquiry; return the paths to measure."""
+    app = create_app(
+        {"PLACEEVENTS_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": SECRET}
+    )
+    with app.app_context():
+        from placeevents.demo import load_demo
+        from placeevents.events.models import Event, EventStatus
+        from placeevents.invitations.links import rsvp_token
+        from placeevents.invitations.models import Invitation
+
+        if replace:
+            db.drop_all()
+        db.create_all()
+        enquiry = load_demo()
+        db.session.commit()
+        event = db.session.scalars(
+            db.select(Event)
+            .where(Event.enquiry_id == enquiry.id, Event.status == EventStatus.PUBLISHED)
+            .order_by(Event.starts_at.desc())
+        ).first()
+        invitation = db.session.scalars(
+            db.select(Invitation).where(Invitation.event_id == event.id)
+        ).first()
+        return {
+            "token RSVP page": f"/rsvp/{rsvp_token(invitation)}",
+            "public event page": f"/events/{event.slug}",
+            "home page": "/",
+            "learning page": f"/enquiries/{enquiry.slug}/learning",
+            "feed (full)": f"/enquiries/{enquiry.slug}/calendar.ics",
+            "privacy (no queries)": "/privacy",
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--database", help="a PostgreSQL URL to use (its tables are replaced)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        database = args.database or f"sqlite:///{tmp}/benchmark.db"
+        paths = seed(database, replace=bool(args.database))
+        env = {
+            **os.environ,
+            "PLACEEVENTS_ENV": "production",
+            "SECRET_KEY": SECRET,
+            "DATABASE_URL": database,
+            "PLACEEVENTS_BASE_URL": "https://events.example.org",
+            "RATELIMIT_EXEMPT_ADDRESSES": "127.0.0.1",
+        }
+        app_server, app_port = serve("wsgi:app", env)
+        hello_server, hello_port = serve("benchmarks.hello:app", env)
+        try:
+            load(hello_port, "/", 2)  # warm both up
+            for name, path in paths.items():
+                connection = http.client.HTTPConnection("127.0.0.1", app_port)
+                connection.request("GET", path)
+                status = connection.getresponse().status
+                if status != 200:
+                    raise SystemExit(f"{name} ({path}) answered {status}")
+                load(app_port, path, 1)
+            ceiling = load(hello_port, "/", args.seconds)
+            print(f"generator: {'wrk' if shutil.which('wrk') else 'python'}, "
+                  f"{CONNECTIONS} connections, {args.seconds} s per page, "
+                  f"database: {database.split(':', 1)[0]}")
+            print(f"{'page':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'ratio':>8}")
+
+            def show(name: str, figures: Figures) -> None:
+                print(f"{name:<26}{figures.rate:>9.0f}{figures.p50_ms:>9.1f}"
+                      f"{figures.p99_ms:>9.1f}{figures.errors:>8}"
+                      f"{figures.rate / ceiling.rate:>8.0%}")
+
+            show("hello-world (ceiling)", ceiling)
+            for name, path in paths.items():
+                show(name, load(app_port, path, args.seconds))
+            feed = paths["feed (full)"]
+            connection = http.client.HTTPConnection("127.0.0.1", app_port)
+            connection.request("GET", feed)
+            response = connection.getresponse()
+            response.read()
+            etag = response.getheader("ETag") or ""
+            show("feed (304)", load(app_port, feed, args.seconds, {"If-None-Match": etag}))
+        finally:
+            for server in (app_server, hello_server):
+                server.terminate()
+                server.wait()
+
+
+if __name__ == "__main__":
+    main()
