@@ -248,7 +248,14 @@ def build_event_reminder(
     invitation: Invitation, *, extras: MailExtras | None = None
 ) -> EmailMessage:
     """The reminder before the event to a confirmed attendee (with the join link if online)."""
-    return _message("reminder_event", invitation, extras=extras)
+    # Sent in bulk, so it offers the one-click way out that every bulk mail does.
+    return _message(
+        "reminder_event",
+        invitation,
+        extras=extras,
+        one_click_stop=True,
+        stop_url=stop_url(invitation),
+    )
 
 
 def build_change_notice(
