@@ -29,6 +29,14 @@ LIST_MAIL = {"newsletter_confirm", "newsletter_already_subscribed", "newsletter_
 ONE_CLICK = {"invitation", "reminder_answer", "reminder_event", "news", "event_changed"}
 
 
+def _set_prefix() -> None:
+    settings = current_settings()
+    update_settings(**{
+        **{name: getattr(settings, name) for name in settings.__dataclass_fields__},
+        "subject_prefix": PREFIX,
+    })  # fmt: skip
+
+
 @pytest.fixture
 def mails(make_app: Callable[..., Flask]) -> dict[str, EmailMessage]:
     """One message of every kind, with a subject prefix set, parsed with a strict policy."""
@@ -37,11 +45,7 @@ def mails(make_app: Callable[..., Flask]) -> dict[str, EmailMessage]:
         MAIL_DEFAULT_SENDER="Total Place 2.0 <enquiry@placeevents.org.uk>",
     )
     with app.app_context():
-        settings = current_settings()
-        update_settings(**{
-            **{name: getattr(settings, name) for name in settings.__dataclass_fields__},
-            "subject_prefix": PREFIX,
-        })  # fmt: skip
+        _set_prefix()
         raw = {kind: row.raw for kind, row in every_kind_of_mail().items()}
         db.session.rollback()
     parser = BytesParser(policy=email.policy.strict)
@@ -88,11 +92,7 @@ def test_every_kind_carries_the_headers_mail_systems_expect(
 def test_a_subject_that_already_starts_with_the_prefix_keeps_one(app: Flask) -> None:
     from placeevents.mail.outbox import build_message
 
-    settings = current_settings()
-    update_settings(**{
-        **{name: getattr(settings, name) for name in settings.__dataclass_fields__},
-        "subject_prefix": PREFIX,
-    })  # fmt: skip
+    _set_prefix()
     once = build_message(to="a@example.org", subject=f"{PREFIX} Hello", text="Hi.")
     assert once["Subject"] == f"{PREFIX} Hello"
     added = build_message(to="a@example.org", subject="Hello", text="Hi.")
@@ -111,3 +111,17 @@ def test_spamassassin_scores_every_kind_at_one_or_below(make_app: Callable[..., 
     scores = spamassassin.score_all(raw)
     above = {s.kind: (s.score, [r[0] for r in s.rules]) for s in scores if s.score > 1.0}
     assert above == {}
+
+
+def test_the_newsletter_preview_shows_the_subject_as_sent(
+    logged_in: Any, organiser: Any
+) -> None:
+    from placeevents.news import services as news
+
+    _set_prefix()
+    newsletter = news.create_newsletter(
+        data=news.NewsInput(subject="Spring news", body="Some news."), organiser=organiser
+    )
+    db.session.commit()
+    page = logged_in.get(f"/manage/news/{newsletter.id}").get_data(as_text=True)
+    assert f"<dd>{PREFIX} Spring news</dd>" in page
