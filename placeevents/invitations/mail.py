@@ -19,6 +19,7 @@ from placeevents.urls import external_url
 if TYPE_CHECKING:
     from placeevents.events.models import Event
 
+
 def place_words(event: "Event") -> str:
     """The venue and address in words ("" when neither is given)."""
     return ", ".join(part for part in (event.venue, event.address) if part)

@@ -60,8 +60,8 @@ def _defaults() -> Settings:
         organisation_name=current_app.config["PLACEEVENTS_ORGANISATION"],
         sender_name=name,
         sender_email=email,
-        # None: the sender's name already says who writes, and a prefix repeating it costs
-        # every subject line room on a phone. An organisation that wants one sets it.
+        # Empty: the sender's name beside each subject already says who writes, and a prefix
+        # repeating it costs every subject line room on a phone. An admin can set one.
         subject_prefix="",
         privacy_notice=current_app.config["PLACEEVENTS_PRIVACY_NOTICE"],
         reminder_lead_hours=DEFAULT_REMINDER_LEAD_HOURS,
