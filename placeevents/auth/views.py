@@ -250,7 +250,6 @@ def _account_page(status: int = 200, **forms: object) -> tuple[str, int]:
         "email_form": EmailChangeForm(formdata=None),
         "password_form": PasswordChangeForm(formdata=None),
         "disable_form": DisableTwoFactorForm(formdata=None),
-        "confirm_form": ConfirmForm(formdata=None),
         **forms,
     }
     return render_template(
@@ -405,7 +404,6 @@ def _team_page(status: int = 200, invite_form: InviteForm | None = None) -> tupl
         team=services.team(),
         last_admin_id=services.last_admin_id(),
         invite_form=invite_form or InviteForm(formdata=None),
-        confirm_form=ConfirmForm(formdata=None),
         Role=Role,
     ), status
 

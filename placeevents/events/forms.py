@@ -17,7 +17,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventAccess, EventFormat
-from placeevents.events.services import EARLIEST_YEAR, LATEST_YEAR, EventDetails
+from placeevents.events.services import (
+    EARLIEST_YEAR,
+    FORMATS_WITH_PLACES,
+    LATEST_YEAR,
+    EventDetails,
+)
 from placeevents.forms import Form
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M"]
@@ -76,6 +81,8 @@ class EventForm(Form):
     description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
     capacity = IntegerField(
         "In-person places",
+        # static/js/event_form.js hides the field while a format without places is chosen.
+        render_kw={"data-shown-for-format": " ".join(f.value for f in FORMATS_WITH_PLACES)},
         validators=[
             Optional(),
             NumberRange(min=1, max=100_000, message="Enter a number of places from 1 to 100000."),

@@ -31,6 +31,9 @@ SLUG_LENGTH = 120
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
 DATE_WINDOW_MESSAGE = f"Enter a date from {EARLIEST_YEAR} to {LATEST_YEAR}."
 
+# The formats with a room, and so a capacity: online places are never limited.
+FORMATS_WITH_PLACES = (EventFormat.IN_PERSON, EventFormat.HYBRID)
+
 
 class EventError(Exception):
     """An event action refused, with a message for the organiser."""
@@ -164,7 +167,7 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
     if starts_at and rsvp_deadline and rsvp_deadline > starts_at:
         errors["rsvp_deadline"] = "The RSVP deadline must be no later than the start."
 
-    has_place = details.format in (EventFormat.IN_PERSON, EventFormat.HYBRID)
+    has_place = details.format in FORMATS_WITH_PLACES
     is_online = details.format in (EventFormat.ONLINE, EventFormat.HYBRID)
     join_url = details.join_url.strip() if is_online else ""
     if join_url and not is_https_url(join_url):

@@ -19,9 +19,15 @@ from placeevents.urls import external_url
 if TYPE_CHECKING:
     from placeevents.events.models import Event
 
+
+def place_words(event: "Event") -> str:
+    """The venue and address in words ("" when neither is given)."""
+    return ", ".join(part for part in (event.venue, event.address) if part)
+
+
 def where(event: "Event") -> str:
     """Where the event happens, in words: the venue, "Online", or both."""
-    place = ", ".join(part for part in (event.venue, event.address) if part)
+    place = place_words(event)
     if event.format == EventFormat.ONLINE:
         return "Online"
     if event.format == EventFormat.HYBRID:
@@ -57,7 +63,7 @@ def _where_for(invitation: Invitation) -> str:
         return where(event)
     if rsvp.mode == AttendanceMode.ONLINE:
         return "Online"
-    return ", ".join(part for part in (event.venue, event.address) if part) or "In person"
+    return place_words(event) or "In person"
 
 
 def _context(invitation: Invitation) -> dict[str, Any]:
@@ -248,7 +254,14 @@ def build_event_reminder(
     invitation: Invitation, *, extras: MailExtras | None = None
 ) -> EmailMessage:
     """The reminder before the event to a confirmed attendee (with the join link if online)."""
-    return _message("reminder_event", invitation, extras=extras)
+    # Sent in bulk, so it offers the one-click way out that every bulk mail does.
+    return _message(
+        "reminder_event",
+        invitation,
+        extras=extras,
+        one_click_stop=True,
+        stop_url=stop_url(invitation),
+    )
 
 
 def build_change_notice(

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -83,8 +84,16 @@ def _rsvp_page(
     room_full = (
         event.has_place and event.places_left == 0 and not attendance.holds_place(rsvp)
     )
+    # A hybrid event can still be joined online; someone already waiting keeps waiting.
+    joins_waitlist = (
+        room_full
+        and event.format == EventFormat.IN_PERSON
+        and not (rsvp is not None and rsvp.answer == RsvpAnswer.WAITLISTED)
+    )
     return render_template(
         "invitations/rsvp.html",
+        # Markup: the page's words as written, apostrophe and all (both labels are constants).
+        yes_label=Markup("Join the waiting list" if joins_waitlist else "Yes, I'll come"),
         invitation=invitation,
         event=event,
         rsvp=rsvp,

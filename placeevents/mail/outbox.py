@@ -43,13 +43,20 @@ class RenderedEmail:
     html: str
 
 
+def subject_as_sent(subject: str) -> str:
+    """A mail's subject as every mail carries it: the settings' subject prefix first, once."""
+    return current_settings().prefixed(subject)
+
+
 def render_email(name: str, **context: object) -> RenderedEmail:
     """Render a mail's subject, text and HTML from its template triple."""
-    subject = render_template(f"email/{name}.subject.txt", **context)
+    subject = " ".join(render_template(f"email/{name}.subject.txt", **context).split())
+    # The HTML part's title is the subject as sent: filters score a title unlike it as spam.
+    mail_subject = subject_as_sent(subject)
     return RenderedEmail(
-        subject=" ".join(subject.split()),
+        subject=subject,
         text=render_template(f"email/{name}.txt", **context),
-        html=render_template(f"email/{name}.html", **context),
+        html=render_template(f"email/{name}.html", mail_subject=mail_subject, **context),
     )
 
 
@@ -107,7 +114,8 @@ def build_message(
     message = EmailMessage()
     message["From"] = default_sender()
     message["To"] = to if isinstance(to, Address) else address(to)
-    message["Subject"] = _check_header(subject)
+    # The one place every kind of mail gets the settings' subject prefix.
+    message["Subject"] = _check_header(subject_as_sent(subject))
     for key, value in (headers or {}).items():
         message[_check_header_name(key)] = _check_header(value)
     message.set_content(text)

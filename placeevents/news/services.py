@@ -5,7 +5,7 @@ import os
 import re
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
@@ -35,6 +35,7 @@ from placeevents.mail.outbox import (
     enqueue,
     enqueue_all,
     render_email,
+    subject_as_sent,
 )
 from placeevents.markdown import markdown_to_text, render_markdown
 from placeevents.news.models import (
@@ -452,7 +453,8 @@ def _stand_in(email: str = "subscriber@example.org", name: str = "") -> Subscrib
 
 def preview(*, newsletter: Newsletter) -> RenderedEmail:
     """What a subscriber will get (their name and links stand in), as subject, text and HTML."""
-    return _render(newsletter, _stand_in(name="Sample Reader"), _content(newsletter))
+    rendered = _render(newsletter, _stand_in(name="Sample Reader"), _content(newsletter))
+    return replace(rendered, subject=subject_as_sent(rendered.subject))
 
 
 def send_test(

@@ -1,5 +1,7 @@
 """Pages of newsletters: the public archive (bp) and organiser pages under /manage/ (manage_bp)."""
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
@@ -100,8 +102,7 @@ def new() -> Page:
 
 @manage_bp.post("/digest")
 def new_digest() -> Page:
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    _require_button()
     try:
         newsletter = services.create_digest(organiser=current_user)
     except services.NewsError as exc:
@@ -175,6 +176,30 @@ def edit(newsletter_id: int) -> Page:
     return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
 
 
+def _back(newsletter: Newsletter, message: str, category: str, to: str | None = None) -> Page:
+    flash(message, category)
+    return redirect(to or url_for(".edit", newsletter_id=newsletter.id), 303)
+
+
+def _acted(
+    newsletter: Newsletter, action: Callable[[], object], done: str, to: str | None = None
+) -> Page:
+    """Run one service action on the newsletter: commit and say so, or roll back and say why
+    not; back to its page (or `to`)."""
+    try:
+        action()
+    except services.NewsError as exc:
+        db.session.rollback()
+        return _back(newsletter, str(exc), "error")
+    db.session.commit()
+    return _back(newsletter, done, "info", to)
+
+
+def _require_button() -> None:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
 @manage_bp.post("/<id:newsletter_id>/send")
 @limits.ORGANISER_SEND
 def send(newsletter_id: int) -> Page:
@@ -192,8 +217,7 @@ def send(newsletter_id: int) -> Page:
     except services.NewsError as exc:
         return _refused(newsletter_id, form, exc)
     db.session.commit()
-    flash(message, "info")
-    return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
+    return _back(newsletter, message, "info")
 
 
 @manage_bp.post("/<id:newsletter_id>/schedule")
@@ -201,50 +225,41 @@ def schedule(newsletter_id: int) -> Page:
     newsletter = _newsletter(newsletter_id)
     form = ScheduleForm()
     if not form.validate_on_submit():
-        flash(" ".join(form.send_at.errors) or "Enter the date and time to send it.", "error")
-        return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
+        error = " ".join(form.send_at.errors) or "Enter the date and time to send it."
+        return _back(newsletter, error, "error")
+    tz = display_timezone()
     try:
-        when = from_local(form.send_at.data, display_timezone()).utc
-        services.schedule(newsletter=newsletter, when=when, organiser=current_user)
-    except (services.NewsError, NonexistentLocalTime) as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
-    db.session.commit()
-    flash(f"Scheduled for {format_datetime(when, display_timezone())}.", "info")
-    return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
+        when = from_local(form.send_at.data, tz).utc
+    except NonexistentLocalTime as exc:
+        return _back(newsletter, str(exc), "error")
+    return _acted(
+        newsletter,
+        lambda: services.schedule(newsletter=newsletter, when=when, organiser=current_user),
+        f"Scheduled for {format_datetime(when, tz)}.",
+    )
 
 
 @manage_bp.post("/<id:newsletter_id>/cancel")
 def cancel(newsletter_id: int) -> Page:
     newsletter = _newsletter(newsletter_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        services.cancel_schedule(newsletter=newsletter, organiser=current_user)
-    except services.NewsError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
-    db.session.commit()
-    flash("The schedule is cancelled: the newsletter is a draft again.", "info")
-    return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
+    _require_button()
+    return _acted(
+        newsletter,
+        lambda: services.cancel_schedule(newsletter=newsletter, organiser=current_user),
+        "The schedule is cancelled: the newsletter is a draft again.",
+    )
 
 
 @manage_bp.post("/<id:newsletter_id>/delete")
 def delete(newsletter_id: int) -> Page:
     newsletter = _newsletter(newsletter_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        services.delete_draft(newsletter=newsletter, organiser=current_user)
-    except services.NewsError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for(".edit", newsletter_id=newsletter.id), 303)
-    db.session.commit()
-    flash("The draft is deleted.", "info")
-    return redirect(url_for(".index"), 303)
+    _require_button()
+    return _acted(
+        newsletter,
+        lambda: services.delete_draft(newsletter=newsletter, organiser=current_user),
+        "The draft is deleted.",
+        to=url_for(".index"),
+    )
 
 
 @manage_bp.get("/<id:newsletter_id>/preview.html")

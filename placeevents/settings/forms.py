@@ -12,6 +12,7 @@ class SettingsForm(Form):
     )
     sender_name = StringField("Sender's name shown in mail", validators=[Length(max=200)])
     sender_email = EmailField("Sender's address", validators=[DataRequired(), Length(max=254)])
+    subject_prefix = StringField("Subject prefix", default="", validators=[Length(max=100)])
     privacy_notice = TextAreaField("Privacy notice", validators=[Length(max=20_000)])
     reminder_lead_hours = IntegerField(
         "Reminders go this many hours before an event",

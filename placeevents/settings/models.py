@@ -18,6 +18,7 @@ class SiteSettings(db.Model):
     organisation_name: Mapped[str] = mapped_column(sa.String(200))
     sender_name: Mapped[str] = mapped_column(sa.String(200))
     sender_email: Mapped[str] = mapped_column(sa.String(254))
+    subject_prefix: Mapped[str] = mapped_column(sa.String(100), default="")
     privacy_notice: Mapped[str] = mapped_column(sa.Text, default="")
     reminder_lead_hours: Mapped[int] = mapped_column(default=48)
     admins_need_two_factor: Mapped[bool] = mapped_column(default=False)

@@ -38,6 +38,11 @@ def test_create_publish_and_cancel_an_event_in_chromium(live_server: Any, page: 
     page.locator("#address").fill("Silver Street, Bristol")
     page.locator("#join_url").fill("https://meet.example.org/travels")
     page.locator("#hosts").fill("Jo Bloggs")
+    # The capacity applies to in-person places: it goes while Online is chosen.
+    page.get_by_label("Online").check()
+    assert not page.locator("#capacity").is_visible()
+    page.get_by_label("Hybrid").check()
+    assert page.locator("#capacity").is_visible()
     page.locator("#capacity").fill("20")
     page.locator("#description").fill("Bring **one question**.")
     page.get_by_label("Dietary needs").check()

@@ -60,7 +60,7 @@ def test_the_form_labels_every_field(logged_in: FlaskClient, make_enquiry: Any) 
     assert 'type="datetime-local"' in page
     assert 'max="2100-12-31T23:59" min="1970-01-01T00:00"' in page
     assert "Local time in Europe/Paris." in page
-    assert "Applies to in-person places only" in page
+    assert "In-person events only" in page
     assert logged_in.get("/manage/events/new?enquiry=999").status_code == 404
     assert logged_in.get("/manage/events/new").status_code == 404
 
@@ -275,6 +275,20 @@ def test_an_online_event_has_no_capacity_or_venue(
     [event] = _events()
     assert event.capacity is None and event.venue == "" and event.address == ""
     assert event.join_url == "https://meet.example.org/r"
+
+
+def test_an_event_made_online_drops_its_capacity(
+    logged_in: FlaskClient, make_event: Any, event_form: Any
+) -> None:
+    event = make_event(format=EventFormat.IN_PERSON, capacity=20)
+    page = logged_in.get(f"/manage/events/{event.id}/edit").get_data(as_text=True)
+    # Without the script the field shows, and its hint says when it applies.
+    assert "In-person events only (face-to-face and hybrid)" in page
+    assert 'data-shown-for-format="in_person hybrid"' in page and "js/event_form.js" in page
+    data = event_form(format="online", capacity="20", join_url="https://meet.example.org/r")
+    assert logged_in.post(f"/manage/events/{event.id}/edit", data=data).status_code == 302
+    db.session.refresh(event)
+    assert event.format == EventFormat.ONLINE and event.capacity is None
 
 
 def test_hybrid_capacity_counts_in_person_places(

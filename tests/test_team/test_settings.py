@@ -95,3 +95,16 @@ def test_a_sent_event_keeps_its_calendar_organiser_when_the_sender_changes(
     event_changes.queue_event_update(other, change_summary="New room.")
     db.session.commit()
     assert db.session.get(CalendarOrganizer, other.id).email == "enquiry@northfield.example"
+
+
+def test_the_subject_prefix_is_saved_and_the_page_shows_how_mail_will_read(
+    admin_client: FlaskClient,
+) -> None:
+    form = {**FORM, "subject_prefix": "  [Northfield]  "}
+    assert admin_client.post("/manage/settings/", data=form).status_code == 302
+    page = admin_client.get("/manage/settings/").get_data(as_text=True)
+    assert 'value="[Northfield]"' in page
+    assert (
+        "Mail will read: From &#34;Northfield enquiry&#34; &lt;enquiry@northfield.example&gt;, "
+        "Subject: [Northfield] Invitation: …"
+    ) in page
