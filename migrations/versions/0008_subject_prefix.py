@@ -1,6 +1,6 @@
 """the settings' subject prefix, put before the subject of every mail the app sends.
 
-Revision ID: 0009_subject_prefix
+Revision ID: 0008_subject_prefix
 Revises: 0007_team
 Create Date: 2026-12-02 17:20:00
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009_subject_prefix'
+revision = '0008_subject_prefix'
 down_revision = '0007_team'
 branch_labels = None
 depends_on = None
