@@ -115,11 +115,12 @@ def offer_for(*, event: Event) -> Offer:
 
 @dataclass(frozen=True)
 class Registration:
-    """What the page may say: the new registration's answer and place in line, or (no answer)
-    only that the details went to the address."""
+    """What the page may say: the new registration's answer, where they go and their place in
+    line, or (no answer) only that the details went to the address."""
 
     rsvp: Rsvp | None = None
     position: int | None = None
+    where: str = ""
 
 
 def register(
@@ -161,7 +162,14 @@ def register(
     )
     rsvp = answered.rsvp
     waiting = rsvp.answer == RsvpAnswer.WAITLISTED
-    return Registration(rsvp=rsvp, position=attendance.waitlist_position(rsvp) if waiting else None)
+    return Registration(
+        rsvp=rsvp,
+        position=attendance.waitlist_position(rsvp) if waiting else None,
+        # Where this person goes: a hybrid event's "…, or online" is not for them to choose now.
+        where="Online"
+        if rsvp.mode == AttendanceMode.ONLINE
+        else ", ".join(part for part in (event.venue, event.address) if part) or "In person",
+    )
 
 
 def _invite(event: Event, email: str, name: str) -> Invitation | None:

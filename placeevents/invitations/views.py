@@ -334,7 +334,7 @@ def request_place(slug: str) -> Page:
                 rsvp=registered.rsvp,
                 position=registered.position,
                 email=registered.rsvp.invitation.email,
-                where=where(event),
+                where=registered.where,
             )
     status = 422 if request.method == "POST" else 200
     return render_template(

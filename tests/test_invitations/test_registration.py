@@ -7,10 +7,13 @@ changes; an erased or bounced address, and a filled honeypot, get the same page 
 A registration whose confirmation the mail server refuses gives its place to the next in line.
 """
 
-from collections.abc import Callable, Iterator
+import http.client
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import icalendar
 import pytest
@@ -22,7 +25,7 @@ from sqlalchemy import func, select
 from placeevents.audit.models import AuditEntry
 from placeevents.clock import utcnow
 from placeevents.erasure import erase_person
-from placeevents.events.models import EventAccess, EventFormat, EventStatus
+from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations.models import (
     AttendanceMode,
@@ -427,6 +430,65 @@ def test_a_refused_confirmation_of_an_invitee_releases_nothing(
     assert db.session.scalar(select(OutboxMessage.status)) == OutboxStatus.FAILED
     assert _invitation("gone@example.org").rsvp.answer == RsvpAnswer.YES
     assert _count(AuditEntry) == 0
+
+
+# --- at once
+
+
+def _register(base: str, path: str, email: str) -> tuple[int, str]:
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    conn.request(
+        "POST",
+        path,
+        body=urlencode({"name": "Crowd Person", "email": email}),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": base,
+            "Sec-Fetch-Site": "same-origin",
+        },
+    )
+    response = conn.getresponse()
+    result = response.status, unescape(response.read().decode())
+    conn.close()
+    return result
+
+
+def test_simultaneous_registrations_take_the_places_exactly(
+    live_server: Any, make_event: Any
+) -> None:
+    event = make_event(access=EventAccess.OPEN, capacity=5)
+    path, event_id = _path(event), event.id
+    db.session.close()
+    emails = [f"crowd{n}@example.org" for n in range(24)] + ["twice@example.org"] * 2
+    start = threading.Barrier(len(emails))
+    pages: dict[str, list[tuple[int, str]]] = {}
+    lock = threading.Lock()
+
+    def register(email: str) -> None:
+        start.wait()
+        outcome = _register(live_server.url, path, email)
+        with lock:
+            pages.setdefault(email, []).append(outcome)
+
+    threads = [threading.Thread(target=register, args=(email,)) for email in emails]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(status == 200 for outcomes in pages.values() for status, _ in outcomes)
+    twice = sorted("You're" in page for _, page in pages["twice@example.org"])
+    assert twice == [False, True]  # one registration; the other was sent the link
+    db.session.expire_all()
+    answers = dict(
+        db.session.execute(select(Rsvp.answer, func.count()).group_by(Rsvp.answer)).all()
+    )
+    assert answers == {RsvpAnswer.YES: 5, RsvpAnswer.WAITLISTED: 20}
+    assert db.session.get(Event, event_id).places_taken == 5
+    shown = [page for outcomes in pages.values() for _, page in outcomes]
+    assert sum("<h1>You're coming</h1>" in page for page in shown) == 5
+    assert sum("<h1>You're on the waiting list</h1>" in page for page in shown) == 20
 
 
 # --- in the browser
