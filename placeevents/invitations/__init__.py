@@ -7,6 +7,7 @@ AUDIT_ACTIONS = {
     "invitations.message": "Wrote to the people invited",
     "invitation.removed": "Removed an invitation",
     "rsvp.set_by_organiser": "Set an answer for someone invited",
+    "registration.released": "Released the place of someone whose confirmation mail was refused",
     "check-in": "Checked someone in",
     "check-in.undone": "Undid a check-in",
     "check-in.closed": "Finished check-in",

@@ -35,17 +35,14 @@ class LinkButtonForm(SessionlessForm):
     """A button on a page reached by a personal link, which is the proof: no CSRF token."""
 
 
-class RsvpForm(SessionlessForm):
-    answer = HiddenField(
-        "Answer",
-        validators=[
-            InputRequired(),
-            AnyOf(["yes", "maybe", "no", "no_notes"], "Choose an answer."),
-        ],
-    )
+MODE_NEEDED = "Choose whether you will come in person or join online."
+
+
+class AnswerDetailsForm(SessionlessForm):
+    """What a yes tells us besides itself: how a hybrid event's guest takes part, and the
+    event's questions (each page shows those the event asks)."""
+
     mode = RadioField("How will you take part?", choices=MODE_CHOICES, validate_choice=False)
-    # "y" once the person has agreed to give their place to the next person waiting.
-    give_up_place = HiddenField("Give up my place")
     access_needs = TextAreaField(
         "Any access needs we should plan for?", validators=[Length(max=2000)]
     )
@@ -58,13 +55,51 @@ class RsvpForm(SessionlessForm):
         """Show the mode question as required (it is, with a yes, for a hybrid event)."""
         self.mode.flags.required = True
 
+    @property
+    def chosen_mode(self) -> str | None:
+        """The mode chosen, if it is one of the choices."""
+        return self.mode.data if self.mode.data in {c.value for c in MODE_CHOICES} else None
 
-class RequestPlaceForm(SessionlessForm):
-    name = StringField("Your name", validators=[DataRequired(), Length(max=200)])
+
+class RsvpForm(AnswerDetailsForm):
+    answer = HiddenField(
+        "Answer",
+        validators=[
+            InputRequired(),
+            AnyOf(["yes", "maybe", "no", "no_notes"], "Choose an answer."),
+        ],
+    )
+    # "y" once the person has agreed to give their place to the next person waiting.
+    give_up_place = HiddenField("Give up my place")
+
+
+class RequestPlaceForm(AnswerDetailsForm):
+    """Registration in one form: who you are, how you take part, the event's questions."""
+
+    name = StringField(
+        "Your name",
+        validators=[DataRequired("Enter your name."), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
     email = EmailField(
         "Your email address",
         validators=[DataRequired(), Length(max=254), Email("Enter a valid email address.")],
+        render_kw={"autocomplete": "email"},
     )
+    # A honeypot: hidden from people, who leave it empty; a form robot fills it in.
+    website = StringField(
+        "Leave this empty", render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
+
+    def validate_mode(self, field: RadioField) -> None:
+        # Asked before the address is looked up, so the answer is the same whoever it is.
+        if field.flags.required and self.chosen_mode is None:
+            raise ValidationError(MODE_NEEDED)
+
+    @property
+    def robot(self) -> bool:
+        """Whether the honeypot was filled in."""
+        return any((value or "").strip() for value in self.website.raw_data or ())
 
 
 class FreshLinkForm(SessionlessForm):

@@ -1,5 +1,5 @@
 """Inviting people to an event: choosing recipients, previews and test sends, the invitation
-batch, and the public side (asking for a place, fresh links, "don't invite me")."""
+batch, and fresh links for the public (registration is in invitations.registration)."""
 
 import re
 import secrets
@@ -380,26 +380,16 @@ def _describe_choice(choice: RecipientChoice) -> str:
     return "; ".join(described)[:200]
 
 
-def request_place(*, event: Event, name: str, email: str) -> None:
-    """Request a place on an open event: queue a request the worker answers by mailing the
-    address the link to its own RSVP page (see _answer_place_request).
-
-    The form writes the same row whoever the address belongs to, so nothing it does shows who
-    was invited or erased.
-    """
-    if not event.accepts_requests:
-        raise InvitationError("This event is not open for requests.")
-    request_mail(
-        kind=PLACE_REQUEST,
-        email=normalise_email(email),
-        payload={"event_id": event.id, "name": name.strip()[:200]},
-    )
-
-
 @mail_request_handler(PLACE_REQUEST)
 def _answer_place_request(request: QueuedRequest) -> None:
-    """Invite the address (once per event) and mail it its link; nothing for an address erased
-    at the person's request, or once the event no longer takes requests."""
+    """Answer a request for a place queued before registration became one form: invite the
+    address (once per event) and mail it its link; nothing for an address erased at the
+    person's request, or once the event no longer takes requests.
+
+    Nothing queues these any more; the handler stays so requests still waiting in a queue when
+    the change is deployed are answered, and may go once no `mail_request` row of this kind is
+    left anywhere.
+    """
     email = request.email
     event = db.session.get(Event, request.payload["event_id"])
     if event is None or not event.accepts_requests or is_suppressed(email):

@@ -10,7 +10,15 @@ from placeevents import limits
 from placeevents.caching import no_store
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import csrf, db
-from placeevents.invitations import attendance, errors, forms, messages, responses, sending
+from placeevents.invitations import (
+    attendance,
+    errors,
+    forms,
+    messages,
+    registration,
+    responses,
+    sending,
+)
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
 from placeevents.invitations.mail import where
@@ -281,28 +289,66 @@ def _open_event(slug: str) -> Event:
     return event
 
 
+def _request_form(event: Event) -> forms.RequestPlaceForm:
+    form = forms.RequestPlaceForm()
+    if event.format == EventFormat.HYBRID:
+        form.mark_mode_needed()
+    return form
+
+
+@bp.app_template_global()
+def registration_form(event: Event) -> dict[str, object]:
+    """The registration form of an open event and what it says now, for the event's page."""
+    return {"form": _request_form(event), "offer": registration.offer_for(event=event)}
+
+
+# The outcome is the POST's own page (200): a redirect would need a session or a token to say it.
 @bp.route("/events/<slug>/request-place", methods=["GET", "POST"])
 @same_origin_only
 @limits.REQUEST_PLACE
 def request_place(slug: str) -> Page:
     event = _open_event(slug)
-    form = forms.RequestPlaceForm()
-    if form.validate_on_submit():
+    form = _request_form(event)
+    if request.method == "POST" and form.robot:
+        return render_template("invitations/request_place_sent.html", event=event)
+    offer = registration.offer_for(event=event)
+    if offer.closed is None and form.validate_on_submit():
+        mode = form.chosen_mode
         try:
-            sending.request_place(event=event, name=form.name.data, email=form.email.data)
+            registered = registration.register(
+                event=event,
+                name=form.name.data,
+                email=form.email.data,
+                mode=AttendanceMode(mode) if mode else None,
+                access_needs=form.access_needs.data or "",
+                dietary_needs=form.dietary_needs.data or "",
+                question=form.question.data or "",
+            )
+        except errors.ModeNeeded as exc:
+            db.session.rollback()
+            form.mode.errors = [*form.mode.errors, str(exc)]
+        except registration.RegistrationClosed as exc:
+            db.session.rollback()
+            offer = registration.Offer(closed=exc)
         except errors.InvitationError as exc:
             db.session.rollback()
-            form.email.errors.append(str(exc))
+            form.email.errors = [*form.email.errors, str(exc)]
         else:
             db.session.commit()
-            return redirect(url_for("invitations.request_place_sent", slug=event.slug))
+            if registered.rsvp is None:
+                return render_template("invitations/request_place_sent.html", event=event)
+            return render_template(
+                "invitations/request_place_registered.html",
+                event=event,
+                rsvp=registered.rsvp,
+                position=registered.position,
+                email=registered.rsvp.invitation.email,
+                where=registered.where,
+            )
     status = 422 if request.method == "POST" else 200
-    return render_template("invitations/request_place.html", event=event, form=form), status
-
-
-@bp.get("/events/<slug>/request-place/sent")
-def request_place_sent(slug: str) -> str:
-    return render_template("invitations/request_place_sent.html", event=_open_event(slug))
+    return render_template(
+        "invitations/request_place.html", event=event, form=form, offer=offer
+    ), status
 
 
 # --- organiser pages

@@ -3,6 +3,11 @@
 Delivery is at least once with at most one repeat: each message is marked sent and committed
 as soon as the server accepts it, so only a message whose acceptance reply was lost is sent
 again, with the same Message-ID.
+
+A message the server refuses for good (a 5xx for its recipient or its content, or a recipient
+already on the bounce list) is failed in one transaction with what its domain registered for
+such a refusal (placeevents.mail.refusals). Giving up after temporary failures, or a message we
+cannot build or send as stored, is not a refusal: the address may well work.
 """
 
 import hashlib
@@ -28,6 +33,7 @@ from placeevents.extensions import db, mail
 from placeevents.mail.backoff import retry_delay
 from placeevents.mail.bounces import bounced_among, record_bounce
 from placeevents.mail.models import OutboxMessage, OutboxStatus
+from placeevents.mail.refusals import RefusedMessage, tell_refused
 from placeevents.mail.requests import answer_due_requests, requests_due
 
 
@@ -63,6 +69,8 @@ class _Claimed:
     attempts: int
     # Until when this worker's lease on the message runs, as it last wrote it.
     held_until: datetime
+    kind: str = ""
+    batch_key: str | None = None
 
 
 # --- transports
@@ -326,13 +334,15 @@ def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
                 OutboxMessage.recipients,
                 OutboxMessage.raw,
                 OutboxMessage.attempts,
+                OutboxMessage.kind,
+                OutboxMessage.batch_key,
             )
             .where(OutboxMessage.id.in_(claimed))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         )
         rows = [
             _Claimed(r.id, r.message_id, r.sender, [a for a in r.recipients.split("\n") if a],
-                     r.raw, r.attempts, held_until)
+                     r.raw, r.attempts, held_until, r.kind, r.batch_key)
             for r in result
         ]
     db.session.commit()
@@ -374,11 +384,31 @@ def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
         current_app.logger.warning("message %s was sent after its lease ran out", row.message_id)
 
 
-def _fail(row: _Claimed, token: str, reason: str) -> None:
-    _update_held(
-        row, token, status=OutboxStatus.FAILED, attempts=row.attempts + 1, claimed_by=None,
-        claimed_until=None, last_error=reason[:2000],
-    )
+def _fail(row: _Claimed, token: str, reason: str, *, refused: bool = False) -> None:
+    """Fail the message for good; `refused` when the server refused it (see the docstring)."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.FAILED, "attempts": row.attempts + 1, "claimed_by": None,
+        "claimed_until": None, "last_error": reason[:2000],
+    }
+    held = db.session.execute(
+        update(OutboxMessage)
+        .where(_held(row.id, token))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if held and refused:
+        problem = tell_refused(
+            RefusedMessage(row.kind, row.batch_key, tuple(row.recipients), reason)
+        )
+        if problem:
+            note = f"{reason}; what depended on it was not undone: {problem}"
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id)
+                .values(last_error=note[:2000])
+                .execution_options(synchronize_session=False)
+            )
+    db.session.commit()
 
 
 def _retry(row: _Claimed, token: str, reason: str) -> bool:
@@ -414,9 +444,9 @@ def _release(rows: Iterable[_Claimed], token: str) -> None:
 
 
 def _record_outcome(report: DeliveryReport, row: _Claimed, token: str, kind: str,
-                    reason: str) -> None:
+                    reason: str, *, refused: bool = False) -> None:
     if kind == PERMANENT:
-        _fail(row, token, reason)
+        _fail(row, token, reason, refused=refused)
         report.failed += 1
     elif _retry(row, token, reason):
         report.retried += 1
@@ -433,7 +463,10 @@ def _refused_recipients(
         record_bounce(email=address_, reason=_response_text(code, response))
         bounced.add(address_.lower())
     reason = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
-    _record_outcome(report, row, token, PERMANENT if permanent == refused else TEMPORARY, reason)
+    if permanent == refused:
+        _record_outcome(report, row, token, PERMANENT, reason, refused=True)
+    else:
+        _record_outcome(report, row, token, TEMPORARY, reason)
 
 
 def _deliver_batch(
@@ -472,7 +505,8 @@ def _send_each(
             continue  # the lease ran out and another worker has it
         recipients = [a for a in row.recipients if a.lower() not in bounced]
         if not recipients:
-            _fail(row, token, "every recipient is on the bounce list")
+            # The server refused these addresses before: it is as good as refusing this one.
+            _fail(row, token, "every recipient is on the bounce list", refused=True)
             report.failed += 1
             continue
         if row.raw is None:
@@ -494,7 +528,9 @@ def _send_each(
                 report.stopped = reason
                 current_app.logger.warning("mail delivery stopped: %s", reason)
                 return
-            _record_outcome(report, row, token, kind, reason)
+            # A 5xx reply to the message (not our failure to build or send it) refuses it.
+            refused_here = isinstance(exc, smtplib.SMTPResponseException)
+            _record_outcome(report, row, token, kind, reason, refused=refused_here)
         except Exception as exc:
             # One message must never stop the rest: settle it, and start the next one afresh.
             current_app.logger.exception("could not send message %s", row.message_id)

@@ -27,7 +27,8 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(sa.String(255), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(40), default="", index=True)
-    # Groups the messages of one bulk send, so its page can show progress.
+    # Groups the messages of one bulk send, so its page can show progress; a lone message may
+    # carry one naming what it is about, for its refusal handler (placeevents.mail.refusals).
     batch_key: Mapped[str | None] = mapped_column(sa.String(80), index=True)
     sender: Mapped[str] = mapped_column(sa.String(254))
     # Envelope recipients, newline separated.

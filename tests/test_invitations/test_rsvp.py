@@ -277,7 +277,7 @@ def test_do_not_invite_is_a_button_not_a_link(client: FlaskClient, make_invitati
     assert client.post(f"/invitations/stop/{rsvp_token(invitation)}").status_code == 404
 
 
-def test_request_a_place_mails_a_link_to_a_personal_page(
+def test_request_a_place_books_at_once_and_mails_the_personal_page(
     client: FlaskClient, make_event: Any, smtp: Any
 ) -> None:
     event = make_event(access=EventAccess.OPEN, capacity=10)
@@ -292,21 +292,23 @@ def test_request_a_place_mails_a_link_to_a_personal_page(
         f"/events/{event.slug}/request-place",
         data={"name": "Someone Else", "email": "rita@example.org"},
     )
-    assert first.status_code == again.status_code == 302
-    assert first.headers["Location"] == again.headers["Location"]
+    assert first.status_code == again.status_code == 200
+    assert "You're coming" in text(first)
+    assert "We have sent the details to that address" in text(again)
     invitations = db.session.scalars(select(Invitation)).all()
     assert len(invitations) == 1
     assert invitations[0].source == InvitationSource.REQUEST
     assert invitations[0].name == "Rita Request" and invitations[0].email == "rita@example.org"
-    assert _rsvp(invitations[0]) is None  # nothing is booked until the link is used
+    assert _rsvp(invitations[0]).answer == RsvpAnswer.YES  # booked without a round trip
 
-    mails = smtp.to("rita@example.org")
-    assert len(mails) == 2
-    link = path_of(mails[-1].links()[0])
+    confirmation, link_again = smtp.to("rita@example.org")
+    assert confirmation.subject.startswith("You're coming")
+    link = path_of(link_again.links()[0])
+    assert links_to(link_again.links()[0], invitations[0])
     page = text(client.get(link))
-    assert "Invitation for Rita Request" in page
-    assert client.post(link, data={"answer": "yes"}).status_code == 302
-    assert _rsvp(invitations[0]).answer == RsvpAnswer.YES
+    assert "Invitation for Rita Request" in page and "You're coming in person." in page
+    assert client.post(link, data={"answer": "no"}).status_code == 302
+    assert _rsvp(invitations[0]).answer == RsvpAnswer.NO
 
 
 def test_request_a_place_checks_the_form_and_the_event(

@@ -20,6 +20,7 @@ functions other code calls.
 | offered         | accepted in time                      | yes                                  |
 | offered         | offer lapses                          | no (place passed on)                 |
 | yes/offered/... | maybe, no, removed, erased            | maybe/no/(gone); place passed on     |
+| yes/waitlisted  | registration's confirmation refused   | no; place passed on                  |
 | any/(none)      | checked in, place free or online      | yes, attended                        |
 | any/(none)      | checked in, full, overbook            | yes, attended, overbooked (audit)    |
 | attended        | check-in undone                       | the answer before check-in           |
@@ -36,6 +37,7 @@ from placeevents.invitations.attendance.answers import (
     expire_offers,
     passes_place_on,
     record_history,
+    release_unreachable,
     remove_invitation,
     set_answer_for,
 )
@@ -93,6 +95,7 @@ __all__ = [
     "presence",
     "promote_waitlist",
     "record_history",
+    "release_unreachable",
     "remove_invitation",
     "reopen_check_in",
     "set_answer_for",

@@ -199,9 +199,12 @@ def passes_place_on(*, invitation: Invitation, answer: RsvpAnswer) -> bool:
     )
 
 
-def answer_invitation(*, invitation: Invitation, answer: Answer) -> Answered:
+def answer_invitation(
+    *, invitation: Invitation, answer: Answer, mail_kind: str = "rsvp", batch_key: str | None = None
+) -> Answered:
     """The invitee answers: places are taken or freed exactly, and a confirmation is mailed
-    (not again to someone confirmed who only changed their details)."""
+    (not again to someone confirmed who only changed their details), as a `mail_kind` message
+    in the outbox batch `batch_key` (how a registration's first mail is told apart)."""
     if answer.answer not in (RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO):
         raise InvitationError("Choose one of the answers.")
     lock(invitation)
@@ -218,7 +221,7 @@ def answer_invitation(*, invitation: Invitation, answer: Answer) -> Answered:
     rsvp, freed = _apply(invitation, answer, organiser=None, overbook=False)
     details_only = was == (RsvpAnswer.YES, rsvp.mode) and rsvp.answer == RsvpAnswer.YES
     if not details_only:
-        enqueue(_answer_mail(invitation), kind="rsvp")
+        enqueue(_answer_mail(invitation), kind=mail_kind, batch_key=batch_key)
     promoted = promote_waitlist(invitation.event) if freed else []
     refresh_places(invitation.event)
     return Answered(rsvp, details_only, passed_on=bool(promoted))
@@ -293,6 +296,25 @@ def remove_invitation(*, invitation: Invitation, organiser: "Organiser") -> Even
         promote_waitlist(event)
     refresh_places(event)
     return event
+
+
+def release_unreachable(*, invitation: Invitation) -> bool:
+    """Someone whose confirmation the mail server refused is not coming: their answer becomes
+    no (nothing is mailed: it could not arrive) and a place they held goes to the next in line.
+    False when there was nothing to release (they already said no, or were checked in)."""
+    lock(invitation)
+    rsvp = invitation.rsvp
+    if (
+        rsvp is None
+        or rsvp.attended
+        or rsvp.answer not in (RsvpAnswer.YES, RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)
+    ):
+        return False
+    _, freed = _apply(invitation, Answer(answer=RsvpAnswer.NO), organiser=None, overbook=False)
+    if freed:
+        promote_waitlist(invitation.event)
+    refresh_places(invitation.event)
+    return True
 
 
 def expire_offers() -> int:
