@@ -168,7 +168,7 @@ def register(
         # Where this person goes: a hybrid event's "…, or online" is not for them to choose now.
         where="Online"
         if rsvp.mode == AttendanceMode.ONLINE
-        else ", ".join(part for part in (event.venue, event.address) if part) or "In person",
+        else mail.place_words(event) or "In person",
     )
 
 
