@@ -200,3 +200,50 @@ def press(page: Any, locator: Any, key: str = "Enter") -> None:
     """Tab to a control and press a key on it (Enter for links and buttons, Space for boxes)."""
     tab_to(page, locator)
     page.keyboard.press(key)
+
+
+def choose_radio(page: Any, locator: Any) -> None:
+    """Tab into a radio group and move with the arrow keys until `locator` is chosen."""
+    radios = page.locator(f"input[type=radio][name='{locator.get_attribute('name')}']")
+    checked = radios.locator(":scope:checked")
+    tab_to(page, checked if checked.count() else radios.first)
+    for _ in range(10):
+        if locator.is_checked():
+            return
+        page.keyboard.press("ArrowDown")
+    raise AssertionError(f"the arrow keys never chose {locator}")
+
+
+class Hands:
+    """How a journey operates the page: with the keyboard alone, or by clicking."""
+
+    def __init__(self, page: Any, *, keyboard: bool) -> None:
+        self.page = page
+        self.keyboard = keyboard
+
+    def fill(self, locator: Any, text: str) -> None:
+        if self.keyboard:
+            type_into(self.page, locator, text)
+        else:
+            locator.fill(text)
+
+    def press(self, locator: Any) -> None:
+        """Follow a link or press a button (Enter on it, from the keyboard)."""
+        if self.keyboard:
+            press(self.page, locator, "Enter")
+        else:
+            locator.click()
+
+    def tick(self, locator: Any) -> None:
+        if self.keyboard:
+            press(self.page, locator, "Space")
+        else:
+            locator.check()
+        assert locator.is_checked()
+
+    def choose(self, locator: Any) -> None:
+        if self.keyboard:
+            choose_radio(self.page, locator)
+        else:
+            locator.check()
+        assert locator.is_checked()
