@@ -205,7 +205,7 @@ def press(page: Any, locator: Any, key: str = "Enter") -> None:
 def choose_radio(page: Any, locator: Any) -> None:
     """Tab into a radio group and move with the arrow keys until `locator` is chosen."""
     radios = page.locator(f"input[type=radio][name='{locator.get_attribute('name')}']")
-    checked = radios.locator(":scope:checked")
+    checked = page.locator(f"input[type=radio][name='{locator.get_attribute('name')}']:checked")
     tab_to(page, checked if checked.count() else radios.first)
     for _ in range(10):
         if locator.is_checked():
