@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from playwright.sync_api import Error as PlaywrightError
+
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +55,7 @@ def _served_html(page: Any) -> str:
     if response is not None and response.url == page.url:
         try:
             return response.text()
-        except Exception:  # noqa: BLE001 - the body of a replaced document can be gone
+        except PlaywrightError:  # the body of a replaced document can be gone
             pass
     return page.content()
 

@@ -10,6 +10,7 @@ import pytest
 
 from placeevents.clock import utcnow
 from placeevents.enquiries.services import create_enquiry
+from placeevents.events.models import EventFormat
 from placeevents.extensions import db
 from tests.test_journeys.checks import WIDTHS, assert_page_ok
 from tests.test_journeys.conftest import sign_in
@@ -142,3 +143,39 @@ def test_share_a_session_note_check_in_export_and_read_the_matrix(
     matrix = page.get_by_role("region", name="People and events")
     assert matrix.get_by_role("rowheader", name="Hana Here").is_visible()
     assert_page_ok(page, "matrix")
+
+
+def test_a_progress_page_checks_again_until_told_to_stop(
+    live_server: Any, journey_page: Any, smtp: Any, organiser: Any, make_event: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    page = journey_page
+    page.set_viewport_size(WIDTHS["375"])
+
+    async def later(*args: Any) -> str:
+        return "451 Try again later"
+
+    # The mail server defers every message, so the invitation stays waiting to be sent.
+    monkeypatch.setattr(smtp.handler, "handle_DATA", later)
+    event = make_event(format=EventFormat.ONLINE, join_url="https://meet.example.org/x")
+    event_id = event.id
+    db.session.commit()
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/manage/invitations/events/{event_id}/invite")
+    page.get_by_label("Other addresses").fill("pat@example.org")
+    page.get_by_label("Subject").fill("Join us")
+    page.get_by_label("Text").fill("Please come.")
+    _save(page, "Send invitations")
+    _save(page, "Yes, send 1 invitation")
+    page.get_by_text("Sending… This page checks again every 5 seconds.").wait_for()
+    assert_page_ok(page, "invitations waiting")
+
+    # Unless stopped, the page loads itself again; stopped, it stays as it is.
+    page.evaluate("window.stillHere = true")
+    page.wait_for_function("() => window.stillHere === undefined", timeout=8000)
+    page.get_by_role("button", name="Stop checking").click()
+    page.get_by_text("Checking stopped.").wait_for()
+    page.evaluate("window.stillHere = true")
+    page.wait_for_timeout(6000)
+    assert page.evaluate("window.stillHere") is True
+    assert page.get_by_role("link", name="Check now").is_visible()
