@@ -32,13 +32,15 @@ lock:
 		--python-version 3.11 --generate-hashes --upgrade --custom-compile-command 'make lock' \
 		--output-file $(LOCK) --quiet
 
-# ical.js, the calendar parser the suite checks .ics output with; without node the checks
-# are skipped on a developer machine (CI installs node, and there they must run).
+# ical.js, the calendar parser the suite checks .ics output with, and axe-core and the Nu HTML
+# checker (vnu.jar, run with java) that the journeys check every page with; without node or
+# java those checks are skipped on a developer machine (CI installs both, and there they must
+# run). No install scripts: vnu-jar's would fetch a Java of its own; we use the system's.
 node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-		npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $@; \
 	else \
-		echo "npm not found: the ical.js calendar checks will be skipped"; \
+		echo "npm not found: the ical.js, axe-core and HTML checker checks will be skipped"; \
 	fi
 
 run: install

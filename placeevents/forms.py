@@ -3,8 +3,10 @@
 from typing import Any
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import EmailField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
+from wtforms.widgets import HiddenInput
 
 from placeevents import text
 from placeevents.addresses import has_control_characters
@@ -45,6 +47,15 @@ class Form(FlaskForm):
             if check is not None:
                 options = {**options, "filters": [*unbound_field.kwargs.get("filters", ()), check]}
             return unbound_field.bind(form=form, **options)
+
+
+    def hidden_tag(self, *fields: Any) -> Markup:
+        """The hidden fields (the CSRF token among them) without ids: a page often holds several
+        forms, and an id may appear only once in a document."""
+        chosen = [getattr(self, f, None) if isinstance(f, str) else f for f in fields or self]
+        return Markup("\n".join(
+            str(f(id=False)) for f in chosen if f is not None and isinstance(f.widget, HiddenInput)
+        ))  # fmt: skip
 
 
 class IdField(IntegerField):

@@ -236,7 +236,7 @@ def test_the_matrix_fits_a_laptop_screen(
     table = page.locator("table.matrix")
     assert table.get_by_text("Offered a place").first.is_visible()
     # The last column is on screen, not hidden in a scroll box.
-    wrap = page.locator(".table-wrap:has(table.matrix)")
+    wrap = page.locator(".table-scroll:has(table.matrix)")
     sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
     assert sizes[0] <= sizes[1], sizes
     last = table.locator("thead th").last
