@@ -46,7 +46,7 @@ def every_kind_of_mail() -> dict[str, OutboxMessage]:
     from placeevents.auth.models import Organiser
     from placeevents.events.models import Event
     from placeevents.events.services import cancel_event
-    from placeevents.invitations import event_changes, messages, sending
+    from placeevents.invitations import event_changes, messages, registration, sending
     from placeevents.invitations.attendance import answers
     from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
     from placeevents.news import jobs as news_jobs
@@ -111,8 +111,9 @@ def every_kind_of_mail() -> dict[str, OutboxMessage]:
     found["note_share"] = _one(_queued_by(lambda: share_notes(event=past)), "note_share")
     found["request_place"] = _one(
         _queued_by(
-            lambda: sending.request_place(
-                event=small, name="Rosa Request", email="rosa@example.org"
+            # An address already invited that registers again is mailed its own link.
+            lambda: registration.register(
+                event=small, name="First", email="first@example.org"
             )
         ),
         "request_place",
