@@ -9,8 +9,10 @@ from flask import current_app, make_response, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-# A public page may be kept this long by a proxy or browser before it asks again; short, so
-# a change (a place taken, a new event) shows within a minute, and the ETag makes asking cheap.
+# A public page may be kept this long by a shared cache (a proxy or CDN) before it asks again:
+# short, so a change (a place taken, a new event) shows within a minute. A browser asks every
+# time (max-age=0), and the ETag makes asking cheap: someone who has just taken the last place
+# and goes back to the event's page sees it full.
 PUBLIC_MAX_AGE = 60
 
 
@@ -29,7 +31,7 @@ def _anonymous_without_session() -> bool:
 
 def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
     """A page every anonymous visitor sees alike (home, enquiry, event, learning, archive):
-    `Cache-Control: public` with a short max-age and an ETag hashed from the body, so a proxy
+    `Cache-Control: public` with a short shared max-age and an ETag hashed from the body, so a proxy
     or CDN in front can serve it and a browser revalidates cheaply; a body that changes with
     the clock (an event that has started) changes its ETag with it.
 
@@ -48,7 +50,8 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
             response.cache_control.no_cache = True
             return response
         response.cache_control.public = True
-        response.cache_control.max_age = PUBLIC_MAX_AGE
+        response.cache_control.max_age = 0
+        response.cache_control.s_maxage = PUBLIC_MAX_AGE
         response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
         return response.make_conditional(request)
 
