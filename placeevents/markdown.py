@@ -34,19 +34,23 @@ def _parser() -> MarkdownIt:
 _md = _parser()
 
 
-def _tokens(text: str) -> list[Token]:
+def _tokens(text: str, top_level: int | None) -> list[Token]:
     tokens = _md.parse(text or "")
-    for token in tokens:
-        # The page already has its h1: a "# heading" in a description becomes an h2.
-        if token.type in ("heading_open", "heading_close"):
-            level = min(int(token.tag[1]) + 1, 6)
-            token.tag = f"h{level}"
+    headings = [t for t in tokens if t.type in ("heading_open", "heading_close")]
+    # The page already has its h1: a "# heading" in a description becomes an h2. Where the text
+    # sits right under the h1, its shallowest heading becomes `top_level`, so none is skipped.
+    shift = 1 if top_level is None or not headings else (
+        top_level - min(int(t.tag[1]) for t in headings)
+    )
+    for token in headings:
+        token.tag = f"h{min(max(int(token.tag[1]) + shift, 2), 6)}"
     return tokens
 
 
-def render_markdown(text: str) -> Markup:
-    """Organiser-written Markdown as sanitised HTML, safe to put in any page or mail."""
-    html = _md.renderer.render(_tokens(text), _md.options, {})
+def render_markdown(text: str, *, top_level: int | None = None) -> Markup:
+    """Organiser-written Markdown as sanitised HTML, safe to put in any page or mail; with
+    `top_level`, its shallowest heading takes that level (the others follow it)."""
+    html = _md.renderer.render(_tokens(text, top_level), _md.options, {})
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -392,8 +392,9 @@ def attended_events() -> list[Event]:
 
 
 def content_html(newsletter: Newsletter) -> Markup:
-    """The newsletter's text as sanitised HTML (mail, web version and preview alike)."""
-    return render_markdown(newsletter.body)
+    """The newsletter's text as sanitised HTML (mail, web version and preview alike); its
+    headings start at h2, right under the subject's h1."""
+    return render_markdown(newsletter.body, top_level=2)
 
 
 def content_text(newsletter: Newsletter) -> str:

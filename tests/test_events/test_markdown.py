@@ -109,3 +109,10 @@ def test_markdown_as_plain_text() -> None:
         "alert(1)"
     )
     assert markdown_to_text("") == ""
+
+
+def test_a_text_right_under_the_h1_starts_its_headings_at_h2() -> None:
+    # A newsletter's "### Breaking" under its subject's h1 skipped a level (the HTML checker says).
+    html = str(render_markdown("### Breaking\n\nNews.\n\n#### Detail", top_level=2))
+    assert "<h2>Breaking</h2>" in html and "<h3>Detail</h3>" in html
+    assert "<h3>Breaking</h3>" in str(render_markdown("## Breaking"))
