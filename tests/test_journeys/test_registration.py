@@ -66,6 +66,16 @@ def test_register_in_one_form_then_the_next_guest_waits(
     assert str(vevent["UID"]) == uid
     assert "/rsvp/" in mail.text()
 
+    # The form's own page, as a mistake leaves it: the error beside its field.
+    page.goto(f"{live_server.url}/events/{slug}/request-place")
+    page.get_by_role("heading", name="Request a place", level=1).wait_for()
+    assert_page_ok(page, "request-a-place page")
+    hands.fill(page.get_by_label("Your name"), "Cy Typo")
+    hands.fill(page.get_by_label("Your email address"), "cy@example")
+    hands.press(page.get_by_role("button", name="Join the waiting list"))
+    page.get_by_text("Enter a valid email address.").wait_for()
+    assert_page_ok(page, "request-a-place page with an error")
+
     # The room is now full: the form says so before it is sent, and its button says what
     # it will do.
     form = _register(page, hands, live_server.url, slug, "Ben Next", "ben@example.org")
