@@ -192,10 +192,31 @@ def tab_to(page: Any, locator: Any, *, backwards: bool = False, limit: int = 120
     raise AssertionError(f"{key} never reached {locator} on {page.url}")
 
 
+def datetime_keys(value: str) -> list[str]:
+    """The keys that enter `value` ("2030-05-14T10:00") into an <input type=datetime-local>.
+
+    Chromium splits the field into parts, each typed as digits that move on by themselves when
+    full. It lays them out in its own interface language, not the page's locale: en-US here,
+    so month, day, year, hour, minute, then A or P for AM or PM.
+    """
+    day, time = value.split("T")
+    year, month, date = day.split("-")
+    hour, minute = (int(part) for part in time.split(":"))
+    twelve = f"{hour % 12 or 12:02d}"
+    return [*month, *date, *year, *twelve, *f"{minute:02d}", "A" if hour < 12 else "P"]
+
+
 def type_into(page: Any, locator: Any, text: str) -> None:
-    """Tab to a text field and type, as a keyboard user does."""
+    """Tab to a text field and type, as a keyboard user does; a date and time field takes the
+    keys its parts expect (`datetime_keys`)."""
     tab_to(page, locator)
-    page.keyboard.type(text)
+    if locator.get_attribute("type") == "datetime-local":
+        for key in datetime_keys(text):
+            page.keyboard.press(key)
+        entered = locator.input_value()
+        assert entered == text, f"typing {text} into a date and time field gave {entered!r}"
+    else:
+        page.keyboard.type(text)
 
 
 def press(page: Any, locator: Any, key: str = "Enter") -> None:

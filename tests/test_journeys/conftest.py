@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import ORGANISER_PASSWORD
-from tests.test_journeys.checks import HTML_BATCH, nu_errors, require_checkers, watch_documents
+from tests.test_journeys.checks import (
+    HTML_BATCH,
+    Hands,
+    nu_errors,
+    require_checkers,
+    watch_documents,
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -27,11 +33,18 @@ def journey_page(page: Any) -> Any:
     return page
 
 
-def sign_in(page: Any, url: str, email: str = "organiser@example.org",
-            password: str = ORGANISER_PASSWORD) -> None:
-    """Sign an organiser in through the login form."""
+def sign_in(
+    page: Any,
+    url: str,
+    email: str = "organiser@example.org",
+    password: str = ORGANISER_PASSWORD,
+    hands: Hands | None = None,
+) -> None:
+    """Sign an organiser in through the login form, by pointer unless other `hands` are given
+    (`Hands(page, keyboard=True)`: with the keyboard alone)."""
+    hands = hands or Hands(page, keyboard=False)
     page.goto(url + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    hands.fill(page.get_by_label("Email"), email)
+    hands.fill(page.get_by_label("Password"), password)
+    hands.press(page.get_by_role("button", name="Log in"))
     page.wait_for_url(lambda address: "/login" not in address)

@@ -1,7 +1,7 @@
 """Journeys 3 and 5, an organiser, at 375 px and 1280 px: create an event and invite
 subscribers and pasted addresses (counts per source, "Send N invitations?", sent); then write a
 session note, share it, find it on the learning page, check someone in, export the attendees
-and read the attendance matrix."""
+and read the attendance matrix. At 375 px by keyboard alone, at 1280 px by pointer."""
 
 from datetime import timedelta
 from typing import Any
@@ -12,25 +12,33 @@ from placeevents.clock import utcnow
 from placeevents.enquiries.services import create_enquiry
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
-from tests.test_journeys.checks import WIDTHS, assert_page_ok
+from tests.test_journeys.checks import WIDTHS, Hands, assert_page_ok
 from tests.test_journeys.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-SIZES = pytest.mark.parametrize("width", list(WIDTHS))
+# At 375 px by keyboard alone (Tab to each control, its focus visible), at 1280 px by pointer.
+HANDS = pytest.mark.parametrize(("width", "keyboard"), [("375", True), ("1280", False)])
 
 
-def _save(page: Any, button: str) -> None:
-    page.get_by_role("button", name=button, exact=True).click()
-    page.wait_for_load_state()
+def _go(hands: Hands, control: Any) -> None:
+    """Follow a link or press a button and wait for the page it leads to: Enter returns before
+    the navigation it starts has even begun."""
+    with hands.page.expect_navigation():
+        hands.press(control)
 
 
-@SIZES
+def _save(hands: Hands, button: str) -> None:
+    _go(hands, hands.page.get_by_role("button", name=button, exact=True))
+
+
+@HANDS
 def test_create_an_event_and_invite_subscribers_and_pasted_addresses(
     live_server: Any, journey_page: Any, smtp: Any, organiser: Any, make_subscriber: Any,
-    width: str,
+    width: str, keyboard: bool,
 ) -> None:  # fmt: skip
     page = journey_page
     page.set_viewport_size(WIDTHS[width])
+    hands = Hands(page, keyboard=keyboard)
     make_subscriber(email="sue@example.org", name="Sue Scriber")
     make_subscriber(email="sam@example.org", name="Sam Scriber")
     with live_server.app.app_context():
@@ -40,40 +48,41 @@ def test_create_an_event_and_invite_subscribers_and_pasted_addresses(
         db.session.commit()
     db.session.commit()  # the test's own transaction ends: SQLite lets the server write
 
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, hands=hands)
     assert_page_ok(page, "dashboard")
-    page.get_by_role("link", name="Add an event").first.click()
+    _go(hands, page.get_by_role("link", name="Add an event").first)
     assert_page_ok(page, "new event")
-    page.get_by_label("Title").fill("Learning that travels")
-    page.get_by_label("Online", exact=True).check()
-    page.get_by_label("Start").fill("2030-05-14T10:00")
-    page.get_by_label("End", exact=True).fill("2030-05-14T12:30")
-    page.get_by_label("Join link").fill("https://meet.example.org/travels")
-    _save(page, "Save as a draft")
+    hands.fill(page.get_by_label("Title"), "Learning that travels")
+    hands.choose(page.get_by_label("Online", exact=True))
+    hands.fill(page.get_by_label("Start"), "2030-05-14T10:00")
+    hands.fill(page.get_by_label("End", exact=True), "2030-05-14T12:30")
+    hands.fill(page.get_by_label("Join link"), "https://meet.example.org/travels")
+    _save(hands, "Save as a draft")
     page.get_by_role("heading", name="Learning that travels", level=1).wait_for()
     assert_page_ok(page, "event, draft")
-    _save(page, "Publish")
+    _save(hands, "Publish")
     page.get_by_text("The event is published").wait_for()
     assert_page_ok(page, "event, published")
 
-    page.get_by_role("link", name="Invite people").click()
+    _go(hands, page.get_by_role("link", name="Invite people"))
     assert_page_ok(page, "invite")
-    page.get_by_label("All confirmed subscribers").check()
-    page.get_by_label("Other addresses").fill(
-        "Pat Pasted <pat@example.org>\nquinn@example.org\nsue@example.org"
+    hands.choose(page.get_by_label("All confirmed subscribers"))
+    hands.fill(
+        page.get_by_label("Other addresses"),
+        "Pat Pasted <pat@example.org>\nquinn@example.org\nsue@example.org",
     )
-    page.get_by_label("Subject").fill("Join us in May")
-    page.get_by_label("Text").fill("Bring one question.\n\nWe will start on time.")
-    _save(page, "Preview")
+    hands.fill(page.get_by_label("Subject"), "Join us in May")
+    hands.fill(page.get_by_label("Text"), "Bring one question.\n\nWe will start on time.")
+    _save(hands, "Preview")
     counts = page.get_by_role("table", name="Who would be invited")
     assert counts.get_by_role("row", name="Subscribers 2").is_visible()
     assert counts.get_by_role("row", name="Pasted addresses 2").is_visible()
     assert counts.get_by_role("row", name="Will be invited 4").is_visible()
     assert_page_ok(page, "invite, preview")
-    _save(page, "Send invitations")
+    _save(hands, "Send invitations")
     page.get_by_text("Send 4 invitations?").wait_for()
     assert_page_ok(page, "invite, confirm")
-    _save(page, "Yes, send 4 invitations")
+    _save(hands, "Yes, send 4 invitations")
     page.get_by_role("heading", name="Invitations").wait_for()
     assert_page_ok(page, "invitations sending")
     for address in ("sue@example.org", "sam@example.org", "pat@example.org", "quinn@example.org"):
@@ -83,13 +92,14 @@ def test_create_an_event_and_invite_subscribers_and_pasted_addresses(
     assert_page_ok(page, "invitations sent")
 
 
-@SIZES
+@HANDS
 def test_share_a_session_note_check_in_export_and_read_the_matrix(
     live_server: Any, app: Any, journey_page: Any, smtp: Any, organiser: Any,
-    make_enquiry: Any, make_event: Any, make_invitation: Any, width: str,
+    make_enquiry: Any, make_event: Any, make_invitation: Any, width: str, keyboard: bool,
 ) -> None:  # fmt: skip
     page = journey_page
     page.set_viewport_size(WIDTHS[width])
+    hands = Hands(page, keyboard=keyboard)
     app.config["PLACEEVENTS_BASE_URL"] = live_server.url
     enquiry = make_enquiry(title="Total Place 2.0", slug="total-place")
     start = utcnow().replace(microsecond=0)
@@ -103,21 +113,23 @@ def test_share_a_session_note_check_in_export_and_read_the_matrix(
     ids = {"past": past.id, "today": today.id, "enquiry": enquiry.id}
     db.session.commit()
 
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, hands=hands)
     page.goto(f"{live_server.url}/manage/notes/events/{ids['past']}")
     assert_page_ok(page, "notes of an event")
-    page.get_by_role("link", name="Add a note").click()
+    _go(hands, page.get_by_role("link", name="Add a note"))
     assert_page_ok(page, "new note")
-    page.get_by_label("Title").fill("Patience travels further than plans")
-    page.get_by_label("Public: on the event page and the learning page").check()
-    page.get_by_label("Notes", exact=True).fill("What we heard.\n\n- Start small\n- Keep going")
-    _save(page, "Save the note")
+    hands.fill(page.get_by_label("Title"), "Patience travels further than plans")
+    hands.choose(page.get_by_label("Public: on the event page and the learning page"))
+    hands.fill(
+        page.get_by_label("Notes", exact=True), "What we heard.\n\n- Start small\n- Keep going"
+    )
+    _save(hands, "Save the note")
     page.get_by_role("heading", name="Patience travels further than plans").wait_for()
     assert_page_ok(page, "note")
 
     page.goto(f"{live_server.url}/manage/notes/events/{ids['past']}/share")
     assert_page_ok(page, "share notes")
-    _save(page, "Send all shared notes")
+    _save(hands, "Send all shared notes")
     assert_page_ok(page, "share progress")
     # Until the worker has sent them the page checks again by itself; then it says so.
     page.get_by_role("heading", name="Notes sent").wait_for()
@@ -129,17 +141,17 @@ def test_share_a_session_note_check_in_export_and_read_the_matrix(
 
     page.goto(f"{live_server.url}/manage/exports/events/{ids['today']}/check-in")
     assert_page_ok(page, "check-in")
-    _save(page, "Check in Hana Here")
+    _save(hands, "Check in Hana Here")
     page.get_by_role("button", name="Undo check-in of Hana Here").wait_for()
     assert_page_ok(page, "checked in")
 
     page.goto(f"{live_server.url}/manage/exports/events/{ids['today']}/")
     assert_page_ok(page, "attendee export")
     with page.expect_download() as download:
-        page.get_by_role("button", name="Download CSV").click()
+        hands.press(page.get_by_role("button", name="Download CSV"))
     assert "Hana Here" in download.value.path().read_text(encoding="utf-8-sig")
 
-    page.get_by_role("link", name="Attendance across the enquiry").click()
+    _go(hands, page.get_by_role("link", name="Attendance across the enquiry"))
     matrix = page.get_by_role("region", name="People and events")
     assert matrix.get_by_role("rowheader", name="Hana Here").is_visible()
     assert_page_ok(page, "matrix")
@@ -165,8 +177,9 @@ def test_a_progress_page_checks_again_until_told_to_stop(
     page.get_by_label("Other addresses").fill("pat@example.org")
     page.get_by_label("Subject").fill("Join us")
     page.get_by_label("Text").fill("Please come.")
-    _save(page, "Send invitations")
-    _save(page, "Yes, send 1 invitation")
+    pointer = Hands(page, keyboard=False)
+    _save(pointer, "Send invitations")
+    _save(pointer, "Yes, send 1 invitation")
     page.get_by_text("Sending… This page checks again every 5 seconds.").wait_for()
     assert_page_ok(page, "invitations waiting")
 
