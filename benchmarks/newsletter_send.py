@@ -14,18 +14,15 @@ seconds, whatever the list's size.
 import argparse
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.local_smtp import CountingHandler, FreePortController  # noqa: E402
 from placeevents import create_app  # noqa: E402
 from placeevents.extensions import db  # noqa: E402
 from placeevents.mail.delivery import deliver_due  # noqa: E402
@@ -40,25 +37,6 @@ community groups asked what it would take to stop chasing the next pot of money.
 - Read [what we are learning](https://example.org/learning)
 - Join us online in June
 """
-
-
-class CountingHandler:
-    """An SMTP server that keeps only a count of messages per recipient."""
-
-    def __init__(self) -> None:
-        self.received: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.received.update(envelope.rcpt_tos)
-        return "250 Message accepted for delivery"
-
-
-class FreePortController(Controller):
-    def _trigger_server(self) -> None:
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
 
 
 def seed(count: int) -> None:
