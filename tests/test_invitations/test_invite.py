@@ -247,3 +247,27 @@ def test_addresses_pasted_as_mail_programs_copy_them_are_invited_with_their_name
     assert "Line 1: “Eve &lt;not an address&gt;” is not an email address." in bad.get_data(
         as_text=True
     )
+
+
+def test_typed_paragraphs_reach_the_mail_as_the_preview_showed_them(
+    logged_in: FlaskClient, make_event: Any, smtp: Any
+) -> None:
+    """Browsers send CRLF: the text's two paragraphs are two paragraphs in the preview (the
+    text part, a blank line apart), in the text part sent and in the HTML part sent."""
+    event = make_event()
+    body = "First paragraph, typed.\r\n\r\nSecond paragraph,\r\non two lines."
+    preview = _invite(
+        logged_in, event, action="preview", pasted="ann@example.org", body=body
+    ).get_data(as_text=True)
+    assert _invite(logged_in, event, pasted="ann@example.org", body=body).status_code == 302
+    mail = smtp.wait_for("ann@example.org")
+
+    def between(text: str) -> str:
+        return text[text.index("First paragraph, typed.") : text.index("Second paragraph,")]
+
+    shown = preview[preview.index('<pre class="mail-preview">') :]
+    # (The text part travels with CRLF line ends, as SMTP requires.)
+    sent_text = mail.text().replace("\r\n", "\n")
+    assert between(shown) == between(sent_text) == "First paragraph, typed.\n\n"
+    html = between(mail.html())
+    assert "</p>" in html and "<p" in html, html
