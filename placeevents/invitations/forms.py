@@ -27,6 +27,15 @@ def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
 MODE_CHOICES = choices(("in_person", "In person"), ("online", "Online"))
 
 
+def needs_answered(form: "RsvpForm | RequestPlaceForm") -> dict[str, str]:
+    """The event's questions as answered on an RSVP or registration form ("" when blank)."""
+    return {
+        "access_needs": form.access_needs.data or "",
+        "dietary_needs": form.dietary_needs.data or "",
+        "question": form.question.data or "",
+    }
+
+
 class ButtonForm(Form):
     """A form that is only a button (and its CSRF token)."""
 

@@ -189,9 +189,7 @@ def answer(token: str) -> Page:
                 answer=answer,
                 mode=AttendanceMode(mode) if mode else None,
                 wants_notes=wants_notes,
-                access_needs=form.access_needs.data or "",
-                dietary_needs=form.dietary_needs.data or "",
-                question=form.question.data or "",
+                **forms.needs_answered(form),
             ),
         )
     except errors.ModeNeeded as exc:
@@ -320,9 +318,7 @@ def request_place(slug: str) -> Page:
                 name=form.name.data,
                 email=form.email.data,
                 mode=AttendanceMode(mode) if mode else None,
-                access_needs=form.access_needs.data or "",
-                dietary_needs=form.dietary_needs.data or "",
-                question=form.question.data or "",
+                **forms.needs_answered(form),
             )
         except errors.ModeNeeded as exc:
             db.session.rollback()
