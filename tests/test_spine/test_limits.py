@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from placeevents import limits
 from placeevents.extensions import db
 from placeevents.invitations.links import rsvp_token
-from placeevents.invitations.models import Invitation, InvitationSource
+from placeevents.invitations.models import Invitation, InvitationSource, Rsvp, RsvpAnswer
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,8 @@ def test_fifty_colleagues_behind_one_office_address_each_answer(
     for path in paths:
         assert client.get(path, environ_base=OFFICE).status_code == 200
         assert client.post(path, data={"answer": "yes"}, environ_base=OFFICE).status_code == 302
+    answers = db.session.scalars(select(Rsvp.answer).join(Invitation)).all()
+    assert answers == [RsvpAnswer.YES] * 50
 
 
 def test_one_personal_link_has_its_own_limit(
