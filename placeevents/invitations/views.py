@@ -500,6 +500,7 @@ def message(event_id: int) -> Page:
         status = 409 if request.method == "POST" else 200
         return render_template("invitations/message.html", event=event, closed=closed), status
     form = forms.MessageForm()
+    form.set_audiences(messages.audience_choices(event=event))
     if request.method == "GET":
         return render_template("invitations/message.html", event=event, form=form)
     if not form.validate_on_submit():
