@@ -24,7 +24,7 @@ from placeevents.invitations.models import (
     Rsvp,
     RsvpAnswer,
 )
-from placeevents.invitations.responses import with_event
+from placeevents.invitations.responses import LINK_LIFETIME_AFTER_EVENT, with_event
 from placeevents.invitations.sending import new_batch_key, stand_in
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
@@ -40,8 +40,9 @@ REMIND_AGAIN_AFTER = timedelta(days=1)
 # The largest reminder lead time an event can have; the job looks no further ahead.
 MAX_REMINDER_LEAD = timedelta(days=14)
 
-# How long after an event its people can still be written to (who came, who did not).
-MESSAGE_WINDOW_AFTER_EVENT = timedelta(days=90)
+# How long after an event its people can still be written to (who came, who did not): as long
+# as the link to their own page, which every message carries, keeps working.
+MESSAGE_WINDOW_AFTER_EVENT = LINK_LIFETIME_AFTER_EVENT
 
 
 def message_closed_reason(*, event: Event) -> str:

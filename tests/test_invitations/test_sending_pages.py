@@ -37,7 +37,7 @@ CLOSED = {
     "ended": (
         {"starts_at": utcnow().replace(microsecond=0) - timedelta(days=100)},
         "This event is over, so nobody can be invited to it.",
-        "This event ended more than 90 days ago",
+        "This event ended more than 30 days ago",
     ),
 }
 
