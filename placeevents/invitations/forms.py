@@ -127,7 +127,20 @@ class InviteForm(Form):
         ),
         default="none",
     )
-    past_attendees = BooleanField("People who attended earlier events of this enquiry")
+    # The page lists the enquiry's earlier events (set_past_events); the service refuses others.
+    past_events = SelectMultipleField(
+        "People from earlier events of this enquiry",
+        coerce=row_id,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    past_presence = RadioField(
+        "From those events, invite",
+        choices=choices(("came", "Those who came"), ("place", "Everyone who had a place")),
+        default="came",
+    )
     pasted = TextAreaField(
         "Other addresses", validators=[Length(max=200_000)], render_kw={"rows": 6}
     )
@@ -144,7 +157,7 @@ class InviteForm(Form):
     def validate_subscribers(self, field: RadioField) -> None:
         if (
             field.data == "none"
-            and not self.past_attendees.data
+            and not self.past_events.data
             and not (self.pasted.data or "").strip()
         ):
             raise ValidationError("Choose at least one group of people, or paste addresses.")
