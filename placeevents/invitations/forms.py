@@ -15,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from placeevents.forms import Form
 from placeevents.ids import row_id
+from placeevents.invitations.audiences import AudienceCount
 from placeevents.invitations.sending import parse_pasted
 from placeevents.public_forms import SessionlessForm
 
@@ -96,9 +97,7 @@ class RequestPlaceForm(AnswerDetailsForm):
         render_kw={"autocomplete": "email"},
     )
     # A honeypot: hidden from people, who leave it empty; a form robot fills it in.
-    website = StringField(
-        "Leave this empty", render_kw={"autocomplete": "off", "tabindex": "-1"}
-    )
+    website = StringField("Leave this empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
 
     def validate_mode(self, field: RadioField) -> None:
         # Asked before the address is looked up, so the answer is the same whoever it is.
@@ -128,7 +127,20 @@ class InviteForm(Form):
         ),
         default="none",
     )
-    past_attendees = BooleanField("People who attended earlier events of this enquiry")
+    # The page lists the enquiry's earlier events (set_past_events); the service refuses others.
+    past_events = SelectMultipleField(
+        "People from earlier events of this enquiry",
+        coerce=row_id,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    past_presence = RadioField(
+        "From those events, invite",
+        choices=choices(("came", "Those who came"), ("place", "Everyone who had a place")),
+        default="came",
+    )
     pasted = TextAreaField(
         "Other addresses", validators=[Length(max=200_000)], render_kw={"rows": 6}
     )
@@ -145,7 +157,7 @@ class InviteForm(Form):
     def validate_subscribers(self, field: RadioField) -> None:
         if (
             field.data == "none"
-            and not self.past_attendees.data
+            and not self.past_events.data
             and not (self.pasted.data or "").strip()
         ):
             raise ValidationError("Choose at least one group of people, or paste addresses.")
@@ -163,17 +175,22 @@ class OrganiserAnswerForm(Form):
 
 
 class MessageForm(Form):
+    # The page lists the audiences the event offers now, with their counts (set_audiences);
+    # the service refuses any other.
     audience = RadioField(
         "Send to",
-        choices=choices(
-            ("confirmed", "The confirmed"),
-            ("waitlisted", "The waiting list"),
-            ("everyone", "Everyone invited"),
-        ),
+        choices=[],
+        validate_choice=False,
         validators=[InputRequired("Choose whom to write to.")],
     )
     subject = StringField("Subject", validators=[DataRequired(), Length(max=250)])
     body = TextAreaField("Message", validators=[DataRequired(), Length(max=10_000)])
+
+    def set_audiences(self, counted: "list[AudienceCount]") -> None:
+        """Offer these audiences, each labelled with how many people it reaches now."""
+        self.audience.choices = [
+            SelectChoice(c.key, f"{c.label[0].upper()}{c.label[1:]} ({c.count})") for c in counted
+        ]
 
 
 class RemindForm(Form):

@@ -15,7 +15,7 @@ from placeevents.audit.services import record
 from placeevents.clock import utcnow
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
-from placeevents.invitations import mail
+from placeevents.invitations import audiences, mail
 from placeevents.invitations.errors import InvitationError
 from placeevents.invitations.models import (
     EventMailing,
@@ -24,7 +24,7 @@ from placeevents.invitations.models import (
     Rsvp,
     RsvpAnswer,
 )
-from placeevents.invitations.responses import with_event
+from placeevents.invitations.responses import LINK_LIFETIME_AFTER_EVENT, with_event
 from placeevents.invitations.sending import new_batch_key, stand_in
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
@@ -40,6 +40,10 @@ REMIND_AGAIN_AFTER = timedelta(days=1)
 # The largest reminder lead time an event can have; the job looks no further ahead.
 MAX_REMINDER_LEAD = timedelta(days=14)
 
+# How long after an event its people can still be written to (who came, who did not): as long
+# as the link to their own page, which every message carries, keeps working.
+MESSAGE_WINDOW_AFTER_EVENT = LINK_LIFETIME_AFTER_EVENT
+
 
 def message_closed_reason(*, event: Event) -> str:
     """Why the people invited can't be written to now, in words; "" when they can."""
@@ -50,8 +54,12 @@ def message_closed_reason(*, event: Event) -> str:
         )
     if event.status == EventStatus.DRAFT:
         return "This event is a draft, so nobody has been invited to it yet."
-    if utcnow() >= event.ends_at:
-        return "This event is over. To send people what came of it, share the session notes."
+    if utcnow() >= event.ends_at + MESSAGE_WINDOW_AFTER_EVENT:
+        return (
+            f"This event ended more than {MESSAGE_WINDOW_AFTER_EVENT.days} days ago, so its "
+            "people can no longer be written to from here. To send them what came of it, "
+            "share the session notes."
+        )
     return ""
 
 
@@ -114,13 +122,6 @@ def remind_non_responders(
     return mailing
 
 
-AUDIENCES = {
-    "confirmed": ("the confirmed", (RsvpAnswer.YES,)),
-    "waitlisted": ("the waiting list", (RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)),
-    "everyone": ("everyone invited", None),
-}
-
-
 @dataclass
 class MessagePlan:
     """Whom a message to an audience reaches, and how many bounced addresses it skips."""
@@ -130,21 +131,22 @@ class MessagePlan:
     skipped_bounced: int = 0
 
 
+def audience_choices(*, event: Event) -> list[audiences.AudienceCount]:
+    """The audiences a message to the event's people can go to now, each with its count."""
+    return audiences.audience_counts(event)
+
+
 def plan_message(*, event: Event, audience: str) -> MessagePlan:
     """The people a message to the chosen audience would reach (nothing is stored)."""
     reason = message_closed_reason(event=event)
     if reason:
         raise InvitationError(reason)
-    if audience not in AUDIENCES:
-        raise InvitationError("Choose whom to write to.")
-    label, answers = AUDIENCES[audience]
-    query = select(Invitation).where(Invitation.event_id == event.id).options(*with_event())
-    if answers is not None:
-        query = query.join(Rsvp).where(Rsvp.answer.in_(answers))
-    invitations = db.session.scalars(query.order_by(Invitation.id)).all()
+    if audience not in audiences.offered_audiences(event):
+        raise InvitationError("Choose whom to write to from the groups listed.")
+    invitations = audiences.audience_invitations(event, audiences.audience_clause(event, audience))
     bounced = bounced_among(i.email for i in invitations)
     return MessagePlan(
-        label=label,
+        label=audiences.LABELS[audience],
         recipients=[i for i in invitations if i.email not in bounced],
         skipped_bounced=sum(1 for i in invitations if i.email in bounced),
     )
@@ -181,7 +183,8 @@ def send_test_message(
 def message_attendees(
     *, event: Event, audience: str, subject: str, body: str, organiser: "Organiser"
 ) -> EventMailing:
-    """Write to the confirmed, the waiting list, or everyone invited to an event."""
+    """Write to one audience of an event: everyone with a place, who came, who did not, a
+    waiting list, who has not answered, everyone invited (see invitations.audiences)."""
     plan = plan_message(event=event, audience=audience)
     mailing = EventMailing(
         event=event,
@@ -199,9 +202,7 @@ def message_attendees(
         message = mail.build_attendee_message(
             invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
         )
-        enqueue(
-            message, kind="attendee_message", batch_key=mailing.batch_key, bulk=True
-        )
+        enqueue(message, kind="attendee_message", batch_key=mailing.batch_key, bulk=True)
         mailing.recipients += 1
     db.session.flush()
     record(

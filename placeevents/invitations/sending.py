@@ -5,11 +5,12 @@ import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 
 from placeevents.addresses import normalise_email
@@ -26,6 +27,7 @@ from placeevents.invitations.models import (
     InvitationSource,
     MailingKind,
     Rsvp,
+    RsvpAnswer,
 )
 from placeevents.invitations.responses import LINK_LIFETIME_AFTER_EVENT, with_event
 from placeevents.mail.bounces import bounced_among
@@ -84,12 +86,19 @@ def parse_pasted(text: str) -> tuple[list[PastedAddress], list[str]]:
     return found, errors
 
 
+# Whom "people from earlier events" means: those who came, or everyone who had a place.
+PAST_CAME = "came"
+PAST_HAD_PLACE = "place"
+
+
 @dataclass(frozen=True)
 class RecipientChoice:
     """Whom an organiser wants to invite."""
 
     subscribers: str = "none"  # "none", "all" or "interest"
-    past_attendees: bool = False
+    # Earlier events of the enquiry whose people are invited (see past_events).
+    past_events: tuple[int, ...] = ()
+    past_presence: str = PAST_CAME  # PAST_CAME or PAST_HAD_PLACE
     pasted: tuple[PastedAddress, ...] = ()
 
 
@@ -155,17 +164,72 @@ def _subscriber_recipients(event: Event, which: str) -> list[Recipient]:
     ]
 
 
-def _attendee_recipients(event: Event) -> list[Recipient]:
+@dataclass(frozen=True)
+class PastEvent:
+    """An earlier event of the enquiry whose people can be invited, with how many came."""
+
+    id: int
+    title: str
+    starts_at: datetime
+    came: int
+    had_place: int
+
+
+def _earlier_events(event: Event) -> list[ColumnElement[bool]]:
+    # Events of the same enquiry that have begun, before this one; drafts had nobody.
+    return [
+        Event.enquiry_id == event.enquiry_id,
+        Event.id != event.id,
+        Event.status != EventStatus.DRAFT,
+        Event.starts_at < event.starts_at,
+        Event.starts_at <= utcnow(),
+    ]
+
+
+def past_events(*, event: Event) -> list[PastEvent]:
+    """The earlier events whose people can be invited to this one, newest first, with how
+    many came to each and how many had a place (one grouped query)."""
+    rows = db.session.execute(
+        select(
+            Event.id,
+            Event.title,
+            Event.starts_at,
+            func.count(Rsvp.id).filter(Rsvp.attended.is_(True)),
+            func.count(Rsvp.id).filter(Rsvp.answer == RsvpAnswer.YES),
+        )
+        .outerjoin(Invitation, Invitation.event_id == Event.id)
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(*_earlier_events(event))
+        .group_by(Event.id, Event.title, Event.starts_at)
+        .order_by(Event.starts_at.desc(), Event.id)
+    ).all()
+    return [PastEvent(*row) for row in rows]
+
+
+def _attendee_recipients(event: Event, choice: RecipientChoice) -> list[Recipient]:
+    if not choice.past_events:
+        return []
+    if choice.past_presence not in (PAST_CAME, PAST_HAD_PLACE):
+        raise InvitationError("Choose whether to invite those who came or all who had a place.")
+    wanted = set(choice.past_events)
+    offered = set(
+        db.session.scalars(select(Event.id).where(*_earlier_events(event), Event.id.in_(wanted)))
+    )
+    if wanted - offered:
+        raise InvitationError(
+            "Choose earlier events of this enquiry from the list: "
+            f"{len(wanted - offered)} of those chosen are not among them."
+        )
+    presence = (
+        Rsvp.attended.is_(True)
+        if choice.past_presence == PAST_CAME
+        else Rsvp.answer == RsvpAnswer.YES
+    )
     rows = db.session.execute(
         select(Invitation)
         .join(Rsvp)
         .join(Event, Invitation.event_id == Event.id)
-        .where(
-            Event.enquiry_id == event.enquiry_id,
-            Event.id != event.id,
-            Event.starts_at < event.starts_at,
-            Rsvp.attended.is_(True),
-        )
+        .where(Event.id.in_(offered), presence)
         .order_by(Event.starts_at.desc(), Invitation.id)
     ).scalars()
     return [
@@ -189,7 +253,7 @@ def plan_invitations(*, event: Event, choice: RecipientChoice) -> RecipientPlan:
     ]
     sources = (
         _subscriber_recipients(event, choice.subscribers)
-        + (_attendee_recipients(event) if choice.past_attendees else [])
+        + _attendee_recipients(event, choice)
         + pasted
     )
     for recipient in sources:
@@ -373,8 +437,10 @@ def _describe_choice(choice: RecipientChoice) -> str:
         "interest": "subscribers interested in this format",
     }
     described = [parts[choice.subscribers]] if choice.subscribers in parts else []
-    if choice.past_attendees:
-        described.append("people who attended earlier events")
+    if choice.past_events:
+        who = "came to" if choice.past_presence == PAST_CAME else "had a place at"
+        events = len(choice.past_events)
+        described.append(f"people who {who} {events} earlier event{'' if events == 1 else 's'}")
     if choice.pasted:
         described.append(f"{len(choice.pasted)} pasted addresses")
     return "; ".join(described)[:200]

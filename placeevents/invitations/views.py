@@ -360,7 +360,8 @@ def _event(event_id: int) -> Event:
 def _choice(form: forms.InviteForm) -> sending.RecipientChoice:
     return sending.RecipientChoice(
         subscribers=form.subscribers.data,
-        past_attendees=bool(form.past_attendees.data),
+        past_events=tuple(form.past_events.data or ()),
+        past_presence=form.past_presence.data,
         pasted=tuple(getattr(form, "pasted_addresses", ())),
     )
 
@@ -375,6 +376,12 @@ def invite_closed_reason(event: Event) -> str:
 def message_closed_reason(event: Event) -> str:
     """Why the people invited can't be written to now ("" if they can)."""
     return messages.message_closed_reason(event=event)
+
+
+@bp.app_template_global()
+def invitable_past_events(event: Event) -> list[sending.PastEvent]:
+    """The enquiry's earlier events whose people the invite page offers, with their counts."""
+    return sending.past_events(event=event)
 
 
 @bp.app_template_global()
@@ -500,6 +507,7 @@ def message(event_id: int) -> Page:
         status = 409 if request.method == "POST" else 200
         return render_template("invitations/message.html", event=event, closed=closed), status
     form = forms.MessageForm()
+    form.set_audiences(messages.audience_choices(event=event))
     if request.method == "GET":
         return render_template("invitations/message.html", event=event, form=form)
     if not form.validate_on_submit():

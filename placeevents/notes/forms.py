@@ -70,3 +70,5 @@ class ActionForm(Form):
 
 class ShareForm(Form):
     note_id = IdField(validators=[Optional()])
+    # Whom to send to (services.SHARE_AUDIENCES), as chosen on the page; everyone by default.
+    audience = HiddenField()

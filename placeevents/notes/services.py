@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
@@ -18,6 +19,7 @@ from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion
 from placeevents.events.models import Event, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import audiences
 from placeevents.invitations.attendance import Presence, presence
 from placeevents.invitations.models import Invitation, Rsvp
 from placeevents.mail.bounces import bounced_among
@@ -407,7 +409,26 @@ def can_receive_notes(invitation: Invitation) -> bool:
     if rsvp.wants_notes:
         return True
     came = presence(invitation.event, rsvp.answer, rsvp.attended)
-    return came in (Presence.CAME, Presence.UNKNOWN)
+    if came in (Presence.CAME, Presence.UNKNOWN):
+        return True
+    # Someone an organiser chose to send notes to (one with a place who did not come, say)
+    # can open the links in that mail.
+    return _was_shared_with(invitation)
+
+
+def _was_shared_with(invitation: Invitation) -> bool:
+    return (
+        db.session.scalar(
+            select(NoteShare.id)
+            .join(Note, Note.id == NoteShare.note_id)
+            .where(
+                Note.event_id == invitation.event_id,
+                NoteShare.email == normalise_email(invitation.email),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def attendee_notes(invitation: Invitation) -> list[Note]:
@@ -474,16 +495,63 @@ def attendee_note(*, token: str, note_id: int) -> tuple[Invitation, Note]:
 # --- sharing
 
 
-def share_recipients(event: Event) -> list[Invitation]:
-    """Invitees of the event who get its shared notes (see can_receive_notes)."""
-    invitations = db.session.scalars(
-        select(Invitation)
-        .join(Rsvp, Rsvp.invitation_id == Invitation.id)
-        .where(Invitation.event_id == event.id)
-        .options(joinedload(Invitation.rsvp))
-        .order_by(Invitation.email)
-    ).all()
-    return [i for i in invitations if can_receive_notes(i)]
+# Whom a share goes to; "all" is everyone who may read the notes (see can_receive_notes).
+SHARE_ALL = "all"
+SHARE_AUDIENCES = {
+    SHARE_ALL: "Everyone who gets the notes: who came, who has a place (until check-in "
+    "shows they did not come), who said no but asked for the notes",
+    audiences.CAME: "The people who came",
+    audiences.CONFIRMED: "Everyone with a place (including those who did not come)",
+    audiences.WANTS_NOTES: "The people who said no but asked for the notes",
+}
+
+
+class UnknownShareAudience(NoteError):
+    """A share audience that is not one of SHARE_AUDIENCES."""
+
+    def __init__(self) -> None:
+        super().__init__("Choose whom to send the notes to from the groups listed.", "audience")
+
+
+def _share_clause(event: Event, audience: str) -> ColumnElement[bool]:
+    if audience not in SHARE_AUDIENCES:
+        raise UnknownShareAudience
+    if audience != SHARE_ALL:
+        return audiences.audience_clause(event, audience)
+    # can_receive_notes in SQL: a yes counts until check-in is closed, once the event is over.
+    unknown = (
+        audiences.audience_clause(event, audiences.CONFIRMED)
+        if event.check_in_closed_at is None and event.has_ended
+        else sa.false()
+    )
+    return sa.or_(
+        Rsvp.wants_notes.is_(True), audiences.audience_clause(event, audiences.CAME), unknown
+    )
+
+
+@dataclass(frozen=True)
+class ShareAudience:
+    """One group notes can be shared with, and how many it reaches (bounced left out)."""
+
+    key: str
+    label: str
+    count: int
+
+
+def share_audiences(event: Event) -> list[ShareAudience]:
+    """The groups an event's notes can be shared with, each counted (one query)."""
+    counts = audiences.count_audiences(
+        event, {key: _share_clause(event, key) for key in SHARE_AUDIENCES}
+    )
+    return [ShareAudience(key, label, counts[key]) for key, label in SHARE_AUDIENCES.items()]
+
+
+def share_recipients(event: Event, audience: str = SHARE_ALL) -> list[Invitation]:
+    """Invitees of the event in the chosen audience, by address; by default those who get
+    its shared notes (see can_receive_notes)."""
+    found = audiences.audience_invitations(event, _share_clause(event, audience))
+    # An audience of answers: someone invited without one never gets notes.
+    return sorted((i for i in found if i.rsvp is not None), key=lambda i: i.email)
 
 
 def _sent_pairs(notes: Sequence[Note]) -> set[tuple[int, str]]:
@@ -507,12 +575,14 @@ class SharePreview:
     notes: list[Note]
     waiting: dict[int, int]
     bounced: int
+    audience: str = SHARE_ALL
 
 
-def share_preview(event: Event) -> SharePreview:
-    """The recipients and shareable notes of an event, with who still waits for each note."""
+def share_preview(event: Event, audience: str = SHARE_ALL) -> SharePreview:
+    """The recipients (of the chosen audience) and shareable notes of an event, with who still
+    waits for each note."""
     notes = [n for n in notes_for_event(event) if n.is_shared]
-    candidates = share_recipients(event)
+    candidates = share_recipients(event, audience)
     bounced = bounced_among(i.email for i in candidates)
     recipients = [i for i in candidates if normalise_email(i.email) not in bounced]
     sent = _sent_pairs(notes)
@@ -520,7 +590,7 @@ def share_preview(event: Event) -> SharePreview:
         n.id: sum(1 for i in recipients if (n.id, normalise_email(i.email)) not in sent)
         for n in notes
     }
-    return SharePreview(recipients, notes, waiting, len(candidates) - len(recipients))
+    return SharePreview(recipients, notes, waiting, len(candidates) - len(recipients), audience)
 
 
 @dataclass(frozen=True)
@@ -583,9 +653,14 @@ def _claim(pairs: list[tuple[int, int, str]]) -> set[tuple[int, str]]:
 
 
 def share_notes(
-    *, event: Event, note: Note | None = None, editor: "Organiser | None" = None
+    *,
+    event: Event,
+    note: Note | None = None,
+    editor: "Organiser | None" = None,
+    audience: str = SHARE_ALL,
 ) -> ShareResult:
-    """Mail one note, or all shared notes of the event, to its attendees and those who asked.
+    """Mail one note, or all shared notes of the event, to the chosen audience: by default its
+    attendees and those who asked.
 
     Each address gets each revision once; one mail per person carries what is new to them,
     queued in the outbox under one batch key.
@@ -602,8 +677,10 @@ def share_notes(
         notes = [n for n in notes_for_event(event) if n.is_shared]
         if not notes:
             raise NoteError("This event has no notes shared with attendees or public yet.")
-    preview = share_preview(event)
+    preview = share_preview(event, audience)
     if not preview.recipients:
+        if audience != SHARE_ALL:
+            raise NoteError("Nobody in the group chosen can receive these notes.")
         raise NoteError(
             "Nobody can receive these notes yet: they go to people who attended and to those "
             "who asked for the session notes."
@@ -664,7 +741,7 @@ def share_notes(
     record(
         action="note.share",
         target=f"event:{event.id}",
-        detail=f"{messages} mails, notes {', '.join(str(n.id) for n in notes)}",
+        detail=f"{messages} mails, notes {', '.join(str(n.id) for n in notes)}, to {audience}",
         organiser=editor,
     )
     return ShareResult(batch_key, messages, already_had, preview.bounced)

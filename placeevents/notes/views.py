@@ -300,11 +300,29 @@ def delete(note_id: int) -> str | Response:
     return render_template("notes/delete.html", note=note, event=note.event, form=form)
 
 
+def _share_page(event: Event, form: ShareForm, audience: str, problem: str = "") -> str:
+    # Each button on the page sends to the audience shown.
+    form.audience.data = audience
+    return render_template(
+        "notes/share.html",
+        event=event,
+        preview=services.share_preview(event, audience),
+        audiences=services.share_audiences(event),
+        form=form,
+        problem=problem,
+    )
+
+
 @manage_bp.route("/events/<id:event_id>/share", methods=["GET", "POST"])
 @limits.ORGANISER_SEND
 def share(event_id: int) -> str | Response | tuple[str, int]:
     event = _event_or_404(event_id)
     form = ShareForm()
+    chosen = form.audience.data if request.method == "POST" else request.args.get("audience")
+    audience = chosen or services.SHARE_ALL
+    if audience not in services.SHARE_AUDIENCES:
+        problem = services.UnknownShareAudience().message
+        return _share_page(event, form, services.SHARE_ALL, problem), 400
     if form.validate_on_submit():
         note = None
         if form.note_id.data:
@@ -313,19 +331,20 @@ def share(event_id: int) -> str | Response | tuple[str, int]:
                 abort(404)
         try:
             result = services.share_notes(
-                event=event, note=note, editor=current_user._get_current_object()
+                event=event,
+                note=note,
+                editor=current_user._get_current_object(),
+                audience=audience,
             )
         except services.NoteError as error:
             db.session.rollback()
             flash(error.message, "error")
-            return redirect(url_for(".share", event_id=event.id))
+            return redirect(url_for(".share", event_id=event.id, audience=audience))
         db.session.commit()
         return redirect(url_for(".share_progress", event_id=event.id, batch=result.batch_key))
     if form.is_submitted():
         abort(400)
-    return render_template(
-        "notes/share.html", event=event, preview=services.share_preview(event), form=form
-    )
+    return _share_page(event, form, audience)
 
 
 @manage_bp.get("/events/<id:event_id>/share/progress")

@@ -126,7 +126,7 @@ def test_inviting_all_subscribers_and_past_attendees_and_pasted_addresses(
         logged_in,
         event,
         subscribers="all",
-        past_attendees="y",
+        past_events=str(earlier.id),
         pasted="Pat Pasted, PAT@example.org\nsub@example.org\n\nplain@example.org",
     )
     assert response.status_code == 302

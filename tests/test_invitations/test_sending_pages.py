@@ -33,10 +33,11 @@ CLOSED = {
         "This event is a draft. Publish it before inviting people.",
         "This event is a draft, so nobody has been invited to it yet.",
     ),
+    # Its people can be written to for a while after it (who came, who did not); not forever.
     "ended": (
-        {"starts_at": utcnow().replace(microsecond=0) - timedelta(days=3)},
+        {"starts_at": utcnow().replace(microsecond=0) - timedelta(days=100)},
         "This event is over, so nobody can be invited to it.",
-        "This event is over.",
+        "This event ended more than 30 days ago",
     ),
 }
 
@@ -134,7 +135,7 @@ def test_writing_to_attendees_previews_the_count_tests_then_sends(
     preview = logged_in.post(url, data={**data, "action": "preview"})
     html = text(preview)
     assert preview.status_code == 200
-    assert "<dt>Will receive it</dt><dd>2 (the confirmed)</dd>" in html
+    assert "<dt>Will receive it</dt><dd>2 (everyone with a place)</dd>" in html
     assert "What Ann will get:" in html and "Now in room 2." in html
     assert 'value="send" class="button">Send to 2 people</button>' in html
     assert _count(EventMailing) == 0 and _count(OutboxMessage) == outbox
