@@ -16,6 +16,7 @@ Target: no failure, answer p99 under 2 s on PostgreSQL.
 
 import argparse
 import http.client
+import os
 import statistics
 import sys
 import tempfile
@@ -293,7 +294,9 @@ def main() -> None:
         server, port = serve("wsgi:app", server_env(database), workers=args.workers)
         try:
             warm_up(port)
+            load_before = os.getloadavg()[0]
             results, elapsed = run_clients(port, paths, args.clients)
+            load_after = os.getloadavg()[0]
         finally:
             stop(server)
         answered = len(results.answer_seconds)
@@ -302,6 +305,10 @@ def main() -> None:
             f"database: {database.split(':', 1)[0]}, gunicorn {args.workers} sync workers, "
             f"{args.clients} clients, {args.invitations} invitations, "
             f"{args.capacity} places for {yeses} yeses"
+        )
+        print(
+            f"load average {load_before:.1f} before, {load_after:.1f} after, "
+            f"on {os.cpu_count()} cores"
         )
         print(f"answers:             {answered} in {elapsed:.1f} s, {answered / elapsed:.0f}/s")
         show("answer (POST):", results.answer_seconds)
