@@ -42,6 +42,7 @@ from placeevents.notes.services import attendee_token  # noqa: E402
 ORGANISER_EMAIL = "counting@example.org"
 ORGANISER_PASSWORD = "a long benchmark password"
 EVENT_SLUG = "counted-event"
+PAST_EVENT_SLUG = "counted-past-event"
 
 # What the n-th invitation's answer is, in turn: (answer, mode, extras); None: no answer yet.
 KINDS: list[tuple[str, str | None, dict[str, Any]] | None] = [
@@ -60,19 +61,28 @@ KINDS: list[tuple[str, str | None, dict[str, Any]] | None] = [
 ]
 # The RSVP pages counted: the first invitation of each of these kinds.
 RSVP_PAGES = {"yes": 0, "waiting list": 2, "offered": 3, "no answer": 7}
+CAME = 8  # at the event that has happened
 
 EXPORT_FORM = {"who": list(WHO), "columns": list(COLUMNS)}
 
 
-def seed(*, invitations: int) -> int:
-    """The demo enquiry, an organiser, and the counted event with `invitations`; its id."""
+@dataclass(frozen=True)
+class Counted:
+    """The ids of the two counted events: one to come, one that has happened."""
+
+    upcoming: int
+    past: int
+
+
+def seed(*, invitations: int) -> Counted:
+    """The demo enquiry, an organiser, and the two counted events with `invitations` each."""
     from placeevents.auth.services import create_organiser
     from placeevents.demo import load_demo
 
     enquiry = load_demo()
     create_organiser(email=ORGANISER_EMAIL, name="Counting Organiser", password=ORGANISER_PASSWORD)
-    starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=20)
-    event = Event(
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    upcoming = Event(
         enquiry=enquiry,
         slug=EVENT_SLUG,
         title="Counting who comes",
@@ -81,43 +91,65 @@ def seed(*, invitations: int) -> int:
         venue="The Guildhall",
         address="Gresham Street, London",
         join_url="https://meet.example.org/counted",
-        starts_at=starts,
-        ends_at=starts + timedelta(hours=2),
+        starts_at=now + timedelta(days=20),
+        ends_at=now + timedelta(days=20, hours=2),
         status=EventStatus.PUBLISHED,
         access=EventAccess.OPEN,
         ask_dietary_needs=True,
-        published_at=datetime.now(UTC) - timedelta(days=10),
+        published_at=now - timedelta(days=10),
     )
-    db.session.add(event)
-    for n, (visibility, questions) in enumerate(
-        [(NoteVisibility.ATTENDEES, enquiry.questions[:2]), (NoteVisibility.PUBLIC, [])]
-    ):
-        note = Note(
-            event=event,
-            title=f"Note {n + 1}",
-            body="What we heard.",
-            kind=NoteKind.SUMMARY,
-            visibility=visibility,
-            questions=list(questions),
-        )
-        note.revisions = [
-            NoteRevision(
-                number=1,
-                title=note.title,
-                body=note.body,
-                kind=note.kind,
+    # Checked in and closed: who came is known, and the notes have gone to them.
+    past = Event(
+        enquiry=enquiry,
+        slug=PAST_EVENT_SLUG,
+        title="Counting who came",
+        format=EventFormat.IN_PERSON,
+        venue="The Guildhall",
+        starts_at=now - timedelta(days=3),
+        ends_at=now - timedelta(days=3) + timedelta(hours=2),
+        status=EventStatus.PUBLISHED,
+        access=EventAccess.OPEN,
+        published_at=now - timedelta(days=40),
+        check_in_closed_at=now - timedelta(days=2),
+    )
+    db.session.add_all([upcoming, past])
+    for event in (upcoming, past):
+        for n, (visibility, questions) in enumerate(
+            [(NoteVisibility.ATTENDEES, enquiry.questions[:2]), (NoteVisibility.PUBLIC, [])]
+        ):
+            note = Note(
+                event=event,
+                title=f"Note {n + 1}",
+                body="What we heard.",
+                kind=NoteKind.SUMMARY,
                 visibility=visibility,
+                questions=list(questions),
             )
-        ]
-        db.session.add(note)
+            note.revisions = [
+                NoteRevision(
+                    number=1,
+                    title=note.title,
+                    body=note.body,
+                    kind=note.kind,
+                    visibility=visibility,
+                )
+            ]
+            db.session.add(note)
     db.session.commit()
-    add_invitations(event_id=event.id, start=0, stop=invitations)
-    return event.id
+    counted = Counted(upcoming=upcoming.id, past=past.id)
+    add_invitations(counted, start=0, stop=invitations)
+    return counted
 
 
-def add_invitations(*, event_id: int, start: int, stop: int) -> None:
-    """Invite people `start` to `stop` - 1, answered by turns of KINDS; keep places_taken
-    right and the event full (set-up writes, as a test's factories do)."""
+def add_invitations(counted: Counted, *, start: int, stop: int) -> None:
+    """Invite people `start` to `stop` - 1 to both events."""
+    for event_id in (counted.upcoming, counted.past):
+        _add_invitations(event_id=event_id, start=start, stop=stop)
+
+
+def _add_invitations(*, event_id: int, start: int, stop: int) -> None:
+    """Answered by turns of KINDS; places_taken kept right and the event full (set-up writes,
+    as a test's factories do)."""
     now = datetime.now(UTC)
     organiser_id = db.session.scalar(
         sa.select(Organiser.id).where(Organiser.email == ORGANISER_EMAIL)
@@ -201,17 +233,27 @@ class Visit:
     headers: dict[str, str] | None = None
 
 
-def visits(event_id: int) -> list[Visit]:
-    """The pages counted, for the counted event and its enquiry."""
+def _first_invitations(event_id: int) -> list[Invitation]:
+    return list(
+        db.session.scalars(
+            sa.select(Invitation)
+            .where(Invitation.event_id == event_id)
+            .order_by(Invitation.id)
+            .limit(len(KINDS))
+        )
+    )
+
+
+def visits(counted: Counted) -> list[Visit]:
+    """The pages counted, for the counted events and their enquiry."""
+    event_id = counted.upcoming
     event = db.session.get(Event, event_id)
-    assert event is not None
+    past = db.session.get(Event, counted.past)
+    assert event is not None and past is not None
     enquiry: Enquiry = event.enquiry
-    invitations = db.session.scalars(
-        sa.select(Invitation)
-        .where(Invitation.event_id == event_id)
-        .order_by(Invitation.id)
-        .limit(len(KINDS))
-    ).all()
+    invitations = _first_invitations(event_id)
+    came = _first_invitations(counted.past)[CAME]
+    past_exports = f"/manage/exports/events/{past.id}"
     feed = f"/enquiries/{enquiry.slug}/calendar.ics"
     manage = f"/manage/invitations/events/{event_id}"
     exports = f"/manage/exports/events/{event_id}"
@@ -253,6 +295,20 @@ def visits(event_id: int) -> list[Visit]:
         Visit("attendance matrix XLSX", True, "POST", f"{matrix}.xlsx", {}),
         Visit(
             "organiser's enquiry feed", True, "GET", f"/manage/calendar/enquiries/{enquiry.id}.ics"
+        ),
+        # The event that has happened: who came, and the notes they are sent.
+        Visit("past: token RSVP page (came)", False, "GET", f"/rsvp/{rsvp_token(came)}"),
+        Visit("past: attendee notes page", False, "GET", f"/notes/{attendee_token(came)}"),
+        Visit("past: public event page", False, "GET", f"/events/{past.slug}"),
+        Visit(
+            "past: responses dashboard",
+            True,
+            "GET",
+            f"/manage/invitations/events/{past.id}/responses",
+        ),
+        Visit("past: check-in page", True, "GET", f"{past_exports}/check-in"),
+        Visit(
+            "past: attendee export CSV", True, "POST", f"{past_exports}/attendees.csv", EXPORT_FORM
         ),
     ]
 
@@ -328,8 +384,8 @@ def main() -> None:
             if args.database:
                 db.drop_all()
             db.create_all()
-            event_id = seed(invitations=args.few)
-            pages = visits(event_id)
+            counted = seed(invitations=args.few)
+            pages = visits(counted)
             engine = db.engine
         # Each request then gets its own app context and session, as under a server.
         visitor, organiser = app.test_client(), app.test_client()
@@ -339,7 +395,7 @@ def main() -> None:
         assert signed_in.status_code == 302, "sign-in failed"
         few = count_pages(visitor, organiser, pages, engine)
         with app.app_context():
-            add_invitations(event_id=event_id, start=args.few, stop=args.many)
+            add_invitations(counted, start=args.few, stop=args.many)
         many = count_pages(visitor, organiser, pages, engine)
 
     print(f"database: {database.split(':', 1)[0]}; SQL statements per page")
