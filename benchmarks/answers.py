@@ -295,7 +295,9 @@ def main() -> None:
         try:
             warm_up(port)
             load_before = os.getloadavg()[0]
+            cpu_before = time.process_time()
             results, elapsed = run_clients(port, paths, args.clients)
+            clients_cpu = time.process_time() - cpu_before
             load_after = os.getloadavg()[0]
         finally:
             stop(server)
@@ -308,7 +310,7 @@ def main() -> None:
         )
         print(
             f"load average {load_before:.1f} before, {load_after:.1f} after, "
-            f"on {os.cpu_count()} cores"
+            f"on {os.cpu_count()} cores; the clients used {clients_cpu:.1f} s of CPU"
         )
         print(f"answers:             {answered} in {elapsed:.1f} s, {answered / elapsed:.0f}/s")
         show("answer (POST):", results.answer_seconds)
