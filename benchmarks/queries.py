@@ -1,11 +1,12 @@
 """Benchmark: SQL statements per page at 10 and at 2,000 invitations, which must be equal.
 
 Seeds a temporary SQLite database (or the PostgreSQL database given with --database, which it
-empties first) with the demo enquiry and one more hybrid event, full, whose invitations carry
-answers of every kind (yes in person and online, waiting list, offered, maybe, no with and
-without the notes, no answer, set by an organiser, overbooked, checked in) and notes; counts the
-statements each page runs (a `before_cursor_execute` listener) at 10 invitations, adds 1,990 more
-to the same event, and counts again. Public pages are fetched as an anonymous visitor, organiser
+empties first) with the demo enquiry and two more events, each with notes: one to come (hybrid,
+full) and one that has happened (checked in and closed), whose invitations carry answers of
+every kind (yes in person and online, waiting list, offered, maybe, no with and without the
+notes, no answer, set by an organiser, overbooked, checked in); counts the statements each page
+runs (a `before_cursor_execute` listener) at 10 invitations to each event, adds 1,990 more to
+each, and counts again. Public pages are fetched as an anonymous visitor, organiser
 pages signed in as an organiser, each through the test client, once to warm up, then counted.
 Prints one row per page with both counts and "equal" or "DIFFERENT".
 
