@@ -15,10 +15,8 @@ feed's 304 at 80 %; the full feed at 40 %.
 
 import argparse
 import http.client
-import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,13 +26,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from placeevents import create_app  # noqa: E402
+from benchmarks.serve import seeding_app, serve, server_env, stop  # noqa: E402
 from placeevents.extensions import db  # noqa: E402
 
-SECRET = "benchmark-secret-key"  # the seed signs the RSVP link the server then checks
 CONNECTIONS = 16
 THREADS = 2
 
@@ -45,29 +41,6 @@ class Figures:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(module: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", module],
-        cwd=ROOT, env=env,
-    )
-    for _ in range(100):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit(f"gunicorn did not start for {module}")
 
 
 def _wrk(port: int, path: str, seconds: int, headers: dict[str, str]) -> Figures:
@@ -137,18 +110,13 @@ def load(port: int, path: str, seconds: int, headers: dict[str, str] | None = No
 
 def seed(database: str, replace: bool) -> dict[str, str]:
     """Load the demo enquiry; return the paths to measure."""
-    app = create_app(
-        {"PLACEEVENTS_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": SECRET}
-    )
+    app = seeding_app(database, replace=replace)
     with app.app_context():
         from placeevents.demo import load_demo
         from placeevents.events.models import Event, EventStatus
         from placeevents.invitations.links import rsvp_token
         from placeevents.invitations.models import Invitation
 
-        if replace:
-            db.drop_all()
-        db.create_all()
         enquiry = load_demo()
         db.session.commit()
         event = db.session.scalars(
@@ -178,14 +146,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{tmp}/benchmark.db"
         paths = seed(database, replace=bool(args.database))
-        env = {
-            **os.environ,
-            "PLACEEVENTS_ENV": "production",
-            "SECRET_KEY": SECRET,
-            "DATABASE_URL": database,
-            "PLACEEVENTS_BASE_URL": "https://events.example.org",
-            "RATELIMIT_EXEMPT_ADDRESSES": "127.0.0.1",
-        }
+        env = server_env(database)
         app_server, app_port = serve("wsgi:app", env)
         hello_server, hello_port = serve("benchmarks.hello:app", env)
         try:
@@ -219,9 +180,7 @@ def main() -> None:
             etag = response.getheader("ETag") or ""
             show("feed (304)", load(app_port, feed, args.seconds, {"If-None-Match": etag}))
         finally:
-            for server in (app_server, hello_server):
-                server.terminate()
-                server.wait()
+            stop(app_server, hello_server)
 
 
 if __name__ == "__main__":
