@@ -400,7 +400,7 @@ def test_bad_registrations_are_refused_with_a_message_beside_the_field(
         "other enquiry": "not an event of this enquiry",
         "closed": "Invite-only salon: This event is by invitation only.",
         "missing mode": "Choose whether you will come in person or join online.",
-        "not a number": "could not be coerced",
+        "not a number": "Choose at least one event.",
     }[case]
     assert expected in page
     if case == "missing mode":
