@@ -267,7 +267,10 @@ def open_events(make_enquiry: Any, make_event: Any, make_invitation: Any) -> Any
         "roomy": event(10, title="Roomy talk", capacity=20, ask_dietary_needs=True),
         "full": event(15, title="Full lab", capacity=1),
         "hybrid": event(
-            20, title="Hybrid forum", format=EventFormat.HYBRID, capacity=3,
+            20,
+            title="Hybrid forum",
+            format=EventFormat.HYBRID,
+            capacity=3,
             join_url="https://meet.example.org/f",
         ),  # fmt: skip
         "closed": event(25, title="Invite-only salon"),
@@ -309,9 +312,7 @@ def test_the_enquiry_page_registers_for_several_events_in_one_form(
     db.session.expire_all()
     invitations = {
         i.event_id: i
-        for i in db.session.scalars(
-            select(Invitation).where(Invitation.email == "reg@example.org")
-        )
+        for i in db.session.scalars(select(Invitation).where(Invitation.email == "reg@example.org"))
     }
     assert len(invitations) == 3
     assert all(i.source == InvitationSource.REQUEST for i in invitations.values())
