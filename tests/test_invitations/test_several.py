@@ -25,10 +25,12 @@ from placeevents.invitations.models import (
     Rsvp,
     RsvpAnswer,
 )
+from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import OutboxMessage
 from tests.conftest import Delivered
 from tests.test_calendar.conftest import parse_with_icaljs
 from tests.test_invitations.conftest import links_to, rsvp_path
+from tests.test_invitations.test_registration import refusing_smtp  # noqa: F401
 
 
 def text(response: Any) -> str:
@@ -407,3 +409,26 @@ def test_bad_registrations_are_refused_with_a_message_beside_the_field(
     if case == "missing mode":
         assert re.search(r'id="mode_\d+-error"', page)
     assert _counts() == before and smtp.to("val@example.org") == []
+
+
+@pytest.mark.usefixtures("refusing_smtp")
+def test_a_refused_summary_releases_every_place_it_stood_for(
+    client: FlaskClient, open_events: Any
+) -> None:
+    enquiry, events = open_events
+    client.delivering = False  # type: ignore[attr-defined]
+    response = _register(
+        client,
+        enquiry,
+        name="Gone Away",
+        email="gone@example.org",
+        events=[str(events["roomy"].id), str(events["full"].id)],
+    )
+    assert response.status_code == 200
+    assert deliver_due().failed >= 1
+    db.session.expire_all()
+    rsvps = db.session.scalars(
+        select(Rsvp).join(Invitation).where(Invitation.email == "gone@example.org")
+    ).all()
+    assert [r.answer for r in rsvps] == [RsvpAnswer.NO, RsvpAnswer.NO]
+    assert events["roomy"].places_taken == 0 and events["full"].places_taken == 1
