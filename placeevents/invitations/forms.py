@@ -141,7 +141,8 @@ class OtherAnswersForm(SessionlessForm):
             if answer:
                 hybrid = invitation_id in self.hybrid_ids
                 mode = self[f"mode_{invitation_id}"].data if hybrid else None
-                found[invitation_id] = (answer, mode or None)
+                known = mode in {c.value for c in MODE_CHOICES}
+                found[invitation_id] = (answer, mode if known else None)
         return found
 
     def strays(self, formdata: Mapping[str, str]) -> bool:

@@ -27,7 +27,7 @@ from placeevents.invitations.models import (
 )
 from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import OutboxMessage
-from tests.conftest import Delivered
+from tests.conftest import Delivered, count_queries
 from tests.test_calendar.conftest import parse_with_icaljs
 from tests.test_invitations.conftest import links_to, rsvp_path
 from tests.test_invitations.test_registration import refusing_smtp  # noqa: F401
@@ -432,3 +432,37 @@ def test_a_refused_summary_releases_every_place_it_stood_for(
     ).all()
     assert [r.answer for r in rsvps] == [RsvpAnswer.NO, RsvpAnswer.NO]
     assert events["roomy"].places_taken == 0 and events["full"].places_taken == 1
+
+
+def test_an_odd_mode_beside_a_no_is_ignored(client: FlaskClient, three_invitations: Any) -> None:
+    ann = three_invitations
+    hybrid = ann["Hybrid panel"]
+    response = client.post(
+        f"{rsvp_path(ann['Opening circle'])}/others",
+        data={f"answer_{hybrid.id}": "no", f"mode_{hybrid.id}": "teleport"},
+    )
+    assert response.status_code == 200
+    db.session.expire_all()
+    rsvp = db.session.get(Invitation, hybrid.id).rsvp
+    assert (rsvp.answer, rsvp.mode) == (RsvpAnswer.NO, None)
+
+
+def test_the_sections_cost_the_same_queries_however_many_events(
+    client: FlaskClient, make_enquiry: Any, make_event: Any, make_invitation: Any
+) -> None:
+    def queries_for(n: int) -> tuple[int, int]:
+        enquiry = make_enquiry()
+        events = [
+            make_event(enquiry=enquiry, access=EventAccess.OPEN, capacity=5) for _ in range(n)
+        ]
+        mine = [make_invitation(e, email=f"q{n}@example.org") for e in events]
+        make_invitation(events[0], answer="yes")
+        client.get(rsvp_path(mine[0]))
+        with count_queries() as rsvp_page:
+            assert "Other explorations" in text(client.get(rsvp_path(mine[0])))
+        with count_queries() as enquiry_page:
+            page = text(client.get(f"/enquiries/{enquiry.slug}"))
+            assert "Register for several events" in page
+        return len(rsvp_page), len(enquiry_page)
+
+    assert queries_for(2) == queries_for(8)
