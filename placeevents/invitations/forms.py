@@ -167,9 +167,14 @@ def other_answers_form(invitations: Sequence[Any]) -> OtherAnswersForm:
         )
         if invitation.id in hybrid:
             fields[f"mode_{invitation.id}"] = RadioField(
-                "How will you take part?", choices=MODE_CHOICES, validate_choice=False
+                f"How will you take part in {invitation.event.title}?",
+                choices=MODE_CHOICES,
+                validate_choice=False,
             )
-    return type("BoundOtherAnswersForm", (OtherAnswersForm,), fields)()
+    form = type("BoundOtherAnswersForm", (OtherAnswersForm,), fields)()
+    for invitation_id in hybrid:
+        form[f"mode_{invitation_id}"].flags.required = True
+    return form
 
 
 class RequestPlacesForm(SessionlessForm):
@@ -219,11 +224,16 @@ def request_places_form(events: Sequence[Any]) -> RequestPlacesForm:
     """The registration form for these open events (each with an id, title and format)."""
     hybrid = frozenset(e.id for e in events if e.format == "hybrid")
     fields: dict[str, Any] = {"hybrid_ids": hybrid}
-    for event_id in sorted(hybrid):
-        fields[f"mode_{event_id}"] = RadioField(
-            "How will you take part?", choices=MODE_CHOICES, validate_choice=False
-        )
+    for event in events:
+        if event.id in hybrid:
+            fields[f"mode_{event.id}"] = RadioField(
+                f"How will you take part in {event.title}?",
+                choices=MODE_CHOICES,
+                validate_choice=False,
+            )
     form = type("BoundRequestPlacesForm", (RequestPlacesForm,), fields)()
+    for event_id in hybrid:
+        form[f"mode_{event_id}"].flags.required = True
     form.events.choices = [SelectChoice(e.id, e.title) for e in events]
     return form
 
