@@ -96,8 +96,8 @@ def other_invitations(*, invitation: Invitation) -> list[Invitation]:
 
 def answer_others(*, invitation: Invitation, choices: Mapping[int, Choice]) -> list[Outcome]:
     """Record the person's answers to their other invitations (keyed by invitation id), mail
-    one summary and each place's calendar invitation. Raises NotYourEvent, EventClosed,
-    ModeNeeded, before anything is written."""
+    one summary and each place's calendar invitation. Raises NotYourEvent or ModeNeeded before
+    anything is written, or attendance's InvitationError (the view rolls every answer back)."""
     others = {other.id: other for other in other_invitations(invitation=invitation)}
     for invitation_id in choices:
         if invitation_id not in others:
