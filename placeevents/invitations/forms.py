@@ -1,5 +1,9 @@
 """Forms of the invitations domain: they check shape; the services check the rules."""
 
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from wtforms import (
     BooleanField,
     EmailField,
@@ -28,7 +32,7 @@ def choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
 MODE_CHOICES = choices(("in_person", "In person"), ("online", "Online"))
 
 
-def needs_answered(form: "RsvpForm | RequestPlaceForm") -> dict[str, str]:
+def needs_answered(form: "RsvpForm | RequestPlaceForm | RequestPlacesForm") -> dict[str, str]:
     """The event's questions as answered on an RSVP or registration form ("" when blank)."""
     return {
         "access_needs": form.access_needs.data or "",
@@ -108,6 +112,131 @@ class RequestPlaceForm(AnswerDetailsForm):
     def robot(self) -> bool:
         """Whether the honeypot was filled in."""
         return any((value or "").strip() for value in self.website.raw_data or ())
+
+
+ANSWER_CHOICES = choices(("", "Leave as it is"), ("yes", "Yes"), ("maybe", "Maybe"), ("no", "No"))
+_ANSWER_FIELD = re.compile(r"answer_(\d+)")
+
+
+class OtherAnswersForm(SessionlessForm):
+    """Answers to several of one person's invitations at once: `answer_<id>` and, for a hybrid
+    event, `mode_<id>` per invitation (see other_answers_form)."""
+
+    invitation_ids: tuple[int, ...] = ()
+    hybrid_ids: frozenset[int] = frozenset()
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        for invitation_id in self.hybrid_ids:
+            answer, mode = self[f"answer_{invitation_id}"], self[f"mode_{invitation_id}"]
+            if answer.data == "yes" and mode.data not in {c.value for c in MODE_CHOICES}:
+                mode.errors = [*mode.errors, MODE_NEEDED]
+                valid = False
+        return valid
+
+    def chosen(self) -> dict[int, tuple[str, str | None]]:
+        """Invitation id → (answer, mode or None), for the invitations given an answer."""
+        found = {}
+        for invitation_id in self.invitation_ids:
+            answer = self[f"answer_{invitation_id}"].data
+            if answer:
+                hybrid = invitation_id in self.hybrid_ids
+                mode = self[f"mode_{invitation_id}"].data if hybrid else None
+                known = mode in {c.value for c in MODE_CHOICES}
+                found[invitation_id] = (answer, mode if known else None)
+        return found
+
+    def strays(self, formdata: Mapping[str, str]) -> bool:
+        """Whether answers were sent for invitations the form did not offer."""
+        for key, value in formdata.items():
+            match = _ANSWER_FIELD.fullmatch(key)
+            if value and match and int(match.group(1)) not in self.invitation_ids:
+                return True
+        return False
+
+
+def other_answers_form(invitations: Sequence[Any]) -> OtherAnswersForm:
+    """The form answering these invitations (each with its `event`) at once."""
+    hybrid = frozenset(i.id for i in invitations if i.event.format == "hybrid")
+    fields: dict[str, Any] = {
+        "invitation_ids": tuple(i.id for i in invitations),
+        "hybrid_ids": hybrid,
+    }
+    for invitation in invitations:
+        fields[f"answer_{invitation.id}"] = RadioField(
+            "Your answer", choices=ANSWER_CHOICES, default=""
+        )
+        if invitation.id in hybrid:
+            fields[f"mode_{invitation.id}"] = RadioField(
+                f"How will you take part in {invitation.event.title}?",
+                choices=MODE_CHOICES,
+                validate_choice=False,
+            )
+    form = type("BoundOtherAnswersForm", (OtherAnswersForm,), fields)()
+    for invitation_id in hybrid:
+        form[f"mode_{invitation_id}"].flags.required = True
+    return form
+
+
+class RequestPlacesForm(SessionlessForm):
+    """Registration for several open events of an enquiry in one form: who you are, the events
+    (`events`), how you take part in each hybrid one (`mode_<id>`), the events' questions."""
+
+    name = RequestPlaceForm.name
+    email = RequestPlaceForm.email
+    website = RequestPlaceForm.website
+    events = SelectMultipleField(
+        "The events you would like to come to",
+        coerce=row_id,
+        choices=[],
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired("Choose at least one event.")],
+    )
+    access_needs = AnswerDetailsForm.access_needs
+    dietary_needs = AnswerDetailsForm.dietary_needs
+    question = AnswerDetailsForm.question
+    hybrid_ids: frozenset[int] = frozenset()
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        for event_id in self.hybrid_ids:
+            if event_id in (self.events.data or ()) and self.mode_for(event_id) is None:
+                field = self[f"mode_{event_id}"]
+                field.errors = [*field.errors, MODE_NEEDED]
+                valid = False
+        return valid
+
+    def mode_for(self, event_id: int) -> str | None:
+        """The mode chosen for a hybrid event, if it is one of the choices."""
+        if event_id not in self.hybrid_ids:
+            return None
+        mode = self[f"mode_{event_id}"].data
+        return mode if mode in {c.value for c in MODE_CHOICES} else None
+
+    @property
+    def robot(self) -> bool:
+        """Whether the honeypot was filled in."""
+        return any((value or "").strip() for value in self.website.raw_data or ())
+
+
+def request_places_form(events: Sequence[Any]) -> RequestPlacesForm:
+    """The registration form for these open events (each with an id, title and format)."""
+    hybrid = frozenset(e.id for e in events if e.format == "hybrid")
+    fields: dict[str, Any] = {"hybrid_ids": hybrid}
+    for event in events:
+        if event.id in hybrid:
+            fields[f"mode_{event.id}"] = RadioField(
+                f"How will you take part in {event.title}?",
+                choices=MODE_CHOICES,
+                validate_choice=False,
+            )
+    form = type("BoundRequestPlacesForm", (RequestPlacesForm,), fields)()
+    for event_id in hybrid:
+        form[f"mode_{event_id}"].flags.required = True
+    form.events.choices = [SelectChoice(e.id, e.title) for e in events]
+    return form
 
 
 class FreshLinkForm(SessionlessForm):

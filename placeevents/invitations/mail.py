@@ -56,8 +56,8 @@ def _join_url(invitation: Invitation) -> str:
     return ""
 
 
-def _where_for(invitation: Invitation) -> str:
-    # A hybrid event's confirmation says where this person is going, not "…, or online".
+def where_for(invitation: Invitation) -> str:
+    """Where this person goes: a hybrid event's yes says in person or online, not both."""
     event, rsvp = invitation.event, invitation.rsvp
     if event.format != EventFormat.HYBRID or rsvp is None or rsvp.answer != RsvpAnswer.YES:
         return where(event)
@@ -69,7 +69,7 @@ def _where_for(invitation: Invitation) -> str:
 def _context(invitation: Invitation) -> dict[str, Any]:
     return {
         **_event_context(invitation.event),
-        "where": _where_for(invitation),
+        "where": where_for(invitation),
         "invitation": invitation,
         "rsvp": invitation.rsvp,
         "person_name": invitation.name,
@@ -314,4 +314,26 @@ def build_attendee_message_test(
         body=body,
         to_email=to_email,
         to_name=to_name,
+    )
+
+
+def build_answers_summary(
+    email: str, name: str, items: Sequence[dict[str, Any]], *, registered: bool = False
+) -> EmailMessage:
+    """One mail for answers given to several events at once: per event what was recorded and
+    its RSVP link (each place's calendar invitation comes in a mail of its own)."""
+    headers, footer_links = list_mail_extras(email)
+    mail = render_email(
+        "answers_summary",
+        items=[{**_event_context(item["invitation"].event), **item} for item in items],
+        person_name=name,
+        registered=registered,
+        footer_links=footer_links,
+    )
+    return build_message(
+        to=address(email, name),
+        subject=mail.subject,
+        text=mail.text,
+        html=mail.html,
+        headers=headers,
     )

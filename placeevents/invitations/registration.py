@@ -145,7 +145,7 @@ def register(
     email = normalise_email(email)
     if is_suppressed(email) or email in bounced_among([email]):
         return Registration()
-    invitation = _invite(event, email, " ".join(name.split())[:200])
+    invitation = invite_requester(event, email, " ".join(name.split())[:200])
     if invitation is None:
         return Registration()
     answered = attendance.answer_invitation(
@@ -172,9 +172,9 @@ def register(
     )
 
 
-def _invite(event: Event, email: str, name: str) -> Invitation | None:
-    """A new invitation of the address, or None once its own link has gone to an address
-    already invited."""
+def invite_requester(event: Event, email: str, name: str) -> Invitation | None:
+    """A new invitation of a normalised address that asked for a place, or None once its own
+    link has gone to an address already invited."""
     existing = _invitation_of(event, email)
     if existing is None:
         invitation = Invitation(
@@ -203,15 +203,28 @@ def _release_refused(message: RefusedMessage) -> None:
     """The mail server refused a registration's confirmation: the place goes to the next in
     line, and the organisers see the answer become no and why in the audit log."""
     key = message.batch_key or ""
-    number = key.removeprefix(_BATCH_PREFIX)
-    if not key.startswith(_BATCH_PREFIX) or not number.isdigit():
+    # One invitation's number, or several joined by commas (one summary for several events).
+    numbers = key.removeprefix(_BATCH_PREFIX).split(",")
+    if not key.startswith(_BATCH_PREFIX) or not all(n.isdigit() for n in numbers):
         return
-    invitation = db.session.get(Invitation, int(number))
+    for number in numbers:
+        _release(int(number), message.reason)
+
+
+def registration_batch_key(invitations: list[Invitation]) -> str | None:
+    """The batch key of a registration's first mail, naming the invitations it stands for
+    (None if they are too many to name: that mail then releases nothing when refused)."""
+    key = _BATCH_PREFIX + ",".join(str(invitation.id) for invitation in invitations)
+    return key if len(key) <= 80 else None
+
+
+def _release(number: int, reason: str) -> None:
+    invitation = db.session.get(Invitation, number)
     if invitation is None:
         return  # removed or erased since
     if attendance.release_unreachable(invitation=invitation):
         record(
             action="registration.released",
             target=f"event:{invitation.event_id}",
-            detail=f"{invitation.email}: the confirmation mail was refused ({message.reason})",
+            detail=f"{invitation.email}: the confirmation mail was refused ({reason})",
         )

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from placeevents import limits
 from placeevents.caching import no_store
+from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import csrf, db
 from placeevents.invitations import (
@@ -18,6 +19,7 @@ from placeevents.invitations import (
     registration,
     responses,
     sending,
+    several,
 )
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
@@ -344,6 +346,137 @@ def request_place(slug: str) -> Page:
     status = 422 if request.method == "POST" else 200
     return render_template(
         "invitations/request_place.html", event=event, form=form, offer=offer
+    ), status
+
+
+# --- several explorations at once: a person's other invitations, registration for several
+
+
+@bp.app_template_global()
+def places_words(event: Event) -> str:
+    """An event's places left in words: "12 places left", "Waiting list", or "" if unlimited."""
+    if not event.has_place or event.places_left is None:
+        return ""
+    if event.places_left == 0:
+        return "In person: waiting list" if event.format == EventFormat.HYBRID else "Waiting list"
+    return f"{event.places_left} place{'s' if event.places_left != 1 else ''} left"
+
+
+@bp.app_template_global()
+def other_invitations_section(invitation: Invitation) -> dict[str, object]:
+    """The person's other open invitations of the enquiry and the form answering them, for
+    their RSVP page."""
+    others = several.other_invitations(invitation=invitation)
+    return {"others": others, "form": forms.other_answers_form(others)}
+
+
+def _choices(form: forms.OtherAnswersForm) -> dict[int, several.Choice]:
+    return {
+        invitation_id: several.Choice(
+            answer=RsvpAnswer(answer), mode=AttendanceMode(mode) if mode else None
+        )
+        for invitation_id, (answer, mode) in form.chosen().items()
+    }
+
+
+@bp.post("/rsvp/<token>/others")
+@csrf.exempt
+@limits.PERSONAL_LINK
+def answer_others(token: str) -> Page:
+    found = _invitation(token)
+    if not isinstance(found, Invitation):
+        return found
+    others = several.other_invitations(invitation=found)
+    form = forms.other_answers_form(others)
+    error = ""
+    if form.strays(request.form):
+        error = (
+            "One of the events you answered is not one of your invitations here, or its answers "
+            "have closed. Reload the page to see your invitations as they are now."
+        )
+    elif form.validate_on_submit():
+        try:
+            outcomes = several.answer_others(invitation=found, choices=_choices(form))
+        except errors.InvitationError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            return render_template(
+                "invitations/answers_recorded.html",
+                outcomes=outcomes,
+                email=found.email,
+                back_url=url_for("invitations.rsvp", token=token),
+            )
+    else:
+        error = "Please check your answers."
+    found = responses.invitation_for_token(token=token)
+    return render_template(
+        "invitations/other_answers.html",
+        invitation=found,
+        token=token,
+        section={"others": several.other_invitations(invitation=found), "form": form},
+        error=error,
+    ), 422
+
+
+def _enquiry(slug: str) -> Enquiry:
+    enquiry = db.session.scalar(select(Enquiry).where(Enquiry.slug == slug))
+    if enquiry is None:
+        abort(404)
+    return enquiry
+
+
+@bp.app_template_global()
+def request_places_section(enquiry: Enquiry) -> dict[str, object]:
+    """The enquiry's open events and the one form registering for several, for its page."""
+    events = several.open_events(enquiry=enquiry)
+    return {"events": events, "form": forms.request_places_form(events)}
+
+
+# Like request_place: the outcome is the POST's own page, with no session or token to carry it.
+@bp.route("/enquiries/<slug>/request-places", methods=["GET", "POST"])
+@same_origin_only
+@limits.REQUEST_PLACE
+def request_places(slug: str) -> Page:
+    enquiry = _enquiry(slug)
+    events = several.open_events(enquiry=enquiry)
+    form = forms.request_places_form(events)
+    if request.method == "POST" and form.robot:
+        return render_template("invitations/request_places_sent.html", enquiry=enquiry)
+    error = ""
+    if form.validate_on_submit():
+        try:
+            registered = several.register_several(
+                enquiry=enquiry,
+                name=form.name.data,
+                email=form.email.data,
+                choices={
+                    event_id: AttendanceMode(mode) if (mode := form.mode_for(event_id)) else None
+                    for event_id in form.events.data
+                },
+                **forms.needs_answered(form),
+            )
+        except errors.InvitationError as exc:
+            db.session.rollback()
+            error = str(exc)
+        else:
+            db.session.commit()
+            if not registered.outcomes:
+                return render_template("invitations/request_places_sent.html", enquiry=enquiry)
+            return render_template(
+                "invitations/answers_recorded.html",
+                outcomes=registered.outcomes,
+                email=registered.email,
+                back_url=url_for("enquiries.show", slug=enquiry.slug),
+            )
+        events = several.open_events(enquiry=enquiry)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "invitations/request_places.html",
+        enquiry=enquiry,
+        section={"events": events, "form": form},
+        error=error,
     ), status
 
 

@@ -205,6 +205,12 @@ def build_world() -> World:
         return db.session.scalars(sa.select(model).where(*where).order_by(model.id)).first()
 
     invitation = first_of(Invitation, Invitation.event_id == event.id)
+    # Invited to a second upcoming event too, so their RSVP page answers the other at once.
+    for other in upcoming[1:2]:
+        if first_of(Invitation, Invitation.event_id == other.id,
+                    Invitation.email == invitation.email) is None:  # fmt: skip
+            db.session.add(Invitation(event=other, email=invitation.email, name=invitation.name,
+                                      source=InvitationSource.PASTED))  # fmt: skip
     came = first_of(Invitation, Invitation.event_id == past.id)
     came_today = db.session.scalars(
         sa.select(Invitation)
@@ -294,6 +300,7 @@ def build_world() -> World:
             "invitations.rsvp": rsvp_tokens,
             "invitations.answer": rsvp_tokens,
             "invitations.accept": rsvp_tokens[::-1],
+            "invitations.answer_others": rsvp_tokens,
             "invitations.personal_calendar": rsvp_tokens,
             "invitations.stop": [stop_token(invitation)],
             "invitations.stop_confirm": [stop_token(invitation)],
@@ -315,6 +322,7 @@ def build_world() -> World:
             "calendar": event.slug,
             "events": small.slug,
             "invitations": small.slug,
+            "invitations.request_places": enquiry.slug,
         },
     )
     db.session.commit()

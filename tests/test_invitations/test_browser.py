@@ -50,3 +50,39 @@ def test_register_then_change_the_answer_from_the_mailed_link(
     db.session.expire_all()
     rsvp = db.session.scalars(select(Rsvp)).one()
     assert rsvp.answer == RsvpAnswer.NO and rsvp.wants_notes and rsvp.mode is None
+
+
+@pytest.mark.browser
+def test_register_for_two_events_from_the_enquiry_page(
+    live_server: Any, page: Any, make_enquiry: Any, make_event: Any, smtp: Any
+) -> None:
+    enquiry = make_enquiry(title="Learning together")
+    first, second = (
+        make_event(enquiry=enquiry, title=title, access=EventAccess.OPEN, capacity=capacity)
+        for title, capacity in (("Morning circle", 10), ("Evening lab", 5))
+    )
+    make_event(enquiry=enquiry, title="Not chosen", access=EventAccess.OPEN)
+    slug = enquiry.slug
+    db.session.close()
+
+    page.goto(f"{live_server.url}/enquiries/{slug}")
+    form = page.locator("section.request-places")
+    form.get_by_label("Your name").fill("Tia Two")
+    form.get_by_label("Your email address").fill("tia@example.org")
+    form.get_by_label("Morning circle").check()
+    form.get_by_label("Evening lab").check()
+    form.get_by_role("button", name="Request places").click()
+
+    assert page.get_by_role("heading", name="Your answers are recorded").is_visible()
+    assert page.get_by_text("Morning circle").is_visible()
+    assert page.get_by_text("Evening lab").is_visible()
+    assert page.get_by_text("A place: you're coming in person").count() == 2
+
+    smtp.wait_for("tia@example.org", count=3)
+    mails = smtp.to("tia@example.org")
+    assert sorted(m.subject for m in mails) == sorted(
+        ["Your places: 2 events", "You're coming: Morning circle", "You're coming: Evening lab"]
+    )
+    db.session.expire_all()
+    rsvps = db.session.scalars(select(Rsvp)).all()
+    assert [r.answer for r in rsvps] == [RsvpAnswer.YES, RsvpAnswer.YES]

@@ -46,7 +46,7 @@ def every_kind_of_mail() -> dict[str, OutboxMessage]:
     from placeevents.auth.models import Organiser
     from placeevents.events.models import Event
     from placeevents.events.services import cancel_event
-    from placeevents.invitations import event_changes, messages, registration, sending
+    from placeevents.invitations import event_changes, messages, registration, sending, several
     from placeevents.invitations.attendance import answers
     from placeevents.invitations.models import Invitation, Rsvp, RsvpAnswer
     from placeevents.news import jobs as news_jobs
@@ -118,6 +118,16 @@ def every_kind_of_mail() -> dict[str, OutboxMessage]:
         ),
         "request_place",
     )
+    found["answers_summary"] = _one(
+        _queued_by(
+            # Registered for several open events at once: one summary (here, a waiting list).
+            lambda: several.register_several(
+                enquiry=small.enquiry, name="Sam Several", email="sam@example.org",
+                choices={small.id: None},
+            )
+        ),
+        "registration",
+    )  # fmt: skip
     found["rsvp_fresh_link"] = _one(
         _queued_by(lambda: sending.send_fresh_links(email="pat@example.org")), "rsvp_fresh_link"
     )

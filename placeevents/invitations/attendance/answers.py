@@ -200,11 +200,17 @@ def passes_place_on(*, invitation: Invitation, answer: RsvpAnswer) -> bool:
 
 
 def answer_invitation(
-    *, invitation: Invitation, answer: Answer, mail_kind: str = "rsvp", batch_key: str | None = None
+    *,
+    invitation: Invitation,
+    answer: Answer,
+    mail_kind: str = "rsvp",
+    batch_key: str | None = None,
+    notify: bool = True,
 ) -> Answered:
     """The invitee answers: places are taken or freed exactly, and a confirmation is mailed
     (not again to someone confirmed who only changed their details), as a `mail_kind` message
-    in the outbox batch `batch_key` (how a registration's first mail is told apart)."""
+    in the outbox batch `batch_key` (how a registration's first mail is told apart). With
+    `notify` False nothing is mailed to them: the caller sends one mail for several answers."""
     if answer.answer not in (RsvpAnswer.YES, RsvpAnswer.MAYBE, RsvpAnswer.NO):
         raise InvitationError("Choose one of the answers.")
     lock(invitation)
@@ -220,7 +226,7 @@ def answer_invitation(
     was = (before.answer, before.mode) if before is not None else None
     rsvp, freed = _apply(invitation, answer, organiser=None, overbook=False)
     details_only = was == (RsvpAnswer.YES, rsvp.mode) and rsvp.answer == RsvpAnswer.YES
-    if not details_only:
+    if notify and not details_only:
         enqueue(_answer_mail(invitation), kind=mail_kind, batch_key=batch_key)
     promoted = promote_waitlist(invitation.event) if freed else []
     refresh_places(invitation.event)
