@@ -24,7 +24,7 @@ from typing import Any, Protocol, Self
 
 from flask import current_app
 from flask_mail import Connection
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from placeevents.addresses import wire_address
@@ -375,12 +375,33 @@ def _extend_lease(row: _Claimed, token: str) -> bool:
     return _update_held(row, token, claimed_until=row.held_until)
 
 
-def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
-    held = _update_held(
-        row, token, status=OutboxStatus.SENT, sent_at=utcnow(), attempts=row.attempts + 1,
-        claimed_until=None, last_error=note,
+_outbox = OutboxMessage.__table__
+# Built once: marking a message sent is the one write per message, so it skips the ORM.
+_MARK_SENT = (
+    update(_outbox)
+    .where(
+        _outbox.c.id == bindparam("row_id"),
+        _outbox.c.claimed_by == bindparam("token"),
+        _outbox.c.status == OutboxStatus.PENDING,
     )
-    if not held:
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now"),
+        attempts=bindparam("attempt"),
+        claimed_until=None,
+        last_error=bindparam("note"),
+    )
+)
+
+
+def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
+    """Record the message as sent, in the transaction the caller commits."""
+    result = db.session.connection().execute(
+        _MARK_SENT,
+        {"row_id": row.id, "token": token, "now": utcnow(), "attempt": row.attempts + 1,
+         "note": note},
+    )
+    if not result.rowcount:
         current_app.logger.warning("message %s was sent after its lease ran out", row.message_id)
 
 
@@ -542,6 +563,7 @@ def _send_each(
             for address_, (code, response) in refused.items():
                 if code >= 500:
                     record_bounce(email=address_, reason=_response_text(code, response))
+            # The one commit per message sent: a lost reply can repeat this message alone.
             db.session.commit()
             report.sent += 1
         if not transport.connected:
