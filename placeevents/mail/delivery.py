@@ -15,7 +15,8 @@ import os
 import smtplib
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any, Protocol, Self
 from flask import current_app
 from flask_mail import Connection
 from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy.engine import Connection as DatabaseConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from placeevents.addresses import wire_address
@@ -394,15 +396,25 @@ _MARK_SENT = (
 )
 
 
-def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
-    """Record the message as sent, in the transaction the caller commits."""
-    result = db.session.connection().execute(
-        _MARK_SENT,
-        {"row_id": row.id, "token": token, "now": utcnow(), "attempt": row.attempts + 1,
-         "note": note},
-    )
-    if not result.rowcount:
+def _mark_sent(row: _Claimed, token: str, note: str, sent: DatabaseConnection | None) -> None:
+    """Record the message as sent: committed at once on `sent` (an autocommit connection),
+    else in the session's transaction, which the caller commits."""
+    params = {"row_id": row.id, "token": token, "now": utcnow(), "attempt": row.attempts + 1,
+              "note": note}
+    connection = sent if sent is not None else db.session.connection()
+    if not connection.execute(_MARK_SENT, params).rowcount:
         current_app.logger.warning("message %s was sent after its lease ran out", row.message_id)
+
+
+@contextmanager
+def _sent_connection() -> Iterator[DatabaseConnection | None]:
+    """On PostgreSQL, an autocommit connection held for a batch: marking a message sent is
+    then one round trip that is its own commit (no pool checkout, BEGIN or COMMIT each)."""
+    if db.engine.dialect.name != "postgresql":
+        yield None
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
 
 
 def _fail(row: _Claimed, token: str, reason: str, *, refused: bool = False) -> None:
@@ -507,14 +519,15 @@ def _deliver_batch(
         report.stopped = reason
         return
     try:
-        _send_each(transport, rows, token, report, should_stop, bounced)
+        with _sent_connection() as sent:
+            _send_each(transport, rows, token, report, should_stop, bounced, sent)
     finally:
         transport.__exit__(None, None, None)
 
 
 def _send_each(
     transport: Transport, rows: list[_Claimed], token: str, report: DeliveryReport,
-    should_stop: Callable[[], bool], bounced: set[str],
+    should_stop: Callable[[], bool], bounced: set[str], sent: DatabaseConnection | None,
 ) -> None:
     waiting = list(rows)
     while waiting:
@@ -559,7 +572,7 @@ def _send_each(
             _record_outcome(report, row, token, *classify(exc))
         else:
             note = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
-            _mark_sent(row, token, note)
+            _mark_sent(row, token, note, sent)
             for address_, (code, response) in refused.items():
                 if code >= 500:
                     record_bounce(email=address_, reason=_response_text(code, response))
