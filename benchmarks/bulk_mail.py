@@ -107,17 +107,20 @@ def raw_smtplib(port: int, messages: list[tuple[str, list[str], bytes]]) -> floa
     return time.perf_counter() - started
 
 
-def commits_per_second(count: int = 300) -> float:
-    """One single-row UPDATE committed at a time, as the worker commits each message sent: the
-    ceiling that promise sets on one worker, whatever the mail server's speed."""
-    first = db.session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
-    started = time.perf_counter()
-    for n in range(count):
-        db.session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id == first).values(last_error=str(n))
-        )
-        db.session.commit()
-    return count / (time.perf_counter() - started)
+def commits_per_second(count: int = 500) -> float:
+    """Single-row UPDATEs committed one at a time, as a worker records each message sent: what
+    that promise alone allows one worker, whatever the mail server's speed."""
+    table = OutboxMessage.__table__
+    with db.engine.connect() as connection:
+        first = connection.scalar(sa.select(sa.func.min(table.c.id)))
+        connection.commit()
+        started = time.perf_counter()
+        for n in range(count):
+            connection.execute(
+                sa.update(table).where(table.c.id == first).values(last_error=str(n))
+            )
+            connection.commit()
+        return count / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -189,7 +192,7 @@ def main() -> None:
                       f"({ceiling:.2f} s, one connection)")
 
                 commits = commits_per_second()
-                print(f"one commit at a time: {commits:.0f}/s (the ceiling for one worker)")
+                print(f"commits one at a time: {commits:.0f}/s (one commit per message sent, alone)")
 
                 runs = [1] if db.engine.dialect.name == "sqlite" else [1, 3]
                 for processes in runs:
