@@ -192,7 +192,7 @@ def main() -> None:
                       f"({ceiling:.2f} s, one connection)")
 
                 commits = commits_per_second()
-                print(f"commits one at a time: {commits:.0f}/s (one commit per message sent, alone)")
+                print(f"commits one at a time: {commits:.0f}/s (one per message sent, alone)")
 
                 runs = [1] if db.engine.dialect.name == "sqlite" else [1, 3]
                 for processes in runs:
