@@ -53,7 +53,9 @@ def _encode_body(text: str) -> tuple[bytes, bytes]:
     body = b"\r\n".join(lines) + b"\r\n"
     sniff = b"\r\n".join(lines[:10]) + b"\r\n"
     if len(binascii.b2a_qp(sniff, istext=True)) > len(binascii.b2a_base64(sniff)):
-        return b"base64", base64.encodebytes(body).replace(b"\n", b"\r\n")
+        # Inside base64 the line ends stay the email package's own (LF), as it encodes them.
+        encoded = base64.encodebytes(b"\n".join(lines) + b"\n")
+        return b"base64", encoded.replace(b"\n", b"\r\n")
     return b"quoted-printable", binascii.b2a_qp(body, istext=True)
 
 

@@ -27,6 +27,8 @@ BODY = (
     + "A long line that goes on " * 8
     + "\n\nBring a colleague's question."
 )
+# Mostly CJK in long lines: base64 rather than quoted-printable.
+CJK_BODY = "我们诚挚邀请您参加本次活动，共同探讨地方发展的未来。" * 6 + "\n\n" + "请回复。" * 30
 
 NAMES = {
     "ann@example.org": "Ann Smith",
@@ -67,8 +69,15 @@ def frozen() -> Iterator[None]:
         yield
 
 
+@pytest.mark.parametrize("body", [BODY, CJK_BODY], ids=["latin", "cjk"])
 def test_each_personalised_invitation_reads_as_if_built_for_that_person(
-    frozen: None, app: Any, make_event: Any, make_subscriber: Any, organiser: Any, smtp: Any
+    body: str,
+    frozen: None,
+    app: Any,
+    make_event: Any,
+    make_subscriber: Any,
+    organiser: Any,
+    smtp: Any,
 ) -> None:
     event = make_event(title="Bid & pilot <in Leeds>")
     for email in ("ann@example.org", "wang@example.org", "noname@example.org"):
@@ -79,7 +88,7 @@ def test_each_personalised_invitation_reads_as_if_built_for_that_person(
         if e not in ("ann@example.org", "wang@example.org", "noname@example.org")
     )
     choice = RecipientChoice(subscribers="all", pasted=pasted)
-    send_invitations(event=event, choice=choice, subject=SUBJECT, body=BODY, organiser=organiser)
+    send_invitations(event=event, choice=choice, subject=SUBJECT, body=body, organiser=organiser)
     db.session.commit()
 
     report = deliver_due()
@@ -93,7 +102,7 @@ def test_each_personalised_invitation_reads_as_if_built_for_that_person(
         [delivered] = smtp.to(invitation.email)
         got = _parse(delivered.raw)
         reference = mail.build_invitation(
-            invitation, subject=SUBJECT, body=BODY, extras=list_mail_extras(invitation.email)
+            invitation, subject=SUBJECT, body=body, extras=list_mail_extras(invitation.email)
         )
         expected = _parse(prepare(reference, bulk=True).raw)
         assert _shape(got) == _shape(expected), invitation.email
@@ -108,6 +117,8 @@ def test_each_personalised_invitation_reads_as_if_built_for_that_person(
     assert "newsletter/unsubscribe" in ann["List-Unsubscribe"] and ann["List-Id"]
     zoe = _parse(smtp.to("zoe@example.org")[0].raw)
     assert "/invitations/stop/" in zoe["List-Unsubscribe"] and zoe["List-Id"] is None
+    encodings = {str(p["Content-Transfer-Encoding"]) for p in zoe.walk() if not p.is_multipart()}
+    assert ("base64" in encodings) == (body is CJK_BODY)
     html = zoe.get_body(("html",)).get_content()
     assert "Hello Zoë Ångström-Nuñez," in html
     amp = _parse(smtp.to("amp@example.org")[0].raw)
