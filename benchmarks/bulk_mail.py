@@ -111,6 +111,7 @@ def commits_per_second(count: int = 500) -> float:
     """Single-row UPDATEs committed one at a time, as a worker records each message sent: what
     that promise alone allows one worker, whatever the mail server's speed."""
     table = OutboxMessage.__table__
+    db.session.commit()  # the session's transaction holds SQLite's write lock
     with db.engine.connect() as connection:
         first = connection.scalar(sa.select(sa.func.min(table.c.id)))
         connection.commit()
