@@ -1,5 +1,6 @@
 """Signed, purpose-bound tokens for public links: nothing stored can be replayed as a link."""
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -38,8 +39,14 @@ def new_nonce() -> str:
 
 
 def _serializer(purpose: str) -> _ClockSerializer:
+    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+
+
+# One per key and purpose: a bulk send signs thousands of links.
+@functools.lru_cache(maxsize=64)
+def _serializer_for(secret_key: str | bytes, purpose: str) -> _ClockSerializer:
     return _ClockSerializer(
-        current_app.config["SECRET_KEY"],
+        secret_key,
         salt=f"placeevents.{purpose}",
         signer_kwargs={"digest_method": hashlib.sha256},
     )

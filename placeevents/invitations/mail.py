@@ -12,7 +12,14 @@ from placeevents.invitations.calendar_parts import (
 )
 from placeevents.invitations.links import rsvp_url, stop_url
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
-from placeevents.mail.outbox import address, build_message, render_email
+from placeevents.mail.outbox import (
+    PreparedMessage,
+    address,
+    build_message,
+    prepare,
+    render_email,
+)
+from placeevents.mail.personalise import MessageTemplate, placeholder_tokens
 from placeevents.newsletter.links import MailExtras, list_mail_extras
 from placeevents.urls import external_url
 
@@ -138,6 +145,87 @@ def build_invitation(
         extras=extras,
         one_click_stop=True,
     )
+
+
+class InvitationBatch:
+    """The invitations of one bulk send: rendered once per shape of message (with or without a
+    name, with the list's links or not), then personalised per person in the bytes.
+
+    Each message matches build_invitation's for that person but for its Message-ID and Date;
+    one that cannot be personalised (an address needing UTF-8 headers) is built as usual.
+    """
+
+    def __init__(self, event: "Event", *, subject: str, body: str) -> None:
+        self.event = event
+        self.subject = subject
+        self.body = body
+        self._templates: dict[tuple[Any, ...], tuple[MessageTemplate, dict[str, str]]] = {}
+
+    def message_for(self, invitation: Invitation, *, extras: MailExtras) -> PreparedMessage:
+        """The invitation for one person, ready for the outbox; `extras` as list_mail_extras."""
+        headers, footer_links = extras
+        if "List-Unsubscribe" not in headers:
+            headers = {**headers, **stop_headers(invitation)}
+        stop = stop_url(invitation)
+        urls = {"stop": stop, **{f"link{n}": url for n, (_, url) in enumerate(footer_links)}}
+        # A header naming one of the links is personalised; any other is part of the shape.
+        by_url = {f"<{url}>": name for name, url in urls.items()}
+        shape_headers = tuple((k, by_url.get(v, v), v in by_url) for k, v in headers.items())
+        key = (bool(invitation.name), shape_headers, tuple(label for label, _ in footer_links))
+        if key not in self._templates:
+            self._templates[key] = self._template(
+                named=bool(invitation.name),
+                headers=shape_headers,
+                labels=[label for label, _ in footer_links],
+            )
+        template, tokens = self._templates[key]
+        values = {tokens["rsvp"]: rsvp_url(invitation), tokens["name"]: invitation.name}
+        values.update({tokens[name]: url for name, url in urls.items()})
+        prepared = None
+        if template.usable and invitation.rsvp is None:
+            prepared = template.personalise(to=_to(invitation), values=values)
+        if prepared is None:
+            message = build_invitation(
+                invitation, subject=self.subject, body=self.body, extras=extras
+            )
+            prepared = prepare(message, bulk=True)
+        return prepared
+
+    def _template(
+        self, *, named: bool, headers: tuple[tuple[str, str, bool], ...], labels: list[str]
+    ) -> tuple[MessageTemplate, dict[str, str]]:
+        names = ["to", "name", "rsvp", "stop", *(f"link{n}" for n in range(len(labels)))]
+        tokens = placeholder_tokens(*names)
+        context = _event_context(self.event)
+        mail = render_email(
+            "invitation",
+            **context,
+            invitation=None,
+            rsvp=None,
+            person_name=tokens["name"] if named else "",
+            rsvp_url=tokens["rsvp"],
+            join_url="",
+            subject=self.subject,
+            body=self.body,
+            stop_url=tokens["stop"],
+            footer_links=[(label, tokens[f"link{n}"]) for n, label in enumerate(labels)],
+        )
+        to_placeholder = f"{tokens['to']}@placeholder.invalid"
+        message = build_message(
+            to=address(to_placeholder),
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            headers={k: f"<{tokens[v]}>" if linked else v for k, v, linked in headers},
+        )
+        used = {t for n, t in tokens.items() if n != "to" and (named or n != "name")}
+        template = MessageTemplate(
+            message,
+            to_placeholder=to_placeholder,
+            placeholders={n: tokens[n] for n in tokens if tokens[n] in used},
+            bulk=True,
+        )
+        return template, tokens
 
 
 def build_invitation_test(

@@ -31,7 +31,7 @@ from placeevents.invitations.models import (
 )
 from placeevents.invitations.responses import LINK_LIFETIME_AFTER_EVENT, with_event
 from placeevents.mail.bounces import bounced_among
-from placeevents.mail.outbox import enqueue
+from placeevents.mail.outbox import enqueue, enqueue_prepared
 from placeevents.mail.requests import QueuedRequest, mail_request_handler, request_mail
 from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.newsletter.services import (
@@ -416,11 +416,16 @@ def send_invitations(
             "Send again: nobody will be invited twice."
         ) from exc
     extras = list_mail_extras_for(i.email for i in invitations)
-    for invitation in invitations:
-        message = mail.build_invitation(
-            invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
-        )
-        enqueue(message, kind="invitation", batch_key=mailing.batch_key, bulk=True)
+    # Rendered once, personalised per person: a large send fits in the organiser's request.
+    batch = mail.InvitationBatch(event, subject=subject, body=body)
+    enqueue_prepared(
+        (
+            batch.message_for(invitation, extras=extras_of(extras, invitation.email))
+            for invitation in invitations
+        ),
+        kind="invitation",
+        batch_key=mailing.batch_key,
+    )
     record(
         action="invitations.sent",
         target=f"event:{event.id}",

@@ -16,6 +16,7 @@ import smtplib
 import socket
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +25,8 @@ from typing import Any, Protocol, Self
 
 from flask import current_app
 from flask_mail import Connection
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy.engine import Connection as DatabaseConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from placeevents.addresses import wire_address
@@ -79,6 +81,9 @@ class _Claimed:
 class Transport(Protocol):
     """Where claimed messages go: an SMTP connection or the development mailbox."""
 
+    # Run before each message's content goes out (see _SentRecorder).
+    before_data: Callable[[], None] | None
+
     @property
     def connected(self) -> bool: ...
 
@@ -91,6 +96,25 @@ class Transport(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+class _BeforeData:
+    """smtplib's client with a hook run once a message's envelope is accepted, before DATA."""
+
+    before_data: Callable[[], None] | None = None
+
+    def data(self, msg: bytes) -> tuple[int, bytes]:
+        if self.before_data is not None:
+            self.before_data()
+        return super().data(msg)  # type: ignore[misc]
+
+
+class _SMTP(_BeforeData, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_BeforeData, smtplib.SMTP_SSL):  # noqa: N801 (named after smtplib's)
+    pass
+
+
 class TimeoutConnection(Connection):
     """Flask-Mail's connection with a socket timeout (Flask-Mail 0.10 opens one without)."""
 
@@ -100,7 +124,7 @@ class TimeoutConnection(Connection):
 
     def configure_host(self) -> smtplib.SMTP:
         state = self.mail
-        smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        smtp_class = _SMTP_SSL if state.use_ssl else _SMTP
         host = smtp_class(state.server, state.port, timeout=self.timeout)
         try:
             host.set_debuglevel(int(state.debug))
@@ -136,6 +160,7 @@ class SMTPTransport:
         # Read the live configuration, so a changed MAIL_* setting takes effect at once.
         state = mail.init_mail(app.config, app.debug, app.testing)
         self.connection = TimeoutConnection(state, timeout=app.config["MAIL_TIMEOUT"])
+        self.before_data: Callable[[], None] | None = None
 
     def __enter__(self) -> Self:
         self.connection.__enter__()
@@ -153,7 +178,10 @@ class SMTPTransport:
         """Send over the open connection; refusals are keyed by the addresses as given."""
         host = self.connection.host
         if host is None:
+            if self.before_data is not None:
+                self.before_data()
             return {}  # MAIL_SUPPRESS_SEND: Flask-Mail's "pretend to send"
+        host.before_data = self.before_data
         envelope = {wire_address(a): a for a in recipients}
         sender = wire_address(sender)
         headers = raw.partition(b"\r\n\r\n")[0]
@@ -186,6 +214,7 @@ class MailboxTransport:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.before_data: Callable[[], None] | None = None
 
     def __enter__(self) -> Self:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -195,6 +224,8 @@ class MailboxTransport:
         return None
 
     def send(self, sender: str, recipients: list[str], raw: bytes) -> dict[str, Any]:
+        if self.before_data is not None:
+            self.before_data()
         digest = hashlib.sha256(raw).hexdigest()[:12]
         name = f"{utcnow():%Y%m%d-%H%M%S-%f}-{digest}.eml"
         partial = self.directory / f".{name}.part"
@@ -360,7 +391,7 @@ def _update_held(row: _Claimed, token: str, **values: Any) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _extend_lease(row: _Claimed, token: str) -> bool:
+def _extend_lease(row: _Claimed, token: str, *, before_write: Callable[[], None]) -> bool:
     """Make sure the lease outlasts one send before sending; True while this worker holds it.
 
     While more than half the lease is left nobody else can have claimed the message, so no
@@ -371,17 +402,105 @@ def _extend_lease(row: _Claimed, token: str) -> bool:
     now = utcnow()
     if row.held_until - now > lease / 2:
         return True
+    before_write()
     row.held_until = now + lease
     return _update_held(row, token, claimed_until=row.held_until)
 
 
-def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
-    held = _update_held(
-        row, token, status=OutboxStatus.SENT, sent_at=utcnow(), attempts=row.attempts + 1,
-        claimed_until=None, last_error=note,
+_outbox = OutboxMessage.__table__
+# Built once: marking a message sent is the one write per message, so it skips the ORM.
+_MARK_SENT = (
+    update(_outbox)
+    .where(
+        _outbox.c.id == bindparam("row_id"),
+        _outbox.c.claimed_by == bindparam("token"),
+        _outbox.c.status == OutboxStatus.PENDING,
     )
-    if not held:
+    .values(
+        status=OutboxStatus.SENT,
+        sent_at=bindparam("now"),
+        attempts=bindparam("attempt"),
+        claimed_until=None,
+        last_error=bindparam("note"),
+    )
+)
+
+
+def _mark_sent(row: _Claimed, token: str, note: str) -> None:
+    """Record the message as sent in the session's transaction, which the caller commits."""
+    result = db.session.connection().execute(_MARK_SENT, _sent_values(row, token, note))
+    if not result.rowcount:
         current_app.logger.warning("message %s was sent after its lease ran out", row.message_id)
+
+
+def _sent_values(row: _Claimed, token: str, note: str) -> dict[str, Any]:
+    return {"row_id": row.id, "token": token, "now": utcnow(), "attempt": row.attempts + 1,
+            "note": note}
+
+
+class _NotRecorded(Exception):
+    """Writing that a message was sent failed: delivery stops, as when a commit fails."""
+
+
+class _SentRecorder:
+    """Records each message as sent, with one commit per message.
+
+    On PostgreSQL the record is one UPDATE on an autocommit connection held for the batch (one
+    round trip, itself the commit), written in a thread while the next message's envelope
+    (MAIL FROM, RCPT TO) goes out and waited for before that message's DATA: so, as before,
+    at most one accepted message is ever unrecorded.
+    """
+
+    def __init__(self) -> None:
+        # The record being written, and its message's Message-ID.
+        self.pending: tuple[Future[int], str] | None = None
+        self.connection: DatabaseConnection | None = None
+        self.executor: ThreadPoolExecutor | None = None
+        self.logger = current_app.logger
+
+    def __enter__(self) -> Self:
+        if db.engine.dialect.name == "postgresql":
+            self.connection = db.engine.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            )
+            self.executor = ThreadPoolExecutor(max_workers=1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.settle()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown()
+            if self.connection is not None:
+                self.connection.close()
+
+    def record(self, row: _Claimed, token: str, note: str) -> None:
+        """Record an accepted message (committed now, or before the next message's DATA)."""
+        if self.executor is None or self.connection is None:
+            _mark_sent(row, token, note)
+            db.session.commit()
+            return
+        self.settle()
+        values = _sent_values(row, token, note)
+        written = self.executor.submit(self._write, self.connection, values)
+        self.pending = (written, row.message_id)
+
+    @staticmethod
+    def _write(connection: DatabaseConnection, values: dict[str, Any]) -> int:
+        return connection.execute(_MARK_SENT, values).rowcount
+
+    def settle(self) -> None:
+        """Wait for the last record to be written; before any other write, and before DATA."""
+        if self.pending is None:
+            return
+        (written, message_id), self.pending = self.pending, None
+        try:
+            held = written.result()
+        except Exception as exc:
+            raise _NotRecorded(f"could not record message {message_id} as sent") from exc
+        if not held:
+            self.logger.warning("message %s was sent after its lease ran out", message_id)
 
 
 def _fail(row: _Claimed, token: str, reason: str, *, refused: bool = False) -> None:
@@ -486,42 +605,54 @@ def _deliver_batch(
         report.stopped = reason
         return
     try:
-        _send_each(transport, rows, token, report, should_stop, bounced)
+        with _SentRecorder() as recorder:
+            transport.before_data = recorder.settle
+            _send_each(transport, rows, token, report, should_stop, bounced, recorder)
     finally:
         transport.__exit__(None, None, None)
 
 
 def _send_each(
     transport: Transport, rows: list[_Claimed], token: str, report: DeliveryReport,
-    should_stop: Callable[[], bool], bounced: set[str],
+    should_stop: Callable[[], bool], bounced: set[str], recorder: _SentRecorder,
 ) -> None:
+    # Every write here but the record of a message sent waits for that record first.
+    settled = recorder.settle
     waiting = list(rows)
     while waiting:
         if should_stop():
+            settled()
             _release(waiting, token)
             return
         row = waiting.pop(0)
-        if not _extend_lease(row, token):
+        if not _extend_lease(row, token, before_write=settled):
             continue  # the lease ran out and another worker has it
         recipients = [a for a in row.recipients if a.lower() not in bounced]
         if not recipients:
             # The server refused these addresses before: it is as good as refusing this one.
+            settled()
             _fail(row, token, "every recipient is on the bounce list", refused=True)
             report.failed += 1
             continue
         if row.raw is None:
+            settled()
             _fail(row, token, "the message body is no longer stored")
             report.failed += 1
             continue
         try:
             refused = transport.send(row.sender, recipients, row.raw)
+        except _NotRecorded:
+            raise
         except smtplib.SMTPRecipientsRefused as exc:
+            settled()
             _refused_recipients(report, row, token, exc.recipients, bounced)
         except smtplib.SMTPNotSupportedError as exc:
             # Connected, so not STARTTLS: this message needs what the server lacks (SMTPUTF8).
+            settled()
             _fail(row, token, f"the mail server cannot take this message: {exc}")
             report.failed += 1
         except (smtplib.SMTPException, OSError) as exc:
+            settled()
             kind, reason = classify(exc)
             if kind == CONFIG:
                 _release([row, *waiting], token)
@@ -533,19 +664,27 @@ def _send_each(
             _record_outcome(report, row, token, kind, reason, refused=refused_here)
         except Exception as exc:
             # One message must never stop the rest: settle it, and start the next one afresh.
+            settled()
             current_app.logger.exception("could not send message %s", row.message_id)
             transport.reset()
             _record_outcome(report, row, token, *classify(exc))
         else:
-            note = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
-            _mark_sent(row, token, note)
-            for address_, (code, response) in refused.items():
-                if code >= 500:
-                    record_bounce(email=address_, reason=_response_text(code, response))
-            db.session.commit()
+            if refused:
+                # Some recipients refused: the record and their bounces go in one commit.
+                settled()
+                note = "; ".join(f"{a}: {_response_text(c, r)}" for a, (c, r) in refused.items())
+                _mark_sent(row, token, note)
+                for address_, (code, response) in refused.items():
+                    if code >= 500:
+                        record_bounce(email=address_, reason=_response_text(code, response))
+                db.session.commit()
+            else:
+                # The one commit per message sent: a lost reply can repeat this message alone.
+                recorder.record(row, token, "")
             report.sent += 1
         if not transport.connected:
             # The rest wait for a fresh connection in the next batch.
+            settled()
             _release(waiting, token)
             return
 

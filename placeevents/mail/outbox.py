@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from flask import render_template
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, insert, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from placeevents.addresses import ascii_domain
@@ -176,38 +176,94 @@ def enqueue_all(
     return rows
 
 
-def _outbox_row(
-    message: EmailMessage, kind: str, batch_key: str | None, bulk: bool
-) -> OutboxMessage:
+@dataclass(frozen=True)
+class PreparedMessage:
+    """A message ready for the outbox: its wire bytes and what its row records of it."""
+
+    message_id: str
+    sender: str
+    recipients: list[str]
+    subject: str
+    raw: bytes
+
+
+def enqueue_prepared(
+    messages: Iterable[PreparedMessage], *, kind: str = "", batch_key: str | None = None
+) -> int:
+    """Store prepared messages of one bulk send in one multi-row INSERT; how many were stored."""
+    now = utcnow()
+    values = [
+        {
+            "message_id": m.message_id,
+            "kind": kind,
+            "batch_key": batch_key,
+            "sender": m.sender,
+            "recipients": "\n".join(m.recipients),
+            "subject": m.subject,
+            "raw": m.raw,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    if values:
+        db.session.execute(insert(OutboxMessage), values)
+        wake_workers()
+    return len(values)
+
+
+def complete_headers(message: EmailMessage, *, bulk: bool) -> None:
+    """Add what every queued message carries: the automatic-mail headers, `Precedence: bulk`
+    for bulk mail, a Message-ID under the sender's domain and the Date."""
     for name, value in AUTOMATIC_HEADERS.items():
         if name not in message:
             message[name] = value
     if bulk and "Precedence" not in message:
         message["Precedence"] = "bulk"
-    sender_header = message["From"]
-    sender = sender_header.addresses[0].addr_spec
     if "Message-ID" not in message:
+        sender = message["From"].addresses[0].addr_spec
         message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2])
     if "Date" not in message:
         message["Date"] = format_datetime(utcnow())
+
+
+def prepare(message: EmailMessage, *, bulk: bool = False) -> PreparedMessage:
+    """The message as the outbox stores it (Bcc taken out of the headers into the envelope)."""
+    complete_headers(message, bulk=bulk)
     recipients = [
         a.addr_spec for header in ("To", "Cc", "Bcc") for a in _addresses(message, header)
     ]
     if "Bcc" in message:
         del message["Bcc"]
-    return OutboxMessage(
+    return PreparedMessage(
         message_id=message["Message-ID"],
+        sender=message["From"].addresses[0].addr_spec,
+        recipients=recipients,
+        subject=str(message["Subject"] or "")[:300],
+        raw=wire_bytes(message),
+    )
+
+
+def _outbox_row(
+    message: EmailMessage, kind: str, batch_key: str | None, bulk: bool
+) -> OutboxMessage:
+    prepared = prepare(message, bulk=bulk)
+    return OutboxMessage(
+        message_id=prepared.message_id,
         kind=kind,
         batch_key=batch_key,
-        sender=sender,
-        recipients="\n".join(recipients),
-        subject=str(message["Subject"] or "")[:300],
-        raw=_wire_bytes(message),
+        sender=prepared.sender,
+        recipients="\n".join(prepared.recipients),
+        subject=prepared.subject,
+        raw=prepared.raw,
         next_attempt_at=utcnow(),
     )
 
 
-def _wire_bytes(message: EmailMessage) -> bytes:
+def wire_bytes(message: EmailMessage) -> bytes:
     """The message as sent: internationalised domains as A-labels, and UTF-8 headers only when
     a mailbox name needs them."""
     for header in ADDRESS_HEADERS:

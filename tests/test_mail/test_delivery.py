@@ -4,12 +4,14 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 import time_machine
 from flask import Flask
 from sqlalchemy import select
 
 from placeevents.clock import utcnow
 from placeevents.extensions import db
+from placeevents.mail import delivery
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.delivery import deliver_due
 from placeevents.mail.models import Bounce, OutboxMessage, OutboxStatus
@@ -324,3 +326,23 @@ def test_a_slow_batch_renews_its_lease_before_sending_on(
     # Three marked sent, and a renewal before each of the second and third.
     assert len(per_message) == 3 + 2, per_message
     assert server.handler.message_ids() == {r.message_id: 1 for r in _rows()}
+
+
+def test_a_message_sent_but_not_recorded_stops_delivery_before_the_next_is_accepted(
+    mail_app: Callable[..., Flask],
+    scripted_smtp: Callable[..., ScriptedServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Recording a message sent may overlap the next message's envelope, never its content:
+    # whatever fails, at most one accepted message is unrecorded (and will go again).
+    server = scripted_smtp()
+    mail_app(**server.config())
+    queue_mail(3)
+    monkeypatch.setattr(delivery, "_sent_values", lambda *args: {"row_id": "not a row"})
+
+    with pytest.raises(Exception):  # noqa: B017 (whichever error the database gives)
+        deliver_due()
+
+    db.session.rollback()
+    assert len(server.handler.received) == 1
+    assert all(r.status == OutboxStatus.PENDING and r.sent_at is None for r in _rows())
