@@ -153,8 +153,10 @@ def test_processes_share_counts_through_redis_and_keep_their_own_in_memory(
     if storage == "redis":
         require_tool(_redis_available(), f"Redis at {REDIS_URL}")
         storage = REDIS_URL
-    app = make_app(RATELIMIT_STORAGE_URI=storage)
-    # A fresh address: a fresh count, whatever earlier runs left in the shared store.
+    # Fresh counts, whatever earlier runs left in the shared store: the per-client count of
+    # signups lasts an hour, and every run comes from the same test client address.
+    prefix = f"test-{uuid.uuid4().hex}"
+    app = make_app(RATELIMIT_STORAGE_URI=storage, RATELIMIT_KEY_PREFIX=prefix)
     data = {
         "signup-name": "Ada Lovelace",
         "signup-email": f"ada-{uuid.uuid4().hex}@example.org",
@@ -167,6 +169,7 @@ def test_processes_share_counts_through_redis_and_keep_their_own_in_memory(
         "PLACEEVENTS_ENV": "testing",
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_KEY_PREFIX": prefix,
     }
     other = subprocess.run(
         [sys.executable, "-c", SECOND_PROCESS, json.dumps(config), json.dumps(data)],
