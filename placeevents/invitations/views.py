@@ -304,12 +304,12 @@ def ask_standing(token: str) -> Page:
     if not forms.LinkButtonForm().validate_on_submit():
         abort(400)
     try:
-        enquiry = ask_standing_for_address(email=found.email, enquiry_id=found.event.enquiry_id)
+        ask_standing_for_address(email=found.email, enquiry_id=found.event.enquiry_id)
     except NewsletterError as exc:
         db.session.rollback()
         return _rsvp_page(found, token, error=str(exc)), 409
     db.session.commit()
-    flash(f"We will invite you to every exploration of {enquiry.title}.", "info")
+    flash("We will invite you to every exploration of this enquiry.", "info")
     return redirect(url_for("invitations.rsvp", token=token))
 
 

@@ -229,9 +229,9 @@ def test_the_rsvp_page_offers_a_subscriber_every_exploration(
     rows = db.session.scalars(select(StandingInvitation)).all()
     assert [(r.subscriber_id, r.enquiry_id) for r in rows] == [(subscriber.id, enquiry.id)]
     page = client.get(rsvp_path(invited)).get_data(as_text=True)
-    assert "We will invite you to every exploration of Leaders of place." in page
+    assert "We will invite you to every exploration of this enquiry." in page
     assert button not in page
-    assert "You will be invited to every exploration of Leaders of place" in page
+    assert "You will be invited to every exploration of this enquiry." in page
 
     # Someone not on the list is offered nothing, and the button's address refuses them.
     page = client.get(rsvp_path(stranger)).get_data(as_text=True)

@@ -80,7 +80,8 @@ def test_the_welcome_mail_links_to_a_page_whose_button_asks(
     confirm = smtp.last_to("ada@example.org").links()[0]
     client.post(_path(confirm))
     welcome = smtp.last_to("ada@example.org")
-    assert "every exploration of Bids and pilots" in welcome.text()
+    assert "every exploration of our enquiry" in welcome.text()
+    assert "- Bids and pilots" in welcome.text() and "<li>Bids and pilots</li>" in welcome.html()
     [link] = [u for u in welcome.links() if "/newsletter/standing/" in u]
     assert link in welcome.html()
 
@@ -98,7 +99,7 @@ def test_the_welcome_mail_links_to_a_page_whose_button_asks(
     assert asked.status_code == 303
     assert _standing() == {("ada@example.org", enquiry.id)}
     page = client.get(_path(link)).get_data(as_text=True)
-    assert "You will be invited to every exploration of Bids and pilots." in page
+    assert "You will be invited to every exploration of this enquiry." in page
     assert "Invite me to every exploration of Bids and pilots</button>" not in page
 
     # Asking twice is harmless.
