@@ -262,6 +262,9 @@ def test_the_invite_page_counts_the_standing_subscribers(
     page = logged_in.get(f"/manage/invitations/events/{closed.id}/invite").get_data(as_text=True)
     assert "<strong>2 standing</strong>" in page
     assert "0 were invited" in page and "by invitation only" in page
+    # The responses page tells who came through a standing invitation.
+    page = logged_in.get(f"/manage/invitations/events/{event.id}/responses").get_data(as_text=True)
+    assert f'{online.email} <span class="badge">standing</span>' in page
 
 
 def test_two_workers_at_once_invite_each_person_once(
