@@ -24,13 +24,16 @@ from placeevents.invitations.models import (
     StandingDelivery,
 )
 from placeevents.invitations.sending import default_invitation_text, new_batch_key
-from placeevents.mail.outbox import enqueue
+from placeevents.mail.outbox import enqueue_all
 from placeevents.newsletter import standing as newsletter_standing
 from placeevents.newsletter.links import extras_of, list_mail_extras_for
 from placeevents.newsletter.models import Subscriber
 from placeevents.newsletter.services import standing_subscribers
 
 AUDIENCE = "subscribers invited to every exploration of the enquiry"
+# People handled per run: each costs a few milliseconds (mostly building its mail), and one run
+# is one transaction, which on SQLite holds every other writer back; the next run goes on.
+BATCH = 200
 
 
 def standing_events() -> list[Event]:
@@ -53,10 +56,17 @@ def standing_events() -> list[Event]:
     )
 
 
-def send_standing_invitations() -> int:
-    """Invite every standing subscriber not yet handled to each event it reaches; how many
-    were invited."""
-    return sum(_invite_standing(event) for event in standing_events())
+def send_standing_invitations(*, limit: int = BATCH) -> int:
+    """Invite standing subscribers not yet handled to the events they reach, at most `limit`
+    people handled in one go (the next run carries on); how many were invited."""
+    invited = 0
+    for event in standing_events():
+        if limit <= 0:
+            break
+        done, handled = _invite_standing(event, limit)
+        invited += done
+        limit -= handled
+    return invited
 
 
 def _new_invitation(event: Event, subscriber: Subscriber) -> Invitation:
@@ -91,7 +101,9 @@ def _claim(event: Event, subscriber: Subscriber, invitation: Invitation | None) 
     return True
 
 
-def _invite_standing(event: Event) -> int:
+def _invite_standing(event: Event, limit: int) -> tuple[int, int]:
+    """Invite the event's standing subscribers not yet handled, at most `limit` of them: how
+    many were invited, and how many handled."""
     subscribers = standing_subscribers(
         enquiry_id=event.enquiry_id, in_person=event.has_place, online=event.is_online
     )
@@ -100,9 +112,9 @@ def _invite_standing(event: Event) -> int:
             select(StandingDelivery.subscriber_id).where(StandingDelivery.event_id == event.id)
         )
     )
-    waiting = [s for s in subscribers if s.id not in handled]
+    waiting = [s for s in subscribers if s.id not in handled][:limit]
     if not waiting:
-        return 0
+        return 0, 0
     invited_emails = set(
         db.session.scalars(
             select(Invitation.email).where(
@@ -123,7 +135,7 @@ def _invite_standing(event: Event) -> int:
         else:
             invitations.append(invitation)
     if not invitations:
-        return 0
+        return 0, already
     subject, body = default_invitation_text(event)
     mailing = EventMailing(
         event=event,
@@ -138,17 +150,19 @@ def _invite_standing(event: Event) -> int:
     db.session.add(mailing)
     db.session.flush()
     extras = list_mail_extras_for(i.email for i in invitations)
-    for invitation in invitations:
-        message = mail.build_invitation(
+    messages = [
+        mail.build_invitation(
             invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
         )
-        enqueue(message, kind="invitation", batch_key=mailing.batch_key, bulk=True)
+        for invitation in invitations
+    ]
+    enqueue_all(messages, kind="invitation", batch_key=mailing.batch_key, bulk=True)
     record(
         action="invitations.standing_sent",
         target=f"event:{event.id}",
         detail=f"{len(invitations)} invited, as they asked to be invited to every exploration",
     )
-    return len(invitations)
+    return len(invitations), len(invitations) + already
 
 
 @dataclass(frozen=True)

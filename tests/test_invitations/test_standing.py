@@ -205,6 +205,28 @@ def test_someone_already_invited_is_not_invited_twice(
     assert (delivery.subscriber_id, delivery.invited) == (known.id, False)
 
 
+def test_a_run_handles_a_batch_and_the_next_carries_on(
+    make_enquiry: Any, make_event: Any, make_subscriber: Any
+) -> None:
+    enquiry = make_enquiry()
+    first = make_event(enquiry=enquiry, access=EventAccess.OPEN, title="First")
+    second = make_event(enquiry=enquiry, access=EventAccess.OPEN, title="Second")
+    people = [make_subscriber(email=f"p{n}@example.org") for n in range(3)]
+    for person in people:
+        _stand(person, enquiry)
+
+    assert send_standing_invitations(limit=4) == 4
+    db.session.commit()
+    assert _invited() == {
+        first.title: {"p0@example.org", "p1@example.org", "p2@example.org"},
+        second.title: {"p0@example.org"},
+    }
+    assert send_standing_invitations(limit=4) == 2
+    assert send_standing_invitations(limit=4) == 0
+    db.session.commit()
+    assert _invited()[second.title] == {"p0@example.org", "p1@example.org", "p2@example.org"}
+
+
 def test_the_rsvp_page_offers_a_subscriber_every_exploration(
     client: FlaskClient,
     make_enquiry: Any,
