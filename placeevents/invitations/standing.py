@@ -104,15 +104,13 @@ def _claim(event: Event, subscriber: Subscriber, invitation: Invitation | None) 
 def _invite_standing(event: Event, limit: int) -> tuple[int, int]:
     """Invite the event's standing subscribers not yet handled, at most `limit` of them: how
     many were invited, and how many handled."""
-    subscribers = standing_subscribers(
-        enquiry_id=event.enquiry_id, in_person=event.has_place, online=event.is_online
-    )
-    handled = set(
-        db.session.scalars(
-            select(StandingDelivery.subscriber_id).where(StandingDelivery.event_id == event.id)
-        )
-    )
-    waiting = [s for s in subscribers if s.id not in handled][:limit]
+    # Those handled before are left out in SQL, so a run with nothing new to do reads no one.
+    waiting = standing_subscribers(
+        enquiry_id=event.enquiry_id,
+        in_person=event.has_place,
+        online=event.is_online,
+        handled=select(StandingDelivery.subscriber_id).where(StandingDelivery.event_id == event.id),
+    )[:limit]
     if not waiting:
         return 0, 0
     invited_emails = set(

@@ -195,12 +195,17 @@ def _invitable(candidates: Sequence[Subscriber]) -> list[Subscriber]:
     return [s for s in candidates if s.email not in excluded]
 
 
-def standing_subscribers(*, enquiry_id: int, in_person: bool, online: bool) -> list[Subscriber]:
+def standing_subscribers(
+    *, enquiry_id: int, in_person: bool, online: bool, handled: Select[tuple[int]] | None = None
+) -> list[Subscriber]:
     """Confirmed subscribers who asked to be invited to every exploration of the enquiry and
-    want an event of this format (as invitable_subscribers matches them), oldest first;
-    bounced, do-not-invite and erased addresses left out."""
+    want an event of this format (as invitable_subscribers matches them), oldest first; those
+    whose ids `handled` selects (the caller's subquery), bounced, do-not-invite and erased
+    addresses left out."""
     return _invitable(
-        standing.candidates(enquiry_id=enquiry_id, in_person=in_person, online=online)
+        standing.candidates(
+            enquiry_id=enquiry_id, in_person=in_person, online=online, handled=handled
+        )
     )
 
 

@@ -100,9 +100,12 @@ def _confirmed_standing(enquiry_id: int) -> Select[tuple[Subscriber]]:
     )
 
 
-def candidates(*, enquiry_id: int, in_person: bool, online: bool) -> list[Subscriber]:
-    """Confirmed subscribers standing for the enquiry whose interests match the format
-    (exclusions such as bounces are the caller's), oldest first."""
+def candidates(
+    *, enquiry_id: int, in_person: bool, online: bool, handled: Select[tuple[int]] | None = None
+) -> list[Subscriber]:
+    """Confirmed subscribers standing for the enquiry whose interests match the format, less
+    the subscriber ids `handled` selects (exclusions such as bounces are the caller's), oldest
+    first."""
     wanted = []
     if in_person:
         wanted.append(Subscriber.wants_in_person.is_(True))
@@ -111,6 +114,8 @@ def candidates(*, enquiry_id: int, in_person: bool, online: bool) -> list[Subscr
     if not wanted:
         return []
     query = _confirmed_standing(enquiry_id).where(or_(*wanted)).order_by(Subscriber.id)
+    if handled is not None:
+        query = query.where(Subscriber.id.not_in(handled))
     return list(db.session.scalars(query))
 
 
