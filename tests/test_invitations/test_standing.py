@@ -118,6 +118,23 @@ def test_a_published_event_reaches_each_standing_subscriber_once_within_their_in
     assert db.session.scalar(select(func.count()).select_from(Invitation)) == 7
 
 
+def test_publishing_an_event_brings_the_invitation_on_the_next_run(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any, make_subscriber: Any, smtp: Any
+) -> None:
+    enquiry = make_enquiry()
+    draft = make_event(enquiry=enquiry, access=EventAccess.OPEN, status=EventStatus.DRAFT)
+    _stand(make_subscriber(email="keen@example.org"), enquiry)
+    load_jobs()
+    _run()
+    assert _invited() == {} and smtp.messages == []
+
+    published = logged_in.post(f"/manage/events/{draft.id}/publish")
+    assert published.status_code == 302
+    _run(minutes=1)
+    assert _invited() == {draft.title: {"keen@example.org"}}
+    assert [m.subject for m in smtp.to("keen@example.org")] == [f"Invitation: {draft.title}"]
+
+
 def test_nobody_is_invited_again_after_removal_or_a_no(
     logged_in: FlaskClient,
     client: FlaskClient,
