@@ -3,6 +3,7 @@
 # What each action this domain records reads as in the audit log.
 AUDIT_ACTIONS = {
     "invitations.sent": "Sent invitations",
+    "invitations.standing_sent": "Invited those who asked to be invited to every exploration",
     "invitations.reminded": "Sent answer reminders",
     "invitations.message": "Wrote to the people invited",
     "invitation.removed": "Removed an invitation",

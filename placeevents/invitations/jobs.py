@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from placeevents.invitations import attendance, messages
+from placeevents.invitations import attendance, messages, standing
 from placeevents.jobs import scheduled_job
 
 
@@ -16,3 +16,10 @@ def event_reminders() -> str:
 def expire_offers() -> str:
     """Pass on offered places not accepted within their time."""
     return f"{attendance.expire_offers()} offers lapsed"
+
+
+# Every minute: an event published is in its standing invitees' inboxes within a minute or two.
+@scheduled_job("invitations.standing", every=timedelta(minutes=1))
+def standing_invitations() -> str:
+    """Invite those who asked to be invited to every exploration of an enquiry, once each."""
+    return f"{standing.send_standing_invitations()} standing invitations queued"

@@ -22,6 +22,8 @@ class InvitationSource(enum.StrEnum):
     PASTED = "pasted"
     REQUEST = "request"
     ORGANISER = "organiser"
+    # Invited by the worker: the subscriber asked to be invited to every event of the enquiry.
+    STANDING = "standing"
 
 
 class RsvpAnswer(enum.StrEnum):
@@ -147,3 +149,20 @@ class EventMailing(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     event: Mapped["Event"] = relationship()
+
+
+class StandingDelivery(db.Model):
+    """A standing invitation handled for one event and subscriber, so it is handled only once
+    (an organiser's removal or a "no" is never undone by the next run)."""
+
+    __tablename__ = "standing_delivery"
+    __table_args__ = (sa.UniqueConstraint("event_id", "subscriber_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("event.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
+    )
+    # False when the address had already been invited some other way.
+    invited: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

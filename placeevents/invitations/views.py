@@ -20,13 +20,20 @@ from placeevents.invitations import (
     responses,
     sending,
     several,
+    standing,
 )
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
 from placeevents.invitations.mail import where
 from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
 from placeevents.mail.outbox import batch_progress
-from placeevents.newsletter.services import add_do_not_invite, is_do_not_invite
+from placeevents.newsletter.services import (
+    NewsletterError,
+    add_do_not_invite,
+    ask_standing_for_address,
+    is_do_not_invite,
+    standing_offer,
+)
 from placeevents.notes.services import attendee_notes
 from placeevents.public_forms import same_origin_only
 from placeevents.tokens import ExpiredToken, InvalidToken
@@ -280,6 +287,38 @@ def stop_confirm(token: str) -> Page:
     add_do_not_invite(found.email)
     db.session.commit()
     return redirect(url_for("invitations.stop", token=token))
+
+
+@bp.app_template_global("standing_offer")
+def rsvp_standing_offer(invitation: Invitation) -> str:
+    """What the RSVP page offers about being invited to every exploration (see
+    newsletter.services.standing_offer)."""
+    return standing_offer(email=invitation.email, enquiry_id=invitation.event.enquiry_id)
+
+
+@bp.post("/rsvp/<token>/standing")
+@csrf.exempt
+@limits.PERSONAL_LINK
+def ask_standing(token: str) -> Page:
+    found = _invitation(token)
+    if not isinstance(found, Invitation):
+        return found
+    if not forms.LinkButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        ask_standing_for_address(email=found.email, enquiry_id=found.event.enquiry_id)
+    except NewsletterError as exc:
+        db.session.rollback()
+        return _rsvp_page(found, token, error=str(exc)), 409
+    db.session.commit()
+    flash("We will invite you to every exploration of this enquiry.", "info")
+    return redirect(url_for("invitations.rsvp", token=token))
+
+
+@bp.app_template_global()
+def standing_count(event: Event) -> standing.StandingCount:
+    """For the invite page: who stands invited to every exploration, and who was invited here."""
+    return standing.standing_count(event=event)
 
 
 def _open_event(slug: str) -> Event:

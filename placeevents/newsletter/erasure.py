@@ -10,6 +10,7 @@ from placeevents.newsletter.models import (
     DoNotInvite,
     ImportBatch,
     ImportStatus,
+    StandingInvitation,
     Subscriber,
     Suppression,
 )
@@ -34,6 +35,8 @@ def _delete(statement: Delete) -> int:
 def erase_subscriber(*, email: str) -> SubscriberErased:
     """Delete the address's subscription, refusals and import previews; suppress it for good."""
     names = set(db.session.scalars(select(Subscriber.name).where(Subscriber.email == email)))
+    ids = select(Subscriber.id).where(Subscriber.email == email)
+    _delete(delete(StandingInvitation).where(StandingInvitation.subscriber_id.in_(ids)))
     subscribers = _delete(delete(Subscriber).where(Subscriber.email == email))
     refusals = _delete(delete(DoNotInvite).where(DoNotInvite.email == email))
     previews = _delete(

@@ -3,9 +3,19 @@
 from typing import Any
 
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, EmailField, Field, SearchField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    IntegerField,
+    SearchField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from placeevents.addresses import email_problem
 from placeevents.forms import Form
@@ -90,6 +100,15 @@ class SignupForm(SessionlessForm, DetailsForm):
 class PreferencesForm(SessionlessForm, DetailsForm):
     """A subscriber's own details, changed from the preferences page (its link is the proof)."""
 
+    # Choices are the current enquiries, set by the page: "Invite me to every exploration of …".
+    standing_for = SelectMultipleField(
+        "Standing invitations",
+        coerce=int,
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+
 
 class InPersonForm(DetailsForm):
     """An organiser adding someone who asked in person."""
@@ -117,6 +136,14 @@ class ActionForm(Form):
 
 class LinkActionForm(SessionlessForm):
     """A button on a page reached by a personal link, which is the proof: no CSRF token."""
+
+
+class StandingForm(SessionlessForm):
+    """The button asking to be invited to every exploration of one enquiry."""
+
+    enquiry_id = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired("Choose an enquiry.")]
+    )
 
 
 class ImportForm(Form):

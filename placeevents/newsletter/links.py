@@ -19,6 +19,7 @@ from placeevents.urls import external_url
 CONFIRM = "newsletter-confirm"
 PREFERENCES = "newsletter-preferences"
 UNSUBSCRIBE = "newsletter-unsubscribe"
+STANDING = "newsletter-standing"
 
 
 def token_for(purpose: str, subscriber: Subscriber) -> str:
@@ -39,6 +40,12 @@ def preferences_url(subscriber: Subscriber) -> str:
 def unsubscribe_url(subscriber: Subscriber) -> str:
     """The absolute one-click unsubscribe link (RFC 8058); POST unsubscribes, GET asks."""
     return external_url("newsletter.unsubscribe", token=token_for(UNSUBSCRIBE, subscriber))
+
+
+def standing_url(subscriber: Subscriber) -> str:
+    """The absolute link to the page where a subscriber asks to be invited to every exploration
+    of an enquiry (GET shows it, its button asks)."""
+    return external_url("newsletter.standing_invitation", token=token_for(STANDING, subscriber))
 
 
 def list_id() -> str:

@@ -127,3 +127,19 @@ class DoNotInvite(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StandingInvitation(db.Model):
+    """A subscriber's wish to be invited to every exploration of one enquiry."""
+
+    __tablename__ = "standing_invitation"
+    __table_args__ = (sa.UniqueConstraint("subscriber_id", "enquiry_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subscriber.id", ondelete="CASCADE"), index=True
+    )
+    enquiry_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("enquiry.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

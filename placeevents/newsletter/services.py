@@ -1,12 +1,13 @@
 """The mailing list's use cases: signup, confirmation, preferences, unsubscribe and lists.
 
 Other domains may call find_subscriber, is_suppressed, suppressed_among, invitable_subscribers,
-add_do_not_invite, is_do_not_invite, do_not_invite_among, count_audience and audience_batch.
+add_do_not_invite, is_do_not_invite, do_not_invite_among, count_audience, audience_batch,
+standing_subscribers, standing_offer and ask_standing_for_address.
 """
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from placeevents.addresses import normalise_email
 from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
+from placeevents.enquiries.models import Enquiry
 from placeevents.enquiries.services import current_enquiry
 from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
 from placeevents.mail.bounces import bounced_addresses, bounced_among
 from placeevents.mail.outbox import address, build_message, enqueue, render_email
 from placeevents.mail.requests import QueuedRequest, mail_request_handler, request_mail
-from placeevents.newsletter import links
+from placeevents.newsletter import links, standing
 from placeevents.newsletter.models import (
     ConsentSource,
     DoNotInvite,
@@ -184,9 +186,27 @@ def invitable_subscribers(
     candidates = db.session.scalars(query.order_by(Subscriber.id)).all()
     if with_excluded:
         return list(candidates)
+    return _invitable(candidates)
+
+
+def _invitable(candidates: Sequence[Subscriber]) -> list[Subscriber]:
     emails = [s.email for s in candidates]
     excluded = bounced_among(emails) | suppressed_among(emails) | do_not_invite_among(emails)
     return [s for s in candidates if s.email not in excluded]
+
+
+def standing_subscribers(
+    *, enquiry_id: int, in_person: bool, online: bool, handled: Select[tuple[int]] | None = None
+) -> list[Subscriber]:
+    """Confirmed subscribers who asked to be invited to every exploration of the enquiry and
+    want an event of this format (as invitable_subscribers matches them), oldest first; those
+    whose ids `handled` selects (the caller's subquery), bounced, do-not-invite and erased
+    addresses left out."""
+    return _invitable(
+        standing.candidates(
+            enquiry_id=enquiry_id, in_person=in_person, online=online, handled=handled
+        )
+    )
 
 
 # --- audiences for list mail (news and digests)
@@ -482,7 +502,12 @@ def _confirm(subscriber: Subscriber, ip: str) -> None:
     db.session.execute(
         delete(Suppression).where(Suppression.email_hash == suppression_hash(subscriber.email))
     )
-    _send(subscriber, "newsletter_welcome")
+    _send(
+        subscriber,
+        "newsletter_welcome",
+        standing_url=links.standing_url(subscriber),
+        enquiries=[e.title for e in standing.offered_enquiries()],
+    )
 
 
 @dataclass(frozen=True)
@@ -508,10 +533,15 @@ def subscriber_for_preferences(*, token: str) -> Subscriber:
     return subscriber_from_token(purpose=links.PREFERENCES, token=token)
 
 
-def update_preferences(*, token: str, details: Details) -> Subscriber:
-    """Save the name, organisation, role and interests from the preferences page."""
+def update_preferences(
+    *, token: str, details: Details, standing_for: Collection[int] | None = None
+) -> Subscriber:
+    """Save the name, organisation, role and interests from the preferences page, and the
+    enquiries to be invited to throughout (`standing_for`, when the page offered them)."""
     subscriber = subscriber_for_preferences(token=token)
     _apply_details(subscriber, details)
+    if standing_for is not None and subscriber.status != SubscriberStatus.UNSUBSCRIBED:
+        standing.replace(subscriber, standing_for)
     db.session.flush()
     return subscriber
 
@@ -541,8 +571,65 @@ def unsubscribe(*, token: str) -> Subscriber:
     if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
         subscriber.unsubscribed_at = utcnow()
+        # Unsubscribing stops everything: no standing invitation outlives it.
+        standing.remove_all(subscriber)
         db.session.flush()
     return subscriber
+
+
+# --- standing invitations (see newsletter.standing)
+
+
+def subscriber_for_standing(*, token: str) -> Subscriber:
+    """The subscriber a standing-invitation link (from the welcome mail) names."""
+    return subscriber_from_token(purpose=links.STANDING, token=token)
+
+
+def _standing_enquiry(enquiry_id: int) -> Enquiry:
+    enquiry = standing.offered_enquiry(enquiry_id)
+    if enquiry is None:
+        raise NewsletterError("That enquiry is not running any more.")
+    return enquiry
+
+
+def _ask_standing(subscriber: Subscriber, enquiry_id: int) -> Enquiry:
+    if subscriber.status != SubscriberStatus.CONFIRMED:
+        raise NewsletterError(
+            "Only a confirmed subscriber can be invited to every exploration: "
+            "confirm or renew your subscription first."
+        )
+    enquiry = _standing_enquiry(enquiry_id)
+    standing.add(subscriber, enquiry.id)
+    db.session.flush()
+    return enquiry
+
+
+def ask_standing(*, token: str, enquiry_id: int) -> Enquiry:
+    """Ask, from the page linked in the welcome mail, to be invited to every exploration of an
+    enquiry; asking twice changes nothing."""
+    return _ask_standing(subscriber_for_standing(token=token), enquiry_id)
+
+
+def ask_standing_for_address(*, email: str, enquiry_id: int) -> Enquiry:
+    """Ask for an invitee, from their RSVP page, to be invited to every exploration of the
+    enquiry; only a confirmed subscriber can."""
+    subscriber = find_subscriber(email)
+    if subscriber is None:
+        raise NewsletterError("Only a subscriber can be invited to every exploration.")
+    return _ask_standing(subscriber, enquiry_id)
+
+
+def standing_offer(*, email: str, enquiry_id: int) -> str:
+    """What an invitee's RSVP page offers: "ask" (a confirmed subscriber who has not asked for
+    this current enquiry), "standing" (asked already), or "" (nothing to offer)."""
+    subscriber = find_subscriber(email)
+    if (
+        subscriber is None
+        or subscriber.status != SubscriberStatus.CONFIRMED
+        or standing.offered_enquiry(enquiry_id) is None
+    ):
+        return ""
+    return "standing" if enquiry_id in standing.chosen_enquiry_ids(subscriber) else "ask"
 
 
 def personal_data(*, token: str) -> dict[str, Any]:
@@ -568,6 +655,12 @@ def personal_data(*, token: str) -> dict[str, Any]:
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
         },
         "do_not_invite": is_do_not_invite(subscriber.email),
+        "invited_to_every_exploration_of": sorted(
+            e.title
+            for e in db.session.scalars(
+                select(Enquiry).where(Enquiry.id.in_(standing.chosen_enquiry_ids(subscriber)))
+            )
+        ),
         "mail_bounced": bounced,
         "created_at": _iso(subscriber.created_at),
         "updated_at": _iso(subscriber.updated_at),

@@ -22,7 +22,7 @@ from placeevents.db import reads_only_from_here
 from placeevents.exports.csv import iter_csv
 from placeevents.extensions import csrf, db
 from placeevents.invitations import responses as invitation_responses
-from placeevents.newsletter import imports, services
+from placeevents.newsletter import imports, services, standing
 from placeevents.newsletter.forms import (
     ActionForm,
     EraseForm,
@@ -33,6 +33,7 @@ from placeevents.newsletter.forms import (
     LinkActionForm,
     PreferencesForm,
     SignupForm,
+    StandingForm,
 )
 from placeevents.newsletter.links import PREFERENCES, UNSUBSCRIBE, token_for
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
@@ -153,10 +154,22 @@ def preferences(token: str) -> Page:
                 "wants_in_person": subscriber.wants_in_person,
                 "wants_online": subscriber.wants_online,
                 "wants_news": subscriber.wants_news,
+                "standing_for": sorted(standing.chosen_enquiry_ids(subscriber)),
             }
         )
+        offered = standing.offered_enquiries()
+        form.standing_for.choices = [
+            (e.id, f"Invite me to every exploration of {e.title}") for e in offered
+        ]
         if form.validate_on_submit():
-            services.update_preferences(token=token, details=form.details())
+            services.update_preferences(
+                token=token,
+                details=form.details(),
+                # Someone unsubscribed is not shown the choice, so their form carries none.
+                standing_for=form.standing_for.data
+                if offered and subscriber.status != SubscriberStatus.UNSUBSCRIBED
+                else None,
+            )
             db.session.commit()
             flash("Your preferences are saved.", "success")
             return redirect(url_for(".preferences", token=token), 303)
@@ -169,6 +182,32 @@ def preferences(token: str) -> Page:
         action=LinkActionForm(formdata=None),
         token=token,
         unsubscribe_url=_page_url(".unsubscribe", UNSUBSCRIBE, subscriber),
+    ), _status(form.is_submitted())
+
+
+@bp.route("/standing/<token>", methods=["GET", "POST"])
+@csrf.exempt
+@limits.PERSONAL_LINK
+def standing_invitation(token: str) -> Page:
+    # Linked from the welcome mail: GET only shows the buttons (mail scanners follow links).
+    form = StandingForm()
+    try:
+        subscriber = services.subscriber_for_standing(token=token)
+        if form.validate_on_submit():
+            services.ask_standing(token=token, enquiry_id=form.enquiry_id.data)
+            db.session.commit()
+            return redirect(url_for(".standing_invitation", token=token), 303)
+    except services.InvalidLink as exc:
+        return _link_problem(exc)
+    except services.NewsletterError as exc:
+        form.enquiry_id.errors = [str(exc)]
+    return render_template(
+        "newsletter/standing.html",
+        subscriber=subscriber,
+        form=form,
+        enquiries=standing.offered_enquiries(),
+        chosen=standing.chosen_enquiry_ids(subscriber),
+        preferences_url=_page_url(".preferences", PREFERENCES, subscriber),
     ), _status(form.is_submitted())
 
 

@@ -151,7 +151,7 @@ def build_world() -> World:
     from placeevents.mail.models import OutboxStatus
     from placeevents.news import services as news
     from placeevents.newsletter.imports import start_import
-    from placeevents.newsletter.links import CONFIRM, PREFERENCES, UNSUBSCRIBE, token_for
+    from placeevents.newsletter.links import CONFIRM, PREFERENCES, STANDING, UNSUBSCRIBE, token_for
     from placeevents.newsletter.models import Subscriber, SubscriberStatus
     from placeevents.notes.models import NoteRevision
 
@@ -301,6 +301,7 @@ def build_world() -> World:
             "invitations.answer": rsvp_tokens,
             "invitations.accept": rsvp_tokens[::-1],
             "invitations.answer_others": rsvp_tokens,
+            "invitations.ask_standing": rsvp_tokens,
             "invitations.personal_calendar": rsvp_tokens,
             "invitations.stop": [stop_token(invitation)],
             "invitations.stop_confirm": [stop_token(invitation)],
@@ -311,6 +312,7 @@ def build_world() -> World:
             "newsletter.my_data": preferences,
             "newsletter.resubscribe": preferences[::-1],
             "newsletter.unsubscribe": [token_for(UNSUBSCRIBE, subscriber)],
+            "newsletter.standing_invitation": [token_for(STANDING, subscriber)],
             "auth.join": join_tokens,
             "auth.reset_password": reset_tokens,
             "auth.confirm_email": email_tokens,
