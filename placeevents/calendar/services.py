@@ -6,11 +6,14 @@ never takes a newer message for an older one: not even a yes after a cancellatio
 """
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from threading import Lock
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import bindparam, func, select
 
 from placeevents.calendar import ics
 from placeevents.calendar.models import CalendarOrganizer
@@ -58,9 +61,28 @@ class FeedState:
     last change, and its events' count, id sum and newest calendar version (an event added,
     removed, or changed in anything a calendar shows moves one of them)."""
 
-    enquiry: Enquiry
+    enquiry_id: int
     etag: str
     last_modified: datetime
+
+
+# Built once with a bound slug: each poll only binds the value and runs the compiled query.
+_FEED_STATE = (
+    select(
+        Enquiry.id,
+        Enquiry.updated_at,
+        func.count(Event.id),
+        func.coalesce(func.sum(Event.id), 0),
+        func.max(Event.calendar_changed_at),
+    )
+    .outerjoin(Event, Event.enquiry_id == Enquiry.id)
+    .where(Enquiry.slug == bindparam("slug"))
+    .group_by(Enquiry.id, Enquiry.updated_at)
+)
+
+# Feed bodies each process keeps, by ETag: a repeated full fetch is not built again.
+FEED_BODIES_KEPT = 32
+_feed_bodies_lock = Lock()
 
 
 def organizer(event: Event, *, sending: bool = True) -> ics.Person:
@@ -122,34 +144,24 @@ def _enquiry_calendar(enquiry: Enquiry, *, etag: str | None = None) -> CalendarF
 def enquiry_feed_state(*, slug: str) -> FeedState:
     """The feed's validators from stored values alone, so a calendar app's conditional poll
     is answered (304) without loading an event or writing the file."""
-    row = db.session.execute(
-        select(
-            Enquiry,
-            func.count(Event.id),
-            func.coalesce(func.sum(Event.id), 0),
-            func.max(Event.calendar_changed_at),
-        )
-        .outerjoin(Event, Event.enquiry_id == Enquiry.id)
-        .where(Enquiry.slug == slug)
-        .group_by(Enquiry.id)
-    ).one_or_none()
+    row = db.session.connection().execute(_FEED_STATE, {"slug": slug}).first()
     if row is None:
         raise CalendarNotFound("There is no such enquiry.")
-    enquiry, count, id_sum, newest = row
-    last_modified = _last_change(enquiry.updated_at, *([newest] if newest is not None else []))
+    enquiry_id, updated_at, count, id_sum, newest = row
+    last_modified = _last_change(updated_at, *([newest] if newest is not None else []))
     version = "|".join(
         (
             FEED_FORMAT,
             base_url(),
-            str(enquiry.id),
-            enquiry.updated_at.astimezone(UTC).isoformat(),
+            str(enquiry_id),
+            updated_at.astimezone(UTC).isoformat(),
             str(count),
             str(id_sum),
             newest.astimezone(UTC).isoformat() if newest is not None else "",
         )
     )
     return FeedState(
-        enquiry=enquiry,
+        enquiry_id=enquiry_id,
         etag=hashlib.sha256(version.encode()).hexdigest()[:32],
         last_modified=last_modified,
     )
@@ -157,8 +169,25 @@ def enquiry_feed_state(*, slug: str) -> FeedState:
 
 def enquiry_feed(*, state: FeedState) -> CalendarFile:
     """The subscribable calendar of an enquiry: its published and cancelled events, with the
-    validators `state` read (see enquiry_feed_state)."""
-    return _enquiry_calendar(state.enquiry, etag=state.etag)
+    validators `state` read (see enquiry_feed_state). The ETag names the body, so a body
+    built for it once is served again from memory until something in the feed changes."""
+    kept: OrderedDict[str, CalendarFile] = current_app.extensions.setdefault(
+        "placeevents.feed_bodies", OrderedDict()
+    )
+    with _feed_bodies_lock:
+        file = kept.get(state.etag)
+        if file is not None:
+            kept.move_to_end(state.etag)
+            return file
+    enquiry = db.session.get(Enquiry, state.enquiry_id)
+    if enquiry is None:
+        raise CalendarNotFound("There is no such enquiry.")
+    file = _enquiry_calendar(enquiry, etag=state.etag)
+    with _feed_bodies_lock:
+        kept[state.etag] = file
+        while len(kept) > FEED_BODIES_KEPT:
+            kept.popitem(last=False)
+    return file
 
 
 def enquiry_export(*, enquiry_id: int) -> CalendarFile:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from placeevents.addresses import has_control_characters
 from placeevents.audit.services import Target, record
@@ -94,9 +94,11 @@ def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
             Event.enquiry_id == enquiry.id,
             Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
         )
-        .options(selectinload(Event.enquiry))
         .order_by(Event.starts_at)
     ).all()
+    for event in events:
+        # The enquiry is the one given: no query to load it again.
+        set_committed_value(event, "enquiry", enquiry)
     now = utcnow()
     upcoming = [e for e in events if e.ends_at >= now]
     past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
@@ -301,7 +303,6 @@ def update_event(*, event: Event, details: EventDetails) -> EventSaved:
     db.session.flush()
     record(action="event.update", target=f"event {event.slug}", detail=" ".join(changes))
     return EventSaved(event=event, changes=changes, notes=notes)
-
 
 
 def publish_warnings(event: Event) -> list[str]:

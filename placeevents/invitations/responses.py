@@ -40,8 +40,14 @@ def with_event() -> list:
 def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitation:
     """The invitation a link names; InvalidToken or ExpiredToken if it reaches none."""
     data = read_token(purpose, token)
+    # One query by primary key: the invitation, its event and enquiry, and its answer.
     invitation = db.session.scalar(
-        select(Invitation).where(Invitation.id == data.row_id).options(*with_event())
+        select(Invitation)
+        .where(Invitation.id == data.row_id)
+        .options(
+            joinedload(Invitation.event).joinedload(Event.enquiry),
+            joinedload(Invitation.rsvp),
+        )
     )
     if invitation is None or not hmac.compare_digest(invitation.token_nonce, data.nonce):
         raise InvalidToken("this link is not valid")
