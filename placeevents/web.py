@@ -101,9 +101,11 @@ HTTPS_SECURITY_HEADERS = (
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
+    # One pass over the few headers set so far (a missed lookup in Headers raises and catches).
+    present = {name.lower() for name, _ in headers.items()}
     https = current_app.config["PLACEEVENTS_BASE_URL"].startswith("https://")
     for name, value in HTTPS_SECURITY_HEADERS if https else SECURITY_HEADERS:
-        if name not in headers:
+        if name.lower() not in present:
             headers.add(name, value)
     return response
 
@@ -126,11 +128,26 @@ class CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if not session and not session.modified:
+            # Nothing to store and no cookie to remove: only say the answer depends on it.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 def _guard_input() -> None:
     # NUL bytes are never meaningful input and PostgreSQL refuses them with a 500.
+    environ = request.environ
+    sent = []
+    # Only what was sent is parsed: no query string, no arguments; no content type, no form.
+    if environ.get("QUERY_STRING"):
+        sent.append(request.args)
+    if environ.get("CONTENT_TYPE"):
+        sent.append(request.form)
     limit = current_app.config["MAX_FORM_MEMORY_SIZE"]
-    for values in (request.args, request.form):
+    for values in sent:
         for value in values.values():
             if "\x00" in value:
                 abort(400, description="The request contained a NUL character.")

@@ -29,7 +29,6 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask, current_app, g, has_app_context
-from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 from werkzeug.serving import make_server
@@ -38,6 +37,7 @@ from placeevents import create_app
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
 from placeevents.worker import Worker
+from placeevents.web import CookieSessions
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -217,7 +217,7 @@ class DeliveringClient(FlaskClient):
         return response
 
 
-class ClockTolerantSessions(SecureCookieSessionInterface):
+class ClockTolerantSessions(CookieSessions):
     """The session cookie, read whatever its age: tests move the clock, even back before the
     sign-in, and itsdangerous refuses a cookie signed "in the future". Sign-in sessions still
     expire, by their rows (placeevents.auth.sessions)."""
