@@ -36,8 +36,8 @@ from werkzeug.serving import make_server
 from placeevents import create_app
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
-from placeevents.worker import Worker
 from placeevents.web import CookieSessions
+from placeevents.worker import Worker
 
 CHROMIUM = "/usr/bin/chromium"
 IN_CI = os.environ.get("CI", "").lower() == "true"
