@@ -497,7 +497,9 @@ def _remove_demo() -> None:
             db.session.delete(note)
         attendance.forget_event(event=event)
         db.session.delete(event)
-    for enquiry in db.session.scalars(select(Enquiry).where(Enquiry.slug.in_(DEMO_ENQUIRY_SLUGS))):
+    for enquiry in db.session.scalars(
+        select(Enquiry).where(Enquiry.slug.in_(DEMO_ENQUIRY_SLUGS))
+    ):
         db.session.delete(enquiry)
     demo_newsletters = select(Newsletter).where(
         Newsletter.subject.in_([NEWS_SUBJECT, f"What we are learning: {ENQUIRY_TITLE}"[:200]])

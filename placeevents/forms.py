@@ -48,6 +48,7 @@ class Form(FlaskForm):
                 options = {**options, "filters": [*unbound_field.kwargs.get("filters", ()), check]}
             return unbound_field.bind(form=form, **options)
 
+
     def hidden_tag(self, *fields: Any) -> Markup:
         """The hidden fields (the CSRF token among them) without ids: a page often holds several
         forms, and an id may appear only once in a document."""

@@ -40,10 +40,8 @@ def _tokens(text: str, top_level: int | None) -> list[Token]:
     headings = [t for t in tokens if t.type in ("heading_open", "heading_close")]
     # The page already has its h1: a "# heading" in a description becomes an h2. Where the text
     # sits right under the h1, its shallowest heading becomes `top_level`, so none is skipped.
-    shift = (
-        1
-        if top_level is None or not headings
-        else (top_level - min(int(t.tag[1]) for t in headings))
+    shift = 1 if top_level is None or not headings else (
+        top_level - min(int(t.tag[1]) for t in headings)
     )
     for token in headings:
         token.tag = f"h{min(max(int(token.tag[1]) + shift, 2), 6)}"

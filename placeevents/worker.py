@@ -161,9 +161,8 @@ class Worker:
             db.session.rollback()
             current_app.logger.exception("worker pass failed")
         else:
-            if any(
-                (report.sent, report.retried, report.failed, report.requests, report.stopped, once)
-            ):
+            if any((report.sent, report.retried, report.failed, report.requests, report.stopped,
+                    once)):
                 click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S}Z mail: {report}")
             for name, outcome in outcomes.items():
                 click.echo(f"{utcnow():%Y-%m-%d %H:%M:%S}Z job {name}: {outcome}")

@@ -65,7 +65,9 @@ def _enquiry_form_valid(form: EnquiryForm) -> bool:
     if form.validate_on_submit():
         return True
     if form.is_submitted():
-        rules = services.rule_errors(title=form.title.data or "", timezone=form.timezone.data or "")
+        rules = services.rule_errors(
+            title=form.title.data or "", timezone=form.timezone.data or ""
+        )
         for name, message in rules.items():
             if not form[name].errors:
                 form[name].errors = [message]

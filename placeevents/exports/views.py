@@ -109,7 +109,9 @@ def check_in(event_id: int) -> str | tuple[str, int]:
             overbook = services.invitation_on_list(event=event, invitation_id=overbook_id)
         except services.NotFoundError:
             pass
-    return render_template("exports/check_in.html", form=form, listing=listing, overbook=overbook)
+    return render_template(
+        "exports/check_in.html", form=form, listing=listing, overbook=overbook
+    )
 
 
 def _back_to_check_in(

@@ -341,17 +341,8 @@ def _claim(*, token: str, cutoff: datetime) -> list[_Claimed]:
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         )
         rows = [
-            _Claimed(
-                r.id,
-                r.message_id,
-                r.sender,
-                [a for a in r.recipients.split("\n") if a],
-                r.raw,
-                r.attempts,
-                held_until,
-                r.kind,
-                r.batch_key,
-            )
+            _Claimed(r.id, r.message_id, r.sender, [a for a in r.recipients.split("\n") if a],
+                     r.raw, r.attempts, held_until, r.kind, r.batch_key)
             for r in result
         ]
     db.session.commit()
@@ -386,13 +377,8 @@ def _extend_lease(row: _Claimed, token: str) -> bool:
 
 def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
     held = _update_held(
-        row,
-        token,
-        status=OutboxStatus.SENT,
-        sent_at=utcnow(),
-        attempts=row.attempts + 1,
-        claimed_until=None,
-        last_error=note,
+        row, token, status=OutboxStatus.SENT, sent_at=utcnow(), attempts=row.attempts + 1,
+        claimed_until=None, last_error=note,
     )
     if not held:
         current_app.logger.warning("message %s was sent after its lease ran out", row.message_id)
@@ -401,11 +387,8 @@ def _mark_sent(row: _Claimed, token: str, note: str = "") -> None:
 def _fail(row: _Claimed, token: str, reason: str, *, refused: bool = False) -> None:
     """Fail the message for good; `refused` when the server refused it (see the docstring)."""
     values: dict[str, Any] = {
-        "status": OutboxStatus.FAILED,
-        "attempts": row.attempts + 1,
-        "claimed_by": None,
-        "claimed_until": None,
-        "last_error": reason[:2000],
+        "status": OutboxStatus.FAILED, "attempts": row.attempts + 1, "claimed_by": None,
+        "claimed_until": None, "last_error": reason[:2000],
     }
     held = db.session.execute(
         update(OutboxMessage)
@@ -435,13 +418,8 @@ def _retry(row: _Claimed, token: str, reason: str) -> bool:
         _fail(row, token, f"gave up after {attempt} attempts: {reason}")
         return False
     _update_held(
-        row,
-        token,
-        attempts=attempt,
-        next_attempt_at=utcnow() + retry_delay(attempt),
-        claimed_by=None,
-        claimed_until=None,
-        last_error=reason[:2000],
+        row, token, attempts=attempt, next_attempt_at=utcnow() + retry_delay(attempt),
+        claimed_by=None, claimed_until=None, last_error=reason[:2000],
     )
     return True
 
@@ -465,15 +443,8 @@ def _release(rows: Iterable[_Claimed], token: str) -> None:
 # --- delivery
 
 
-def _record_outcome(
-    report: DeliveryReport,
-    row: _Claimed,
-    token: str,
-    kind: str,
-    reason: str,
-    *,
-    refused: bool = False,
-) -> None:
+def _record_outcome(report: DeliveryReport, row: _Claimed, token: str, kind: str,
+                    reason: str, *, refused: bool = False) -> None:
     if kind == PERMANENT:
         _fail(row, token, reason, refused=refused)
         report.failed += 1
@@ -484,10 +455,7 @@ def _record_outcome(
 
 
 def _refused_recipients(
-    report: DeliveryReport,
-    row: _Claimed,
-    token: str,
-    refused: dict[str, tuple[int, bytes]],
+    report: DeliveryReport, row: _Claimed, token: str, refused: dict[str, tuple[int, bytes]],
     bounced: set[str],
 ) -> None:
     permanent = {a: r for a, r in refused.items() if r[0] >= 500}
@@ -524,12 +492,8 @@ def _deliver_batch(
 
 
 def _send_each(
-    transport: Transport,
-    rows: list[_Claimed],
-    token: str,
-    report: DeliveryReport,
-    should_stop: Callable[[], bool],
-    bounced: set[str],
+    transport: Transport, rows: list[_Claimed], token: str, report: DeliveryReport,
+    should_stop: Callable[[], bool], bounced: set[str],
 ) -> None:
     waiting = list(rows)
     while waiting:
@@ -608,3 +572,4 @@ def deliver_due(*, should_stop: Callable[[], bool] | None = None) -> DeliveryRep
             break
         _deliver_batch(rows, token, report, stop)
     return report
+

@@ -50,11 +50,8 @@ class MailboxMessage:
 
     def parts(self) -> list[MailboxPart]:
         """Every leaf part other than the text and HTML bodies, numbered for download."""
-        bodies = {
-            id(p)
-            for p in (self.message.get_body(("plain",)), self.message.get_body(("html",)))
-            if p is not None
-        }
+        bodies = {id(p) for p in (self.message.get_body(("plain",)),
+                                  self.message.get_body(("html",))) if p is not None}
         found = []
         for index, part in enumerate(_leaves(self.message)):
             if id(part) in bodies:

@@ -82,10 +82,7 @@ def answer_due_requests(*, should_stop: Callable[[], bool]) -> int:
             delete(MailRequest)
             .where(MailRequest.id == request_id, *_due(cutoff))
             .returning(
-                MailRequest.kind,
-                MailRequest.email,
-                MailRequest.payload,
-                MailRequest.attempts,
+                MailRequest.kind, MailRequest.email, MailRequest.payload, MailRequest.attempts,
                 MailRequest.created_at,
             )
             .execution_options(synchronize_session=False)

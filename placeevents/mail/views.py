@@ -85,9 +85,7 @@ def mailbox_part(name: str, index: int) -> Response:
     found = message.part(index) or abort(404)
     part, payload = found
     return send_file(
-        BytesIO(payload),
-        mimetype=part.content_type,
-        as_attachment=True,
+        BytesIO(payload), mimetype=part.content_type, as_attachment=True,
         download_name=part.filename,
     )
 

@@ -20,11 +20,8 @@ class NewsletterForm(Form):
     """Subject, text and audience of a newsletter."""
 
     subject = StringField(
-        "Subject",
-        validators=[
-            InputRequired(message="Give the newsletter a subject."),
-            Length(max=SUBJECT_LENGTH),
-        ],
+        "Subject", validators=[InputRequired(message="Give the newsletter a subject."),
+                               Length(max=SUBJECT_LENGTH)]
     )
     body = TextAreaField("Text", validators=[Optional(), Length(max=BODY_LENGTH)])
     interests = MultiCheckboxField(
@@ -50,8 +47,7 @@ class ScheduleForm(Form):
     """When to send, in the enquiry's time zone."""
 
     send_at = LocalDateTimeField(
-        "Send at",
-        format=LOCAL_FORMATS,
+        "Send at", format=LOCAL_FORMATS,
         validators=[InputRequired(message="Enter the date and time to send it.")],
     )
 

@@ -162,9 +162,7 @@ def create_newsletter(*, data: NewsInput, organiser: "Organiser | None") -> News
     db.session.add(newsletter)
     db.session.flush()
     record(
-        action="news.create",
-        target=f"newsletter:{newsletter.id}",
-        detail=newsletter.subject,
+        action="news.create", target=f"newsletter:{newsletter.id}", detail=newsletter.subject,
         organiser=organiser,
     )
     return newsletter
@@ -187,10 +185,7 @@ def _lock_editable(newsletter: Newsletter) -> None:
 
 
 def update_newsletter(
-    *,
-    newsletter: Newsletter,
-    data: NewsInput,
-    organiser: "Organiser | None",
+    *, newsletter: Newsletter, data: NewsInput, organiser: "Organiser | None",
     insert: str | None = None,
 ) -> Newsletter:
     """Save changes to a draft or scheduled newsletter, with a block appended when asked."""
@@ -198,9 +193,7 @@ def update_newsletter(
     if insert is not None:
         block = block_markdown(block=insert)
         data = NewsInput(
-            data.subject,
-            f"{(data.body or '').rstrip()}\n\n{block}".strip(),
-            data.interests,
+            data.subject, f"{(data.body or '').rstrip()}\n\n{block}".strip(), data.interests,
             data.event_ids,
         )
     _apply(newsletter, _check(data))
@@ -212,11 +205,8 @@ def delete_draft(*, newsletter: Newsletter, organiser: "Organiser | None") -> No
     """Delete a newsletter that was never sent."""
     _lock_editable(newsletter)
     record(
-        action="news.delete",
-        target=f"newsletter:{newsletter.id}",
-        detail=newsletter.subject,
-        organiser=organiser,
-        linked=False,
+        action="news.delete", target=f"newsletter:{newsletter.id}", detail=newsletter.subject,
+        organiser=organiser, linked=False,
     )
     db.session.delete(newsletter)
     db.session.flush()
@@ -259,7 +249,10 @@ def _note_link(note: Note) -> str:
 
 
 def _note_line(note: Note) -> str:
-    return f"- [{_escape(note.title)}]({_note_link(note)}), from {_escape(note.event.title)}"
+    return (
+        f"- [{_escape(note.title)}]({_note_link(note)}), from "
+        f"{_escape(note.event.title)}"
+    )
 
 
 def _excerpt(note: Note) -> str:
@@ -363,10 +356,8 @@ def create_digest(*, organiser: "Organiser | None") -> Newsletter:
     db.session.add(newsletter)
     db.session.flush()
     record(
-        action="news.create",
-        target=f"newsletter:{newsletter.id}",
-        detail=f"learning digest, {len(included)} notes",
-        organiser=organiser,
+        action="news.create", target=f"newsletter:{newsletter.id}",
+        detail=f"learning digest, {len(included)} notes", organiser=organiser,
     )
     return newsletter
 
@@ -512,10 +503,8 @@ def _hand_over(
     newsletter.scheduled_for = when
     db.session.flush()
     record(
-        action=action,
-        target=f"newsletter:{newsletter.id}",
-        detail=f"{newsletter.subject}; from {when:%Y-%m-%d %H:%M} UTC",
-        organiser=organiser,
+        action=action, target=f"newsletter:{newsletter.id}",
+        detail=f"{newsletter.subject}; from {when:%Y-%m-%d %H:%M} UTC", organiser=organiser,
     )
     return newsletter
 
@@ -529,9 +518,7 @@ def cancel_schedule(*, newsletter: Newsletter, organiser: "Organiser | None") ->
     newsletter.scheduled_for = None
     db.session.flush()
     record(
-        action="news.cancel",
-        target=f"newsletter:{newsletter.id}",
-        detail=newsletter.subject,
+        action="news.cancel", target=f"newsletter:{newsletter.id}", detail=newsletter.subject,
         organiser=organiser,
     )
     return newsletter
@@ -651,8 +638,7 @@ def queue_batch(*, newsletter: Newsletter, token: str, limit: int | None = None)
         newsletter.claimed_until = None
         db.session.flush()
         record(
-            action="news.sent",
-            target=f"newsletter:{newsletter.id}",
+            action="news.sent", target=f"newsletter:{newsletter.id}",
             detail=f"{newsletter.queued} messages queued",
         )
         return False

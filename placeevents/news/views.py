@@ -125,7 +125,8 @@ def _edit_page(newsletter: Newsletter, form: NewsletterForm, status: int = 200) 
             schedule_form=schedule_form,
             action_form=ActionForm(formdata=None),
             preview=services.preview(newsletter=newsletter),
-            count=services.count_recipients(newsletter=newsletter) if newsletter.editable else None,
+            count=services.count_recipients(newsletter=newsletter) if newsletter.editable
+            else None,
             progress=None if newsletter.editable else services.progress(newsletter=newsletter),
             blocks=services.BLOCKS,
             timezone=tz,

@@ -71,7 +71,7 @@ def is_web_address(url: str) -> bool:
 
 
 def split_resource_line(line: str) -> Resource:
-    """ "Title | https://…" or a bare address, as written (not yet checked)."""
+    """"Title | https://…" or a bare address, as written (not yet checked)."""
     title, bar, url = line.rpartition("|")
     if not bar:
         return Resource(title="", url=line.strip())

@@ -722,8 +722,8 @@ def learning(enquiry: Enquiry) -> list[LearningSection]:
 def erase_shares(*, email: str) -> int:
     """Forget that notes were shared with an address (for its erasure); how many records."""
     result = db.session.execute(
-        delete(NoteShare)
-        .where(NoteShare.email == email)
-        .execution_options(synchronize_session=False)
+        delete(NoteShare).where(NoteShare.email == email).execution_options(
+            synchronize_session=False
+        )
     )
     return result.rowcount or 0

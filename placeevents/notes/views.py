@@ -96,7 +96,9 @@ def attendee_show(token: str, note_id: int) -> Response:
     except services.NoteNotFound:
         return _not_found()
     return no_store(
-        make_response(render_template("notes/attendee_show.html", invitation=invitation, note=note))
+        make_response(
+            render_template("notes/attendee_show.html", invitation=invitation, note=note)
+        )
     )
 
 

@@ -41,10 +41,8 @@ class Settings:
 
     def mail_example(self) -> str:
         """How an invitation's sender and subject read in an inbox with these settings."""
-        sender = (
-            f'"{self.sender_name}" <{self.sender_email}>'
-            if self.sender_name
-            else (self.sender_email)
+        sender = f'"{self.sender_name}" <{self.sender_email}>' if self.sender_name else (
+            self.sender_email
         )
         return f"From {sender}, Subject: {self.prefixed('Invitation: …')}"
 

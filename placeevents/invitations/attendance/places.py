@@ -57,7 +57,9 @@ def take_place(event_id: int) -> bool:
 def force_place(event_id: int) -> None:
     table = Event.__table__
     db.session.execute(
-        table.update().where(table.c.id == event_id).values(places_taken=table.c.places_taken + 1)
+        table.update()
+        .where(table.c.id == event_id)
+        .values(places_taken=table.c.places_taken + 1)
     )
 
 
