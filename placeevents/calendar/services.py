@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from placeevents.calendar import ics
 from placeevents.calendar.models import CalendarOrganizer
@@ -123,10 +124,21 @@ def public_event_calendar(*, slug: str) -> CalendarFile:
     )
 
 
-def _enquiry_calendar(enquiry: Enquiry, *, etag: str | None = None) -> CalendarFile:
-    every_event = db.session.scalars(
-        select(Event).where(Event.enquiry_id == enquiry.id).order_by(Event.starts_at, Event.id)
-    ).all()
+def _every_event(enquiry_id: int) -> list[Event]:
+    # Each with its enquiry, in the same query: the feed has only the enquiry's id in hand.
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.enquiry_id == enquiry_id)
+            .options(joinedload(Event.enquiry))
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
+
+
+def _enquiry_calendar(
+    enquiry: Enquiry, every_event: list[Event], *, etag: str | None = None
+) -> CalendarFile:
     public = [e for e in every_event if e.status in PUBLIC_STATUSES]
     body = ics.enquiry_feed_ics(enquiry, public, base_url=base_url())
     # Drafts count towards the last change so an event withdrawn from the feed moves it on.
@@ -179,10 +191,11 @@ def enquiry_feed(*, state: FeedState) -> CalendarFile:
         if file is not None:
             kept.move_to_end(state.etag)
             return file
-    enquiry = db.session.get(Enquiry, state.enquiry_id)
+    every_event = _every_event(state.enquiry_id)
+    enquiry = every_event[0].enquiry if every_event else db.session.get(Enquiry, state.enquiry_id)
     if enquiry is None:
         raise CalendarNotFound("There is no such enquiry.")
-    file = _enquiry_calendar(enquiry, etag=state.etag)
+    file = _enquiry_calendar(enquiry, every_event, etag=state.etag)
     with _feed_bodies_lock:
         kept[state.etag] = file
         while len(kept) > FEED_BODIES_KEPT:
@@ -195,7 +208,7 @@ def enquiry_export(*, enquiry_id: int) -> CalendarFile:
     enquiry = db.session.get(Enquiry, enquiry_id)
     if enquiry is None:
         raise CalendarNotFound("There is no such enquiry.")
-    return _enquiry_calendar(enquiry)
+    return _enquiry_calendar(enquiry, _every_event(enquiry.id))
 
 
 # --- links
