@@ -16,6 +16,7 @@ from placeevents.ids import row_id
 from placeevents.invitations import attendance, event_changes
 from placeevents.mail.outbox import batch_progress
 from placeevents.markdown import render_markdown
+from placeevents.notes.services import public_notes_for
 
 bp = Blueprint("events", __name__)
 bp.add_app_template_filter(render_markdown, "markdown")
@@ -29,7 +30,7 @@ def show(slug: str) -> str:
     )
     if event is None or not event.is_public:
         abort(404)
-    return render_template("events/show.html", event=event)
+    return render_template("events/show.html", event=event, public_notes=public_notes_for(event))
 
 
 manage_bp = Blueprint("events", __name__, url_prefix="/events")
