@@ -9,6 +9,7 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from threading import Lock
 from urllib.parse import urlencode
 
@@ -231,6 +232,12 @@ def _public_details(event: Event) -> str:
     return f"{description}\n\n{page}" if description else page
 
 
+@lru_cache(maxsize=256)
+def _query_string(pairs: tuple[tuple[str, str], ...]) -> str:
+    # Event pages ask for the same links over and over; encoding the description is the cost.
+    return urlencode(pairs)
+
+
 def google_calendar_url(event: Event) -> str:
     """A link that opens Google Calendar's new-event page filled in with this event."""
     dates = f"{ics.utc_stamp(event.starts_at)}/{ics.utc_stamp(event.ends_at)}"
@@ -242,7 +249,7 @@ def google_calendar_url(event: Event) -> str:
         "location": ics.location(event),
         "ctz": event.enquiry.timezone,
     }
-    return "https://calendar.google.com/calendar/render?" + urlencode(query)
+    return "https://calendar.google.com/calendar/render?" + _query_string(tuple(query.items()))
 
 
 def outlook_calendar_url(event: Event, *, host: str = "outlook.office.com") -> str:
@@ -256,4 +263,4 @@ def outlook_calendar_url(event: Event, *, host: str = "outlook.office.com") -> s
         "body": _public_details(event),
         "location": ics.location(event),
     }
-    return f"https://{host}/calendar/0/deeplink/compose?" + urlencode(query)
+    return f"https://{host}/calendar/0/deeplink/compose?" + _query_string(tuple(query.items()))

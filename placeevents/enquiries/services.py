@@ -1,7 +1,7 @@
 """Enquiries: finding them; opening, editing and archiving them."""
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.audit.services import Target, record
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
@@ -15,12 +15,16 @@ DEFAULT_TIMEZONE = "Europe/London"
 
 def current_enquiry() -> Enquiry | None:
     """The enquiry the home page presents: the newest current one."""
-    return db.session.scalar(
-        select(Enquiry)
-        .where(Enquiry.status == EnquiryStatus.CURRENT)
-        .options(selectinload(Enquiry.questions))
-        .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
-        .limit(1)
+    return (
+        db.session.scalars(
+            select(Enquiry)
+            .where(Enquiry.status == EnquiryStatus.CURRENT)
+            .options(joinedload(Enquiry.questions))
+            .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
+            .limit(1)
+        )
+        .unique()
+        .first()
     )
 
 
