@@ -50,7 +50,7 @@ def _tokens(text: str, top_level: int | None) -> list[Token]:
 
 # Pages show the same few descriptions and notes over and over: each text is rendered once per
 # process while it stays among the most recently shown (the functions are pure).
-RENDERED_KEPT = 512
+RENDERED_KEPT = 256
 
 
 def render_markdown(text: str, *, top_level: int | None = None) -> Markup:
