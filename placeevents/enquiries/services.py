@@ -13,30 +13,29 @@ from placeevents.urls import path_for
 DEFAULT_TIMEZONE = "Europe/London"
 
 
+# The public pages' queries, built once: each request only runs them.
+_CURRENT = (
+    select(Enquiry)
+    .where(Enquiry.status == EnquiryStatus.CURRENT)
+    .options(joinedload(Enquiry.questions))
+    .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
+    .limit(1)
+)
+_ARCHIVED = (
+    select(Enquiry)
+    .where(Enquiry.status == EnquiryStatus.ARCHIVED)
+    .order_by(Enquiry.created_at.desc())
+)
+
+
 def current_enquiry() -> Enquiry | None:
     """The enquiry the home page presents: the newest current one."""
-    return (
-        db.session.scalars(
-            select(Enquiry)
-            .where(Enquiry.status == EnquiryStatus.CURRENT)
-            .options(joinedload(Enquiry.questions))
-            .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
-            .limit(1)
-        )
-        .unique()
-        .first()
-    )
+    return db.session.scalars(_CURRENT).unique().first()
 
 
 def archived_enquiries() -> list[Enquiry]:
     """Earlier enquiries, newest first."""
-    return list(
-        db.session.scalars(
-            select(Enquiry)
-            .where(Enquiry.status == EnquiryStatus.ARCHIVED)
-            .order_by(Enquiry.created_at.desc())
-        )
-    )
+    return list(db.session.scalars(_ARCHIVED))
 
 
 def organisation_timezone() -> str:

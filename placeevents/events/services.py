@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from placeevents.addresses import has_control_characters
@@ -86,16 +86,20 @@ class EventSaved:
     notes: list[str] = field(default_factory=list)
 
 
+# Built once: each request only binds the enquiry's id.
+_PUBLIC_EVENTS = (
+    select(Event)
+    .where(
+        Event.enquiry_id == bindparam("enquiry_id"),
+        Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+    )
+    .order_by(Event.starts_at)
+)
+
+
 def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
     """An enquiry's published and cancelled events, split into (upcoming, past)."""
-    events = db.session.scalars(
-        select(Event)
-        .where(
-            Event.enquiry_id == enquiry.id,
-            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
-        )
-        .order_by(Event.starts_at)
-    ).all()
+    events = db.session.scalars(_PUBLIC_EVENTS, {"enquiry_id": enquiry.id}).all()
     for event in events:
         # The enquiry is the one given: no query to load it again.
         set_committed_value(event, "enquiry", enquiry)

@@ -1,7 +1,7 @@
 """Public event pages, and the organiser pages to create, change, publish and cancel events."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
@@ -22,12 +22,14 @@ bp = Blueprint("events", __name__)
 bp.add_app_template_filter(render_markdown, "markdown")
 
 
+# Built once: each request only binds the slug.
+_BY_SLUG = select(Event).where(Event.slug == bindparam("slug")).options(joinedload(Event.enquiry))
+
+
 @bp.get("/events/<slug>")
 @public_page
 def show(slug: str) -> str:
-    event = db.session.scalar(
-        select(Event).where(Event.slug == slug).options(joinedload(Event.enquiry))
-    )
+    event = db.session.scalar(_BY_SLUG, {"slug": slug})
     if event is None or not event.is_public:
         abort(404)
     return render_template("events/show.html", event=event, public_notes=public_notes_for(event))

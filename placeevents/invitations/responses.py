@@ -37,18 +37,18 @@ def with_event() -> list:
     ]
 
 
+# One query by primary key, built once: the invitation, its event and enquiry, and its answer.
+_BY_ID = (
+    select(Invitation)
+    .where(Invitation.id == sa.bindparam("id"))
+    .options(joinedload(Invitation.event).joinedload(Event.enquiry), joinedload(Invitation.rsvp))
+)
+
+
 def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitation:
     """The invitation a link names; InvalidToken or ExpiredToken if it reaches none."""
     data = read_token(purpose, token)
-    # One query by primary key: the invitation, its event and enquiry, and its answer.
-    invitation = db.session.scalar(
-        select(Invitation)
-        .where(Invitation.id == data.row_id)
-        .options(
-            joinedload(Invitation.event).joinedload(Event.enquiry),
-            joinedload(Invitation.rsvp),
-        )
-    )
+    invitation = db.session.scalar(_BY_ID, {"id": data.row_id})
     if invitation is None or not hmac.compare_digest(invitation.token_nonce, data.nonce):
         raise InvalidToken("this link is not valid")
     if invitation.event.status == EventStatus.DRAFT:
