@@ -9,12 +9,12 @@ import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from threading import Lock
 from urllib.parse import urlencode
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from placeevents.calendar import ics
@@ -68,19 +68,22 @@ class FeedState:
     last_modified: datetime
 
 
-# Built once with a bound slug: each poll only binds the value and runs the compiled query.
-_FEED_STATE = (
-    select(
-        Enquiry.id,
-        Enquiry.updated_at,
-        func.count(Event.id),
-        func.coalesce(func.sum(Event.id), 0),
-        func.max(Event.calendar_changed_at),
+@cache
+def _feed_state_query() -> Select[tuple[int, datetime, int, int, datetime | None]]:
+    # Built once, on first use, with a bound slug: each poll only binds the value.
+    return (
+        select(
+            Enquiry.id,
+            Enquiry.updated_at,
+            func.count(Event.id),
+            func.coalesce(func.sum(Event.id), 0),
+            func.max(Event.calendar_changed_at),
+        )
+        .outerjoin(Event, Event.enquiry_id == Enquiry.id)
+        .where(Enquiry.slug == bindparam("slug"))
+        .group_by(Enquiry.id, Enquiry.updated_at)
     )
-    .outerjoin(Event, Event.enquiry_id == Enquiry.id)
-    .where(Enquiry.slug == bindparam("slug"))
-    .group_by(Enquiry.id, Enquiry.updated_at)
-)
+
 
 # Feed bodies each process keeps, by ETag: a repeated full fetch is not built again.
 FEED_BODIES_KEPT = 32
@@ -157,7 +160,7 @@ def _enquiry_calendar(
 def enquiry_feed_state(*, slug: str) -> FeedState:
     """The feed's validators from stored values alone, so a calendar app's conditional poll
     is answered (304) without loading an event or writing the file."""
-    row = db.session.connection().execute(_FEED_STATE, {"slug": slug}).first()
+    row = db.session.connection().execute(_feed_state_query(), {"slug": slug}).first()
     if row is None:
         raise CalendarNotFound("There is no such enquiry.")
     enquiry_id, updated_at, count, id_sum, newest = row

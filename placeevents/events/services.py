@@ -3,9 +3,10 @@ deleting events."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from placeevents.addresses import has_control_characters
@@ -86,20 +87,22 @@ class EventSaved:
     notes: list[str] = field(default_factory=list)
 
 
-# Built once: each request only binds the enquiry's id.
-_PUBLIC_EVENTS = (
-    select(Event)
-    .where(
-        Event.enquiry_id == bindparam("enquiry_id"),
-        Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+@cache
+def _public_events_query() -> Select[tuple[Event]]:
+    # Built once, on first use: each request only binds the enquiry's id.
+    return (
+        select(Event)
+        .where(
+            Event.enquiry_id == bindparam("enquiry_id"),
+            Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
+        )
+        .order_by(Event.starts_at)
     )
-    .order_by(Event.starts_at)
-)
 
 
 def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
     """An enquiry's published and cancelled events, split into (upcoming, past)."""
-    events = db.session.scalars(_PUBLIC_EVENTS, {"enquiry_id": enquiry.id}).all()
+    events = db.session.scalars(_public_events_query(), {"enquiry_id": enquiry.id}).all()
     for event in events:
         # The enquiry is the one given: no query to load it again.
         set_committed_value(event, "enquiry", enquiry)
