@@ -22,7 +22,19 @@ def _client_address() -> str:
     return get_remote_address() or "unknown"
 
 
-limiter = Limiter(key_func=_client_address, default_limits=[])
+class _Limiter(Limiter):
+    """Flask-Limiter, but a request every request filter exempts (most reads, see
+    placeevents.limits) is let through before the limiter resolves limits it would skip."""
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if self.enabled and any(exempt() for exempt in self._request_filters):
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = _Limiter(key_func=_client_address, default_limits=[])
 
 
 @limiter.request_filter

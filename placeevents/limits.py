@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -81,6 +81,18 @@ def _only_a_preview() -> bool:
     return request.form.get("action") == "preview"
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _read_without_limits() -> bool:
+    # Most requests are reads of pages no limit counts: they skip the limiter's bookkeeping.
+    if request.method not in READS:
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "limited_on_reads", False)
+
+
 @dataclass(frozen=True)
 class Limit:
     """One rate limit: how many requests in a window, counted per what, and which count."""
@@ -116,6 +128,8 @@ class Purpose:
                 deduct_when=limit.deduct_when,
                 exempt_when=limit.exempt_when,
             )(view)
+        if any(limit.methods is None or READS & set(limit.methods) for limit in self.limits):
+            view.limited_on_reads = True  # type: ignore[attr-defined]
         return view
 
 

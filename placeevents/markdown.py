@@ -6,6 +6,7 @@ survives whatever the source.
 """
 
 import re
+from functools import lru_cache
 from html.parser import HTMLParser
 
 import nh3
@@ -47,9 +48,19 @@ def _tokens(text: str, top_level: int | None) -> list[Token]:
     return tokens
 
 
+# Pages show the same few descriptions and notes over and over: each text is rendered once per
+# process while it stays among the most recently shown (the functions are pure).
+RENDERED_KEPT = 256
+
+
 def render_markdown(text: str, *, top_level: int | None = None) -> Markup:
     """Organiser-written Markdown as sanitised HTML, safe to put in any page or mail; with
     `top_level`, its shallowest heading takes that level (the others follow it)."""
+    return _render_markdown(text or "", top_level)
+
+
+@lru_cache(maxsize=RENDERED_KEPT)
+def _render_markdown(text: str, top_level: int | None) -> Markup:
     html = _md.renderer.render(_tokens(text, top_level), _md.options, {})
     cleaned = nh3.clean(
         html,
@@ -136,6 +147,11 @@ class _TextWriter(HTMLParser):
 
 def markdown_to_text(text: str | None) -> str:
     """Organiser-written Markdown as readable plain text (links spelled out), for text mail."""
+    return _markdown_to_text(text or "")
+
+
+@lru_cache(maxsize=RENDERED_KEPT)
+def _markdown_to_text(text: str) -> str:
     writer = _TextWriter()
     writer.feed(str(render_markdown(text)))
     writer.close()

@@ -14,7 +14,9 @@ from flask import (
     request,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
+from itsdangerous import URLSafeTimedSerializer
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
@@ -83,21 +85,69 @@ def privacy() -> str:
     return render_template("pages/privacy.html", paragraphs=paragraphs)
 
 
+# Built once: every response carries them unless its view set its own.
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+)
+# Only when the site is served over https: over plain http the header would be ignored.
+HTTPS_SECURITY_HEADERS = (
+    *SECURITY_HEADERS,
+    ("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY),
+)
+
+
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    # Only when the site is served over https: over plain http the header would be ignored.
-    if current_app.config["PLACEEVENTS_BASE_URL"].startswith("https://"):
-        response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
+    headers = response.headers
+    # One pass over the few headers set so far (a missed lookup in Headers raises and catches).
+    present = {name.lower() for name, _ in headers.items()}
+    https = current_app.config["PLACEEVENTS_BASE_URL"].startswith("https://")
+    for name, value in HTTPS_SECURITY_HEADERS if https else SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer built once per key rather than on
+    every request, and nothing to verify for the many requests that carry no cookie."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[object, ...], URLSafeTimedSerializer | None] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._signers:
+            self._signers[keys] = super().get_signing_serializer(app)
+        return self._signers[keys]
+
+    def open_session(self, app: Flask, request: Any) -> SecureCookieSession | None:
+        if app.secret_key and self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: Any, response: Response) -> None:
+        if not session and not session.modified:
+            # Nothing to store and no cookie to remove: only say the answer depends on it.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
 
 
 def _guard_input() -> None:
     # NUL bytes are never meaningful input and PostgreSQL refuses them with a 500.
+    environ = request.environ
+    sent = []
+    # Only what was sent is parsed: no query string, no arguments; no content type, no form.
+    if environ.get("QUERY_STRING"):
+        sent.append(request.args)
+    if environ.get("CONTENT_TYPE"):
+        sent.append(request.form)
     limit = current_app.config["MAX_FORM_MEMORY_SIZE"]
-    for values in (request.args, request.form):
+    for values in sent:
         for value in values.values():
             if "\x00" in value:
                 abort(400, description="The request contained a NUL character.")
@@ -155,6 +205,7 @@ def _paragraphs(text: str) -> Markup:
 def init_app(app: Flask) -> None:
     """Register the site blueprint, request hooks, error pages and template helpers."""
     app.register_blueprint(site)
+    app.session_interface = CookieSessions()
     app.before_request(_guard_input)
     app.after_request(_security_headers)
     for code in ERROR_MESSAGES:

@@ -29,7 +29,6 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import Flask, current_app, g, has_app_context
-from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 from werkzeug.serving import make_server
@@ -37,6 +36,7 @@ from werkzeug.serving import make_server
 from placeevents import create_app
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
+from placeevents.web import CookieSessions
 from placeevents.worker import Worker
 
 CHROMIUM = "/usr/bin/chromium"
@@ -217,7 +217,7 @@ class DeliveringClient(FlaskClient):
         return response
 
 
-class ClockTolerantSessions(SecureCookieSessionInterface):
+class ClockTolerantSessions(CookieSessions):
     """The session cookie, read whatever its age: tests move the clock, even back before the
     sign-in, and itsdangerous refuses a cookie signed "in the future". Sign-in sessions still
     expire, by their rows (placeevents.auth.sessions)."""

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 from werkzeug.wrappers import Response
 
 from placeevents import limits
@@ -56,6 +57,15 @@ PENDING_SECONDS = 300
 
 @bp.before_app_request
 def load_session_early() -> None:
+    cookies = request.cookies
+    if (
+        current_app.config["SESSION_COOKIE_NAME"] not in cookies
+        and current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in cookies
+    ):
+        # No cookie to sign anyone in: a visitor, known without asking the session or the
+        # database (Flask-Login takes the user it finds in g as already loaded).
+        g._login_user = login_manager.anonymous_user()
+        return
     # The loader may note when the session was last seen: before any view has changed anything.
     if "_user_id" in session and request.endpoint != "static":
         current_user._get_current_object()

@@ -6,11 +6,16 @@ never takes a newer message for an older one: not even a yes after a cancellatio
 """
 
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache, lru_cache
+from threading import Lock
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from placeevents.calendar import ics
 from placeevents.calendar.models import CalendarOrganizer
@@ -58,9 +63,31 @@ class FeedState:
     last change, and its events' count, id sum and newest calendar version (an event added,
     removed, or changed in anything a calendar shows moves one of them)."""
 
-    enquiry: Enquiry
+    enquiry_id: int
     etag: str
     last_modified: datetime
+
+
+@cache
+def _feed_state_query() -> Select[tuple[int, datetime, int, int, datetime | None]]:
+    # Built once, on first use, with a bound slug: each poll only binds the value.
+    return (
+        select(
+            Enquiry.id,
+            Enquiry.updated_at,
+            func.count(Event.id),
+            func.coalesce(func.sum(Event.id), 0),
+            func.max(Event.calendar_changed_at),
+        )
+        .outerjoin(Event, Event.enquiry_id == Enquiry.id)
+        .where(Enquiry.slug == bindparam("slug"))
+        .group_by(Enquiry.id, Enquiry.updated_at)
+    )
+
+
+# Feed bodies each process keeps, by ETag: a repeated full fetch is not built again.
+FEED_BODIES_KEPT = 32
+_feed_bodies_lock = Lock()
 
 
 def organizer(event: Event, *, sending: bool = True) -> ics.Person:
@@ -101,10 +128,21 @@ def public_event_calendar(*, slug: str) -> CalendarFile:
     )
 
 
-def _enquiry_calendar(enquiry: Enquiry, *, etag: str | None = None) -> CalendarFile:
-    every_event = db.session.scalars(
-        select(Event).where(Event.enquiry_id == enquiry.id).order_by(Event.starts_at, Event.id)
-    ).all()
+def _every_event(enquiry_id: int) -> list[Event]:
+    # Each with its enquiry, in the same query: the feed has only the enquiry's id in hand.
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.enquiry_id == enquiry_id)
+            .options(joinedload(Event.enquiry))
+            .order_by(Event.starts_at, Event.id)
+        )
+    )
+
+
+def _enquiry_calendar(
+    enquiry: Enquiry, every_event: list[Event], *, etag: str | None = None
+) -> CalendarFile:
     public = [e for e in every_event if e.status in PUBLIC_STATUSES]
     body = ics.enquiry_feed_ics(enquiry, public, base_url=base_url())
     # Drafts count towards the last change so an event withdrawn from the feed moves it on.
@@ -122,34 +160,24 @@ def _enquiry_calendar(enquiry: Enquiry, *, etag: str | None = None) -> CalendarF
 def enquiry_feed_state(*, slug: str) -> FeedState:
     """The feed's validators from stored values alone, so a calendar app's conditional poll
     is answered (304) without loading an event or writing the file."""
-    row = db.session.execute(
-        select(
-            Enquiry,
-            func.count(Event.id),
-            func.coalesce(func.sum(Event.id), 0),
-            func.max(Event.calendar_changed_at),
-        )
-        .outerjoin(Event, Event.enquiry_id == Enquiry.id)
-        .where(Enquiry.slug == slug)
-        .group_by(Enquiry.id)
-    ).one_or_none()
+    row = db.session.connection().execute(_feed_state_query(), {"slug": slug}).first()
     if row is None:
         raise CalendarNotFound("There is no such enquiry.")
-    enquiry, count, id_sum, newest = row
-    last_modified = _last_change(enquiry.updated_at, *([newest] if newest is not None else []))
+    enquiry_id, updated_at, count, id_sum, newest = row
+    last_modified = _last_change(updated_at, *([newest] if newest is not None else []))
     version = "|".join(
         (
             FEED_FORMAT,
             base_url(),
-            str(enquiry.id),
-            enquiry.updated_at.astimezone(UTC).isoformat(),
+            str(enquiry_id),
+            updated_at.astimezone(UTC).isoformat(),
             str(count),
             str(id_sum),
             newest.astimezone(UTC).isoformat() if newest is not None else "",
         )
     )
     return FeedState(
-        enquiry=enquiry,
+        enquiry_id=enquiry_id,
         etag=hashlib.sha256(version.encode()).hexdigest()[:32],
         last_modified=last_modified,
     )
@@ -157,8 +185,26 @@ def enquiry_feed_state(*, slug: str) -> FeedState:
 
 def enquiry_feed(*, state: FeedState) -> CalendarFile:
     """The subscribable calendar of an enquiry: its published and cancelled events, with the
-    validators `state` read (see enquiry_feed_state)."""
-    return _enquiry_calendar(state.enquiry, etag=state.etag)
+    validators `state` read (see enquiry_feed_state). The ETag names the body, so a body
+    built for it once is served again from memory until something in the feed changes."""
+    kept: OrderedDict[str, CalendarFile] = current_app.extensions.setdefault(
+        "placeevents.feed_bodies", OrderedDict()
+    )
+    with _feed_bodies_lock:
+        file = kept.get(state.etag)
+        if file is not None:
+            kept.move_to_end(state.etag)
+            return file
+    every_event = _every_event(state.enquiry_id)
+    enquiry = every_event[0].enquiry if every_event else db.session.get(Enquiry, state.enquiry_id)
+    if enquiry is None:
+        raise CalendarNotFound("There is no such enquiry.")
+    file = _enquiry_calendar(enquiry, every_event, etag=state.etag)
+    with _feed_bodies_lock:
+        kept[state.etag] = file
+        while len(kept) > FEED_BODIES_KEPT:
+            kept.popitem(last=False)
+    return file
 
 
 def enquiry_export(*, enquiry_id: int) -> CalendarFile:
@@ -166,7 +212,7 @@ def enquiry_export(*, enquiry_id: int) -> CalendarFile:
     enquiry = db.session.get(Enquiry, enquiry_id)
     if enquiry is None:
         raise CalendarNotFound("There is no such enquiry.")
-    return _enquiry_calendar(enquiry)
+    return _enquiry_calendar(enquiry, _every_event(enquiry.id))
 
 
 # --- links
@@ -189,6 +235,12 @@ def _public_details(event: Event) -> str:
     return f"{description}\n\n{page}" if description else page
 
 
+@lru_cache(maxsize=256)
+def _query_string(pairs: tuple[tuple[str, str], ...]) -> str:
+    # Event pages ask for the same links over and over; encoding the description is the cost.
+    return urlencode(pairs)
+
+
 def google_calendar_url(event: Event) -> str:
     """A link that opens Google Calendar's new-event page filled in with this event."""
     dates = f"{ics.utc_stamp(event.starts_at)}/{ics.utc_stamp(event.ends_at)}"
@@ -200,7 +252,7 @@ def google_calendar_url(event: Event) -> str:
         "location": ics.location(event),
         "ctz": event.enquiry.timezone,
     }
-    return "https://calendar.google.com/calendar/render?" + urlencode(query)
+    return "https://calendar.google.com/calendar/render?" + _query_string(tuple(query.items()))
 
 
 def outlook_calendar_url(event: Event, *, host: str = "outlook.office.com") -> str:
@@ -214,4 +266,4 @@ def outlook_calendar_url(event: Event, *, host: str = "outlook.office.com") -> s
         "body": _public_details(event),
         "location": ics.location(event),
     }
-    return f"https://{host}/calendar/0/deeplink/compose?" + urlencode(query)
+    return f"https://{host}/calendar/0/deeplink/compose?" + _query_string(tuple(query.items()))

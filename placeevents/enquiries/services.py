@@ -1,7 +1,9 @@
 """Enquiries: finding them; opening, editing and archiving them."""
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from functools import cache
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.audit.services import Target, record
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
@@ -13,26 +15,36 @@ from placeevents.urls import path_for
 DEFAULT_TIMEZONE = "Europe/London"
 
 
-def current_enquiry() -> Enquiry | None:
-    """The enquiry the home page presents: the newest current one."""
-    return db.session.scalar(
+# The public pages' queries are built once, on first use (once every model is mapped): each
+# request only runs them.
+@cache
+def _current_query() -> Select[tuple[Enquiry]]:
+    return (
         select(Enquiry)
         .where(Enquiry.status == EnquiryStatus.CURRENT)
-        .options(selectinload(Enquiry.questions))
+        .options(joinedload(Enquiry.questions))
         .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
         .limit(1)
     )
 
 
+@cache
+def _archived_query() -> Select[tuple[Enquiry]]:
+    return (
+        select(Enquiry)
+        .where(Enquiry.status == EnquiryStatus.ARCHIVED)
+        .order_by(Enquiry.created_at.desc())
+    )
+
+
+def current_enquiry() -> Enquiry | None:
+    """The enquiry the home page presents: the newest current one."""
+    return db.session.scalars(_current_query()).unique().first()
+
+
 def archived_enquiries() -> list[Enquiry]:
     """Earlier enquiries, newest first."""
-    return list(
-        db.session.scalars(
-            select(Enquiry)
-            .where(Enquiry.status == EnquiryStatus.ARCHIVED)
-            .order_by(Enquiry.created_at.desc())
-        )
-    )
+    return list(db.session.scalars(_archived_query()))
 
 
 def organisation_timezone() -> str:

@@ -3,10 +3,11 @@ deleting events."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from placeevents.addresses import has_control_characters
 from placeevents.audit.services import Target, record
@@ -86,17 +87,25 @@ class EventSaved:
     notes: list[str] = field(default_factory=list)
 
 
-def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
-    """An enquiry's published and cancelled events, split into (upcoming, past)."""
-    events = db.session.scalars(
+@cache
+def _public_events_query() -> Select[tuple[Event]]:
+    # Built once, on first use: each request only binds the enquiry's id.
+    return (
         select(Event)
         .where(
-            Event.enquiry_id == enquiry.id,
+            Event.enquiry_id == bindparam("enquiry_id"),
             Event.status.in_([EventStatus.PUBLISHED, EventStatus.CANCELLED]),
         )
-        .options(selectinload(Event.enquiry))
         .order_by(Event.starts_at)
-    ).all()
+    )
+
+
+def public_events(enquiry: Enquiry) -> tuple[list[Event], list[Event]]:
+    """An enquiry's published and cancelled events, split into (upcoming, past)."""
+    events = db.session.scalars(_public_events_query(), {"enquiry_id": enquiry.id}).all()
+    for event in events:
+        # The enquiry is the one given: no query to load it again.
+        set_committed_value(event, "enquiry", enquiry)
     now = utcnow()
     upcoming = [e for e in events if e.ends_at >= now]
     past = sorted((e for e in events if e.ends_at < now), key=lambda e: e.starts_at, reverse=True)
@@ -301,7 +310,6 @@ def update_event(*, event: Event, details: EventDetails) -> EventSaved:
     db.session.flush()
     record(action="event.update", target=f"event {event.slug}", detail=" ".join(changes))
     return EventSaved(event=event, changes=changes, notes=notes)
-
 
 
 def publish_warnings(event: Event) -> list[str]:

@@ -1,7 +1,9 @@
 """Public event pages, and the organiser pages to create, change, publish and cancel events."""
 
+from functools import cache
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
@@ -16,20 +18,25 @@ from placeevents.ids import row_id
 from placeevents.invitations import attendance, event_changes
 from placeevents.mail.outbox import batch_progress
 from placeevents.markdown import render_markdown
+from placeevents.notes.services import public_notes_for
 
 bp = Blueprint("events", __name__)
 bp.add_app_template_filter(render_markdown, "markdown")
 
 
+@cache
+def _by_slug() -> Select[tuple[Event]]:
+    # Built once, on first use (once every model is mapped): each request only binds the slug.
+    return select(Event).where(Event.slug == bindparam("slug")).options(joinedload(Event.enquiry))
+
+
 @bp.get("/events/<slug>")
 @public_page
 def show(slug: str) -> str:
-    event = db.session.scalar(
-        select(Event).where(Event.slug == slug).options(joinedload(Event.enquiry))
-    )
+    event = db.session.scalar(_by_slug(), {"slug": slug})
     if event is None or not event.is_public:
         abort(404)
-    return render_template("events/show.html", event=event)
+    return render_template("events/show.html", event=event, public_notes=public_notes_for(event))
 
 
 manage_bp = Blueprint("events", __name__, url_prefix="/events")

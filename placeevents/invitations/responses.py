@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,12 +38,23 @@ def with_event() -> list:
     ]
 
 
+@cache
+def _by_id() -> sa.Select[tuple[Invitation]]:
+    # One query by primary key, built once on first use: the invitation, its event and
+    # enquiry, and its answer.
+    return (
+        select(Invitation)
+        .where(Invitation.id == sa.bindparam("id"))
+        .options(
+            joinedload(Invitation.event).joinedload(Event.enquiry), joinedload(Invitation.rsvp)
+        )
+    )
+
+
 def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitation:
     """The invitation a link names; InvalidToken or ExpiredToken if it reaches none."""
     data = read_token(purpose, token)
-    invitation = db.session.scalar(
-        select(Invitation).where(Invitation.id == data.row_id).options(*with_event())
-    )
+    invitation = db.session.scalar(_by_id(), {"id": data.row_id})
     if invitation is None or not hmac.compare_digest(invitation.token_nonce, data.nonce):
         raise InvalidToken("this link is not valid")
     if invitation.event.status == EventStatus.DRAFT:

@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -14,6 +15,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
 from placeevents import erasure, limits
@@ -38,6 +40,7 @@ from placeevents.newsletter.forms import (
 from placeevents.newsletter.links import PREFERENCES, UNSUBSCRIBE, token_for
 from placeevents.newsletter.models import ConsentSource, Subscriber, SubscriberStatus
 from placeevents.public_forms import same_origin_only
+from placeevents.settings.services import current_settings
 
 bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
 manage_bp = Blueprint("newsletter", __name__, url_prefix="/newsletter")
@@ -52,9 +55,27 @@ def _signup_form() -> SignupForm:
     return SignupForm(formdata=None, prefix=SIGNUP_PREFIX)
 
 
+# The empty signup section differs only by the organisation's name (and the app's path).
+SIGNUP_HTML_KEPT = 8
+
+
+def _signup_html() -> Markup:
+    # Every page showing the empty form shows the same HTML: rendered once per process.
+    key = (request.script_root, current_settings().organisation_name)
+    kept: dict[tuple[str, str], Markup] = current_app.extensions.setdefault(
+        "placeevents.signup_html", {}
+    )
+    html = kept.get(key)
+    if html is None:
+        if len(kept) >= SIGNUP_HTML_KEPT:
+            kept.clear()
+        html = kept[key] = Markup(render_template("newsletter/_signup_section.html"))
+    return html
+
+
 @bp.app_context_processor
 def _signup_context() -> dict[str, Any]:
-    return {"newsletter_signup_form": _signup_form}
+    return {"newsletter_signup_form": _signup_form, "newsletter_signup_html": _signup_html}
 
 
 # These pages carry link tokens or personal details: never cached.

@@ -35,7 +35,6 @@ manage_bp = Blueprint("notes", __name__, url_prefix="/notes")
 bp.add_app_template_filter(render_markdown, "notes_markdown")
 bp.add_app_template_filter(markdown_to_text, "notes_text")
 bp.add_app_template_filter(plain_text, "notes_plain")
-bp.add_app_template_global(services.public_notes_for, "public_notes_for")
 bp.add_app_template_global(services.attendee_notes, "attendee_notes")
 
 

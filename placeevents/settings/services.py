@@ -2,9 +2,10 @@
 
 from dataclasses import dataclass
 from email.utils import getaddresses
+from functools import lru_cache
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from placeevents.addresses import has_control_characters, normalise_email
@@ -46,48 +47,64 @@ class Settings:
         return f"From {sender}, Subject: {self.prefixed('Invitation: …')}"
 
 
-def _configured_sender() -> tuple[str, str]:
-    configured = current_app.config["MAIL_DEFAULT_SENDER"]
+def _sender_parts(configured: str | tuple[str, str]) -> tuple[str, str]:
     if isinstance(configured, tuple):
         return configured[0], configured[1]
     [(name, email)] = getaddresses([configured])
     return name, email
 
 
-def _defaults() -> Settings:
-    name, email = _configured_sender()
+@lru_cache(maxsize=8)
+def _defaults_for(
+    sender: str | tuple[str, str], organisation_name: str, privacy_notice: str
+) -> Settings:
+    name, email = _sender_parts(sender)
     return Settings(
-        organisation_name=current_app.config["PLACEEVENTS_ORGANISATION"],
+        organisation_name=organisation_name,
         sender_name=name,
         sender_email=email,
         # Empty: the sender's name beside each subject already says who writes, and a prefix
         # repeating it costs every subject line room on a phone. An admin can set one.
         subject_prefix="",
-        privacy_notice=current_app.config["PLACEEVENTS_PRIVACY_NOTICE"],
+        privacy_notice=privacy_notice,
         reminder_lead_hours=DEFAULT_REMINDER_LEAD_HOURS,
         admins_need_two_factor=False,
     )
 
 
-def _of(row: SiteSettings) -> Settings:
-    return Settings(
-        organisation_name=row.organisation_name,
-        sender_name=row.sender_name,
-        sender_email=row.sender_email,
-        subject_prefix=row.subject_prefix,
-        privacy_notice=row.privacy_notice,
-        reminder_lead_hours=row.reminder_lead_hours,
-        admins_need_two_factor=row.admins_need_two_factor,
+def _defaults() -> Settings:
+    config = current_app.config
+    return _defaults_for(
+        config["MAIL_DEFAULT_SENDER"],
+        config["PLACEEVENTS_ORGANISATION"],
+        config["PLACEEVENTS_PRIVACY_NOTICE"],
     )
 
 
+FIELDS = tuple(Settings.__dataclass_fields__)
+
+# The stored row's values only, read on the request's own connection: no ORM object to build.
+_STORED = select(*(SiteSettings.__table__.c[name] for name in FIELDS)).where(
+    SiteSettings.__table__.c.id == SETTINGS_ID
+)
+
+
+@lru_cache(maxsize=8)
+def _of(values: tuple[object, ...]) -> Settings:
+    # Keyed by the row's values, so each process builds a Settings once per saved version.
+    return Settings(**dict(zip(FIELDS, values, strict=True)))  # type: ignore[arg-type]
+
+
 def current_settings() -> Settings:
-    """The settings in force, read once per transaction."""
+    """The settings in force, read once per transaction (a saved change shows in every
+    process on its next request: the row is read afresh, only the object built from it is
+    kept)."""
     session = db.session()
     cached = session.info.get("site_settings")
     if cached is None:
-        row = session.get(SiteSettings, SETTINGS_ID)
-        cached = session.info["site_settings"] = _of(row) if row is not None else _defaults()
+        row = session.connection().execute(_STORED).first()
+        cached = _of(tuple(row)) if row is not None else _defaults()
+        session.info["site_settings"] = cached
     return cached
 
 
@@ -96,9 +113,6 @@ def _forget_settings(session: Session, transaction: SessionTransaction) -> None:
     # Read afresh in the next transaction: another process may have saved new ones.
     if transaction.parent is None:
         session.info.pop("site_settings", None)
-
-
-FIELDS = tuple(Settings.__dataclass_fields__)
 
 
 def update_settings(

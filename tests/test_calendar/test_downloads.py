@@ -309,7 +309,9 @@ def test_subscribe_partial(app: Flask, make_enquiry: Callable[..., Any]) -> None
 
 
 def test_ics_descriptions_are_plain_text_not_markdown(client, make_event) -> None:  # type: ignore[no-untyped-def]
-    event = make_event(description="We meet **in person**; read [the paper](https://example.org/p).")
+    event = make_event(
+        description="We meet **in person**; read [the paper](https://example.org/p)."
+    )
     body = client.get(f"/events/{event.slug}/calendar.ics").data.decode()
     unfolded = body.replace("\r\n ", "")
     assert "**" not in unfolded and "[the paper]" not in unfolded
@@ -365,3 +367,28 @@ def test_feed_validators_move_when_the_base_url_changes(
     moved = app.test_client().get(url, headers={"If-None-Match": etag})
     assert moved.status_code == 200
     assert b"https://events.example.org/events/" in moved.data
+
+
+def test_a_repeated_full_feed_is_served_from_memory_until_the_feed_changes(
+    client: FlaskClient, make_enquiry: Callable[..., Any], make_event: Callable[..., Any]
+) -> None:
+    enquiry = _feed_fixture(make_enquiry, make_event)
+    url = "/enquiries/total-place/calendar.ics"
+    first = client.get(url)
+    with count_queries() as statements:
+        again = client.get(url)
+    # Only the validators are read: no event is loaded and no file written again (the test
+    # client's outbox delivery after the response is not the page's).
+    assert len([s for s in statements if "outbox_message" not in s]) == 1
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+
+    event = next(e for e in enquiry.events if e.slug == "first")
+    old_title = f"SUMMARY:{event.title}\r\n".encode()
+    assert old_title in first.data
+    with time_machine.travel(FROZEN + timedelta(days=2), tick=False):
+        event.title = "Renamed exploration"
+        db.session.commit()
+    changed = client.get(url)
+    assert changed.headers["ETag"] != first.headers["ETag"]
+    assert b"SUMMARY:Renamed exploration" in changed.data
+    assert old_title not in changed.data

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations.models import Rsvp, RsvpAnswer
+from tests.conftest import count_queries
 from tests.test_invitations.conftest import answer, rsvp_path
 from tests.test_invitations.test_rsvp import text
 
@@ -86,3 +87,20 @@ def test_the_waiting_list_is_shown_as_a_neutral_notice_not_a_success(
         html,
     )
     assert "flash--info" not in html
+
+
+def test_the_rsvp_page_is_one_query_and_sets_no_cookie(
+    client: FlaskClient, make_invitation: Any, smtp: Any
+) -> None:
+    invitation = make_invitation()
+    assert answer(client, invitation, "yes").status_code == 302
+    path, title = rsvp_path(invitation), invitation.event.title
+    db.session.expunge_all()
+    with count_queries() as statements:
+        page = client.application.test_client().get(path)
+    assert page.status_code == 200 and title in text(page)
+    assert "Set-Cookie" not in page.headers
+    page_queries = [s for s in statements if "outbox_message" not in s]
+    # The invitation with its event, enquiry and answer in one query; then the settings.
+    assert len(page_queries) == 2, page_queries
+    assert "rsvp" in page_queries[0] and "event" in page_queries[0]

@@ -30,7 +30,11 @@ def read_output(
         event = invitation.event
         if output == "public event page":
             with app.test_request_context():
-                return render_template("notes/_public_notes.html", event=event)
+                return render_template(
+                    "notes/_public_notes.html",
+                    event=event,
+                    public_notes=services.public_notes_for(event),
+                )
         if output == "learning page":
             return logged_in.get(f"/enquiries/{event.enquiry.slug}/learning").get_data(as_text=True)
         if output == "attendee page":
