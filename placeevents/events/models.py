@@ -73,10 +73,15 @@ class Event(db.Model):
     hosts: Mapped[str] = mapped_column(sa.String(500), default="")
     starts_at: Mapped[datetime] = mapped_column(index=True)
     ends_at: Mapped[datetime]
-    # In-person places; None means unlimited. Online places are never limited.
+    # In-person places; None means unlimited.
     capacity: Mapped[int | None]
     # In-person places held (yes or offered); written only by invitations.attendance.
     places_taken: Mapped[int] = mapped_column(default=0)
+    # Online places (online and hybrid events); None means unlimited.
+    online_capacity: Mapped[int | None]
+    # Online places held (yes or offered, and the online place of someone waiting to come in
+    # person); written only by invitations.attendance.
+    online_places_taken: Mapped[int] = mapped_column(default=0)
     rsvp_deadline: Mapped[datetime | None]
     status: Mapped[EventStatus] = mapped_column(
         str_enum(EventStatus), default=EventStatus.DRAFT, index=True
@@ -136,6 +141,22 @@ class Event(db.Model):
         return max(self.capacity - self.places_taken, 0)
 
     @property
+    def online_places_left(self) -> int | None:
+        if self.online_capacity is None:
+            return None
+        return max(self.online_capacity - self.online_places_taken, 0)
+
+    @property
+    def room_full(self) -> bool:
+        """Whether every in-person place is taken (never for an online event)."""
+        return self.has_place and self.places_left == 0
+
+    @property
+    def online_full(self) -> bool:
+        """Whether every online place is taken (never for a face-to-face event)."""
+        return self.is_online and self.online_places_left == 0
+
+    @property
     def availability(self) -> str:
         """How a visitor can come, in words for the event's card ("" once it is over or off)."""
         if self.status != EventStatus.PUBLISHED or self.has_ended:
@@ -144,11 +165,15 @@ class Event(db.Model):
             return "By invitation"
         if utcnow() >= self.starts_at:
             return ""
-        # Online places are never limited, so only the room can be full.
-        if self.places_left == 0 and self.format == EventFormat.IN_PERSON:
+        if self.format == EventFormat.HYBRID:
+            if self.room_full and self.online_full:
+                return "Full: waiting lists"
+            if self.room_full:
+                return "Online places open; in person full"
+            if self.online_full:
+                return "In-person places open; online full"
+        elif self.room_full or self.online_full:
             return "Full: waiting list"
-        if self.places_left == 0 and self.format == EventFormat.HYBRID:
-            return "Online places open; in person full"
         return "Open to registration"
 
     def __repr__(self) -> str:

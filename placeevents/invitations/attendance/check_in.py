@@ -9,6 +9,7 @@ from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations.attendance.places import (
     force_place,
+    held_modes,
     holds_place,
     lock,
     promote_waitlist,
@@ -33,7 +34,7 @@ class CheckInError(InvitationError):
 
 
 class PlaceNeeded(CheckInError):
-    """Every in-person place is taken: checking this person in would overbook the event."""
+    """Every place of their mode is taken: checking this person in would overbook the event."""
 
 
 class Presence(enum.StrEnum):
@@ -94,15 +95,15 @@ def check_in(
         detail = f"{who(invitation)} (answer: {rsvp.answer.label.lower()})"
     else:
         mode = _arrival_mode(event, rsvp)
-        needs_place = mode == AttendanceMode.IN_PERSON and not holds_place(rsvp)
+        needs_place = not holds_place(rsvp, mode)
         overbooked = False
-        if needs_place and not take_place(event.id):
+        if needs_place and not take_place(event.id, mode):
             if not overbook:
                 raise PlaceNeeded(
-                    f"Every in-person place is taken. Check {who(invitation)} in anyway "
+                    f"Every {mode.label} place is taken. Check {who(invitation)} in anyway "
                     "to overbook the event by one."
                 )
-            force_place(event.id)
+            force_place(event.id, mode)
             overbooked = True
         before = NO_ANSWER if rsvp is None else rsvp.answer.value
         if rsvp is None:
@@ -139,9 +140,10 @@ def undo_check_in(*, event: Event, invitation: Invitation, organiser: Any) -> In
         rsvp.checked_in_at = None
         detail = who(invitation)
     else:
-        freed = holds_place(rsvp)
-        if freed:
-            release_place(event.id)
+        held = held_modes(rsvp)
+        for mode in held:
+            release_place(event.id, mode)
+        freed = bool(held)
         if before == NO_ANSWER:
             db.session.delete(rsvp)
             invitation.rsvp = None
