@@ -157,6 +157,37 @@ class Event(db.Model):
         return self.is_online and self.online_places_left == 0
 
     @property
+    def places_left_words(self) -> str:
+        """The places left per mode ("4 of 30 in person; joining online is not limited")."""
+        in_person = (
+            f"{self.places_left} of {self.capacity} in person"
+            if self.capacity is not None
+            else "in person is not limited"
+        )
+        online = (
+            f"{self.online_places_left} of {self.online_capacity} online"
+            if self.online_capacity is not None
+            else "joining online is not limited"
+        )
+        if self.format == EventFormat.HYBRID:
+            return f"{in_person}; {online}"
+        return in_person if self.has_place else online
+
+    @property
+    def mode_help(self) -> str:
+        """What a hybrid event's "in person or online" question says about places."""
+        limited = [
+            words
+            for words, limit in (("In-person", self.capacity), ("Online", self.online_capacity))
+            if limit is not None
+        ]
+        if not limited:
+            return "Places are not limited either way."
+        if len(limited) == 2:
+            return "In-person and online places are both limited; each has its own waiting list."
+        return f"{limited[0]} places are limited; the other way is always possible."
+
+    @property
     def availability(self) -> str:
         """How a visitor can come, in words for the event's card ("" once it is over or off)."""
         if self.status != EventStatus.PUBLISHED or self.has_ended:
