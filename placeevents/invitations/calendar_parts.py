@@ -6,6 +6,7 @@ Every mail to a person carries a SEQUENCE above every one mailed to them before
 message for an older one: not even a yes after a cancellation.
 """
 
+
 from placeevents.calendar import ics
 from placeevents.calendar.services import CalendarError, organizer
 from placeevents.clock import utcnow

@@ -192,12 +192,9 @@ def people_affected(event: Event) -> list[tuple[str, str]]:
 
 def invited_count(event: Event) -> int:
     """How many people are on the event's list."""
-    return (
-        db.session.scalar(
-            select(func.count()).select_from(Invitation).where(Invitation.event_id == event.id)
-        )
-        or 0
-    )
+    return db.session.scalar(
+        select(func.count()).select_from(Invitation).where(Invitation.event_id == event.id)
+    ) or 0
 
 
 def announce_cancellation(*, event: Event, message: str) -> int:

@@ -96,7 +96,9 @@ class RequestPlaceForm(AnswerDetailsForm):
         render_kw={"autocomplete": "email"},
     )
     # A honeypot: hidden from people, who leave it empty; a form robot fills it in.
-    website = StringField("Leave this empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
+    website = StringField(
+        "Leave this empty", render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
 
     def validate_mode(self, field: RadioField) -> None:
         # Asked before the address is looked up, so the answer is the same whoever it is.

@@ -199,7 +199,9 @@ def message_attendees(
         message = mail.build_attendee_message(
             invitation, subject=subject, body=body, extras=extras_of(extras, invitation.email)
         )
-        enqueue(message, kind="attendee_message", batch_key=mailing.batch_key, bulk=True)
+        enqueue(
+            message, kind="attendee_message", batch_key=mailing.batch_key, bulk=True
+        )
         mailing.recipients += 1
     db.session.flush()
     record(

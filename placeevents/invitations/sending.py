@@ -399,9 +399,7 @@ def _answer_place_request(request: QueuedRequest) -> None:
     )
     if invitation is None:
         invitation = Invitation(
-            event=event,
-            email=email,
-            name=request.payload["name"],
+            event=event, email=email, name=request.payload["name"],
             source=InvitationSource.REQUEST,
         )
         try:

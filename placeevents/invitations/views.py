@@ -89,7 +89,9 @@ def _rsvp_page(
         and event.status == EventStatus.PUBLISHED
     )
     # Said before it happens: a yes now would wait for a place in the room.
-    room_full = event.has_place and event.places_left == 0 and not attendance.holds_place(rsvp)
+    room_full = (
+        event.has_place and event.places_left == 0 and not attendance.holds_place(rsvp)
+    )
     # A hybrid event can still be joined online; someone already waiting keeps waiting.
     joins_waitlist = (
         room_full
@@ -399,17 +401,12 @@ def invite(event_id: int) -> Page:
             if action == "send" and form.confirmed.data != "y":
                 # Nothing leaves before the organiser has seen how many, and pressed again.
                 preview = sending.preview_invitation(
-                    event=event,
-                    choice=_choice(form),
-                    subject=form.subject.data,
+                    event=event, choice=_choice(form), subject=form.subject.data,
                     body=form.body.data,
                 )
                 form.confirmed.data = "y"
                 return render_template(
-                    "invitations/invite.html",
-                    event=event,
-                    form=form,
-                    preview=preview,
+                    "invitations/invite.html", event=event, form=form, preview=preview,
                     confirm=True,
                 )
             if action == "send":
