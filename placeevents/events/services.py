@@ -183,9 +183,15 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
         errors["online_capacity"] = (
             "A face-to-face event has no online places: leave the online limit empty."
         )
-    for name, limit, taken, kind in (
-        ("capacity", capacity, event.places_taken if event else 0, "in-person"),
-        ("online_capacity", online_capacity, event.online_places_taken if event else 0, "online"),
+    for name, limit, taken, kind, what in (
+        ("capacity", capacity, event.places_taken if event else 0, "in-person", "capacity"),
+        (
+            "online_capacity",
+            online_capacity,
+            event.online_places_taken if event else 0,
+            "online",
+            "online limit",
+        ),
     ):
         if limit is not None and limit < 1:
             errors[name] = "Enter at least 1 place, or leave it empty for no limit."
@@ -193,7 +199,7 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
             if limit < taken:
                 errors[name] = (
                     f"{taken} {kind} places are already confirmed: "
-                    "the limit cannot be lower than that."
+                    f"the {what} cannot be lower than that."
                 )
 
     if errors:

@@ -75,7 +75,10 @@ class RsvpForm(AnswerDetailsForm):
         "Answer",
         validators=[
             InputRequired(),
-            AnyOf(["yes", "maybe", "no", "no_notes"], "Choose an answer."),
+            AnyOf(
+                ["yes", "yes_in_person", "yes_online", "maybe", "no", "no_notes"],
+                "Choose an answer.",
+            ),
         ],
     )
     # "y" once the person has agreed to give their place to the next person waiting.

@@ -63,9 +63,12 @@ from placeevents.invitations.attendance.places import (
     OFFER_WINDOW,
     capacity_changed,
     claim_calendar_sequence,
+    held_modes,
     holds_place,
+    other,
     promote_waitlist,
     waitlist_position,
+    waits_for,
 )
 
 __all__ = [
@@ -89,8 +92,10 @@ __all__ = [
     "erase_personal_answers",
     "expire_offers",
     "forget_event",
+    "held_modes",
     "holds_place",
     "names_of",
+    "other",
     "passes_place_on",
     "presence",
     "promote_waitlist",
@@ -101,4 +106,5 @@ __all__ = [
     "set_answer_for",
     "undo_check_in",
     "waitlist_position",
+    "waits_for",
 ]
