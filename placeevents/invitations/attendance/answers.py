@@ -138,7 +138,7 @@ def _yes(rsvp: Rsvp, mode: AttendanceMode, *, overbook: bool, now: datetime) -> 
     elif (taken := _take(event, mode, overbook=overbook)) is not None:
         if own is not None:
             freed.add(own)
-        waited = rsvp.mode if was == RsvpAnswer.WAITLISTED else None
+        waited = rsvp.mode if was == RsvpAnswer.WAITLISTED and rsvp.mode != mode else None
         rsvp.answer = RsvpAnswer.YES
         rsvp.overbooked = not taken
         rsvp.offer_expires_at = None

@@ -89,7 +89,14 @@ def check_in(
     rsvp = invitation.rsvp
     if rsvp is not None and rsvp.attended:
         return rsvp
+    freed = False
     if rsvp is not None and rsvp.answer == RsvpAnswer.YES:
+        if rsvp.waiting_for is not None:
+            # Arrived in the mode they hold: they wait no more, and a place offered goes on.
+            freed = holds_place(rsvp, rsvp.waiting_for)
+            if freed:
+                release_place(event.id, rsvp.waiting_for)
+            rsvp.waiting_for = rsvp.waitlisted_at = rsvp.offer_expires_at = None
         rsvp.attended = True
         rsvp.checked_in_at = now
         detail = f"{who(invitation)} (answer: {rsvp.answer.label.lower()})"
@@ -123,6 +130,8 @@ def check_in(
         detail += ", overbooked)" if overbooked else ")"
     db.session.flush()
     record(action="check-in", target=f"event:{event.id}", detail=detail, organiser=organiser)
+    if freed:
+        promote_waitlist(event)
     refresh_places(event)
     return rsvp
 
