@@ -161,7 +161,7 @@ class OrganiserAnswerForm(Form):
         validators=[InputRequired("Choose an answer.")],
     )
     mode = RadioField("Taking part", choices=MODE_CHOICES, validate_choice=False)
-    overbook = BooleanField("If in-person places are full, overbook rather than waitlist")
+    overbook = BooleanField("If places are full, overbook rather than waitlist")
     notify = BooleanField("Mail them the confirmation", default=True)
 
 

@@ -138,6 +138,8 @@ def _yes_choices(event: Event, rsvp: Rsvp | None) -> dict[AttendanceMode, tuple[
             label = f"Yes, {mode.label} only" if rsvp.waiting_for else f"Yes, {mode.label}"
         elif not full:
             label = f"Join {mode.label} now"
+        elif attendance.waits_for(rsvp) == mode:
+            label = f"Stay on the {KIND[mode]} waiting list"
         elif rsvp is not None and rsvp.answer == RsvpAnswer.YES and rsvp.mode == other:
             label = f"Wait for a place {mode.label}, keeping my {other.label} place"
         else:

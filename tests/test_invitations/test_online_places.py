@@ -231,3 +231,27 @@ def test_the_responses_page_shows_both_counts_and_both_lines(
     assert "<h2>Waiting list, in person</h2>" in html
     assert "p1@example.org): keeps their online place meanwhile" in html
     assert "<h2>Waiting list, online</h2>" in html
+
+
+def test_an_organiser_overbooking_someone_who_waits_moves_them_and_frees_their_place(
+    client: FlaskClient, make_event: Any, make_invitation: Any, organiser: Any
+) -> None:
+    from placeevents.invitations import attendance
+
+    event = _hybrid(make_event, online_capacity=2)
+    ann, ben, cat = _people(make_invitation, event, 3)
+    answer(client, ann, "yes", mode="in_person")
+    answer(client, ben, "yes", mode="online")
+    answer(client, cat, "yes", mode="online")
+    answer(client, ben, "yes_in_person")
+    assert _places(event) == (1, 2)
+    ben = db.session.get(Invitation, ben.id)
+    attendance.set_answer_for(
+        invitation=ben,
+        answer=attendance.Answer(answer=YES, mode=IN_PERSON),
+        organiser=organiser,
+        overbook=True,
+    )
+    db.session.commit()
+    assert _row(ben) == (YES, IN_PERSON, None, False)
+    assert _places(event) == (2, 1)  # Ben's online place released once, Cat's kept

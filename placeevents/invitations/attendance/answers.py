@@ -128,9 +128,9 @@ def _yes(rsvp: Rsvp, mode: AttendanceMode, *, overbook: bool, now: datetime) -> 
         rsvp.answer = RsvpAnswer.YES
     elif was == RsvpAnswer.YES and rsvp.waiting_for == mode:
         if mode in held:
-            freed.add(switch_mode(rsvp.invitation, now))
+            freed.add(switch_mode(rsvp.invitation, now, release=False))
         elif (taken := _take(event, mode, overbook=overbook)) is not None:
-            freed.add(switch_mode(rsvp.invitation, now))
+            freed.add(switch_mode(rsvp.invitation, now, release=False))
             rsvp.overbooked = not taken
         # Otherwise they keep their place and their turn in the other line.
     elif was == RsvpAnswer.WAITLISTED and rsvp.mode == mode and not overbook:

@@ -181,9 +181,9 @@ def confirmation(invitation: Invitation, *, promoted: bool = False) -> EmailMess
     )
 
 
-def switch_mode(invitation: Invitation, now: datetime) -> AttendanceMode:
+def switch_mode(invitation: Invitation, now: datetime, *, release: bool = True) -> AttendanceMode:
     """Move someone who held a place in one mode and waited for the other into that other one;
-    the place they leave is released. Returns the mode left."""
+    the place they leave is released (unless the caller does). Returns the mode left."""
     rsvp = invitation.rsvp
     assert rsvp is not None and rsvp.mode is not None and rsvp.waiting_for is not None
     left = rsvp.mode
@@ -193,7 +193,8 @@ def switch_mode(invitation: Invitation, now: datetime) -> AttendanceMode:
     rsvp.offer_expires_at = None
     rsvp.answer = RsvpAnswer.YES
     rsvp.answered_at = now
-    release_place(invitation.event_id, left)
+    if release:
+        release_place(invitation.event_id, left)
     return left
 
 
