@@ -32,14 +32,12 @@ def upgrade():
         "ON invitation.id = rsvp.invitation_id WHERE invitation.event_id = event.id "
         "AND rsvp.mode = 'online' AND rsvp.answer IN ('yes', 'offered'))"
     )
-    with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.alter_column('online_places_taken', server_default=None,
-                              existing_type=sa.Integer(), existing_nullable=False)
+    # The server default stays: removing it would make SQLite copy the event table, and dropping
+    # the old copy with foreign keys on would cascade to every invitation and answer.
 
 
 def downgrade():
-    with op.batch_alter_table('rsvp', schema=None) as batch_op:
-        batch_op.drop_column('waiting_for')
-    with op.batch_alter_table('event', schema=None) as batch_op:
-        batch_op.drop_column('online_places_taken')
-        batch_op.drop_column('online_capacity')
+    # Plain ALTER TABLE DROP COLUMN (SQLite 3.35+), for the same reason: no copy of the table.
+    op.drop_column('rsvp', 'waiting_for')
+    op.drop_column('event', 'online_places_taken')
+    op.drop_column('event', 'online_capacity')
