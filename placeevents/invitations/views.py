@@ -103,15 +103,15 @@ def _rsvp_page(
         invitation=invitation,
         event=event,
         rsvp=rsvp,
-        room_full=any(full for _, full in choices.values()),
         full_notice=_full_notice(event, choices),
         # A hybrid event with a full mode: one button per mode, saying what each does.
         mode_buttons=[
-            (f"yes_{mode.value}", Markup(label))
+            (f"yes_{mode.value}", label)
             for mode, (label, _) in choices.items()
             if event.format == EventFormat.HYBRID and any(f for _, f in choices.values())
         ],
         waits_for=attendance.waits_for(rsvp),
+        kind=KIND,
         confirm_give_up=confirm_give_up,
         token=token,
         form=form,
@@ -262,7 +262,7 @@ def answer(token: str) -> Page:
     if answered.joined_line:
         flash(
             f"You keep your {rsvp.mode.label} place, and you are on the "
-            f"{rsvp.waiting_for.label} waiting list: we will mail you if a place comes up.",
+            f"{KIND[rsvp.waiting_for]} waiting list: we will mail you if a place comes up.",
             "neutral",
         )
     elif answered.left_line:

@@ -69,9 +69,9 @@ def test_a_full_room_offers_online_now_or_the_in_person_waiting_list(
     assert ">Wait for a place in person, keeping my online place</button>" in page
     response = answer(client, ben, "yes_in_person")
     after = unescape(client.get(response.headers["Location"]).get_data(as_text=True))
-    assert "You keep your online place, and you are on the in person waiting list" in after
+    assert "You keep your online place, and you are on the in-person waiting list" in after
     assert "You're coming online." in after
-    assert "You're also on the in person waiting list: number 1 in line." in after
+    assert "You're also on the in-person waiting list: number 1 in line." in after
     assert _row(ben) == (YES, ONLINE, IN_PERSON, False)
     assert _places(event) == (1, 1)
     mail = smtp.last_to("p1@example.org")
