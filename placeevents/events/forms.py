@@ -19,6 +19,7 @@ from placeevents.enquiries.timezones import to_local
 from placeevents.events.models import Event, EventAccess, EventFormat
 from placeevents.events.services import (
     EARLIEST_YEAR,
+    FORMATS_ONLINE,
     FORMATS_WITH_PLACES,
     LATEST_YEAR,
     EventDetails,
@@ -88,6 +89,14 @@ class EventForm(Form):
             NumberRange(min=1, max=100_000, message="Enter a number of places from 1 to 100000."),
         ],
     )
+    online_capacity = IntegerField(
+        "Online places",
+        render_kw={"data-shown-for-format": " ".join(f.value for f in FORMATS_ONLINE)},
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=100_000, message="Enter a number of places from 1 to 100000."),
+        ],
+    )
     rsvp_deadline = _local_field("RSVP deadline", required=False)
     access = RadioField(
         "Who can come",
@@ -117,6 +126,7 @@ class EventForm(Form):
             join_url=self.join_url.data or "",
             hosts=self.hosts.data or "",
             capacity=self.capacity.data,
+            online_capacity=self.online_capacity.data,
             rsvp_deadline=self.rsvp_deadline.data,
             access=EventAccess(self.access.data),
             ask_access_needs=self.ask_access_needs.data,
@@ -143,6 +153,7 @@ class EventForm(Form):
             "hosts": event.hosts,
             "description": event.description,
             "capacity": event.capacity,
+            "online_capacity": event.online_capacity,
             "rsvp_deadline": local(event.rsvp_deadline),
             "access": event.access.value,
             "ask_access_needs": event.ask_access_needs,

@@ -73,10 +73,15 @@ class Event(db.Model):
     hosts: Mapped[str] = mapped_column(sa.String(500), default="")
     starts_at: Mapped[datetime] = mapped_column(index=True)
     ends_at: Mapped[datetime]
-    # In-person places; None means unlimited. Online places are never limited.
+    # In-person places; None means unlimited.
     capacity: Mapped[int | None]
     # In-person places held (yes or offered); written only by invitations.attendance.
     places_taken: Mapped[int] = mapped_column(default=0)
+    # Online places (online and hybrid events); None means unlimited.
+    online_capacity: Mapped[int | None]
+    # Online places held (yes or offered, and the online place of someone waiting to come in
+    # person); written only by invitations.attendance.
+    online_places_taken: Mapped[int] = mapped_column(default=0)
     rsvp_deadline: Mapped[datetime | None]
     status: Mapped[EventStatus] = mapped_column(
         str_enum(EventStatus), default=EventStatus.DRAFT, index=True
@@ -136,6 +141,53 @@ class Event(db.Model):
         return max(self.capacity - self.places_taken, 0)
 
     @property
+    def online_places_left(self) -> int | None:
+        if self.online_capacity is None:
+            return None
+        return max(self.online_capacity - self.online_places_taken, 0)
+
+    @property
+    def room_full(self) -> bool:
+        """Whether every in-person place is taken (never for an online event)."""
+        return self.has_place and self.places_left == 0
+
+    @property
+    def online_full(self) -> bool:
+        """Whether every online place is taken (never for a face-to-face event)."""
+        return self.is_online and self.online_places_left == 0
+
+    @property
+    def places_left_words(self) -> str:
+        """The places left per mode ("4 of 30 in person; joining online is not limited")."""
+        in_person = (
+            f"{self.places_left} of {self.capacity} in person"
+            if self.capacity is not None
+            else "in person is not limited"
+        )
+        online = (
+            f"{self.online_places_left} of {self.online_capacity} online"
+            if self.online_capacity is not None
+            else "joining online is not limited"
+        )
+        if self.format == EventFormat.HYBRID:
+            return f"{in_person}; {online}"
+        return in_person if self.has_place else online
+
+    @property
+    def mode_help(self) -> str:
+        """What a hybrid event's "in person or online" question says about places."""
+        limited = [
+            words
+            for words, limit in (("In-person", self.capacity), ("Online", self.online_capacity))
+            if limit is not None
+        ]
+        if not limited:
+            return "Places are not limited either way."
+        if len(limited) == 2:
+            return "In-person and online places are both limited; each has its own waiting list."
+        return f"{limited[0]} places are limited; the other way is always possible."
+
+    @property
     def availability(self) -> str:
         """How a visitor can come, in words for the event's card ("" once it is over or off)."""
         if self.status != EventStatus.PUBLISHED or self.has_ended:
@@ -144,11 +196,15 @@ class Event(db.Model):
             return "By invitation"
         if utcnow() >= self.starts_at:
             return ""
-        # Online places are never limited, so only the room can be full.
-        if self.places_left == 0 and self.format == EventFormat.IN_PERSON:
+        if self.format == EventFormat.HYBRID:
+            if self.room_full and self.online_full:
+                return "Full: waiting lists"
+            if self.room_full:
+                return "Online places open; in person full"
+            if self.online_full:
+                return "In-person places open; online full"
+        elif self.room_full or self.online_full:
             return "Full: waiting list"
-        if self.places_left == 0 and self.format == EventFormat.HYBRID:
-            return "Online places open; in person full"
         return "Open to registration"
 
     def __repr__(self) -> str:

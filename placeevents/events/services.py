@@ -32,8 +32,10 @@ SLUG_LENGTH = 120
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
 DATE_WINDOW_MESSAGE = f"Enter a date from {EARLIEST_YEAR} to {LATEST_YEAR}."
 
-# The formats with a room, and so a capacity: online places are never limited.
+# The formats with a room, and so a capacity.
 FORMATS_WITH_PLACES = (EventFormat.IN_PERSON, EventFormat.HYBRID)
+# The formats joined online, and so an online limit.
+FORMATS_ONLINE = (EventFormat.ONLINE, EventFormat.HYBRID)
 
 
 class EventError(Exception):
@@ -69,6 +71,7 @@ class EventDetails:
     join_url: str = ""
     hosts: str = ""
     capacity: int | None = None
+    online_capacity: int | None = None
     rsvp_deadline: datetime | None = None
     access: EventAccess = EventAccess.INVITATION
     ask_access_needs: bool = True
@@ -177,25 +180,36 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
         errors["rsvp_deadline"] = "The RSVP deadline must be no later than the start."
 
     has_place = details.format in FORMATS_WITH_PLACES
-    is_online = details.format in (EventFormat.ONLINE, EventFormat.HYBRID)
+    is_online = details.format in FORMATS_ONLINE
     join_url = details.join_url.strip() if is_online else ""
     if join_url and not is_https_url(join_url):
         errors["join_url"] = "The join link must be a secure link starting with https://."
 
-    # Capacity counts in-person places only; an online event has no limit.
+    # Capacity counts in-person places, the online limit online ones; each format has its own.
     capacity = details.capacity if has_place else None
-    if capacity is not None and capacity < 1:
-        errors["capacity"] = "Enter at least 1 place, or leave it empty for no limit."
-    elif (
-        event is not None
-        and capacity is not None
-        and capacity != event.capacity
-        and capacity < event.places_taken
-    ):
-        errors["capacity"] = (
-            f"{event.places_taken} in-person places are already confirmed: "
-            "the capacity cannot be lower than that."
+    online_capacity = details.online_capacity if is_online else None
+    if details.online_capacity is not None and not is_online:
+        errors["online_capacity"] = (
+            "A face-to-face event has no online places: leave the online limit empty."
         )
+    for name, limit, taken, kind, what in (
+        ("capacity", capacity, event.places_taken if event else 0, "in-person", "capacity"),
+        (
+            "online_capacity",
+            online_capacity,
+            event.online_places_taken if event else 0,
+            "online",
+            "online limit",
+        ),
+    ):
+        if limit is not None and limit < 1:
+            errors[name] = "Enter at least 1 place, or leave it empty for no limit."
+        elif event is not None and limit is not None and limit != getattr(event, name):
+            if limit < taken:
+                errors[name] = (
+                    f"{taken} {kind} places are already confirmed: "
+                    f"the {what} cannot be lower than that."
+                )
 
     if errors:
         raise EventInvalid(errors)
@@ -210,6 +224,7 @@ def _clean(details: EventDetails, *, tz: str, event: Event | None) -> tuple[dict
         "starts_at": starts_at,
         "ends_at": ends_at,
         "capacity": capacity,
+        "online_capacity": online_capacity,
         "rsvp_deadline": rsvp_deadline,
         "access": details.access,
         "ask_access_needs": details.ask_access_needs,

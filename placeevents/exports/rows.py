@@ -76,6 +76,17 @@ def mode_label(mode: str | None) -> str:
     return MODE_LABELS.get(mode, "") if mode else ""
 
 
+def mode_cell(answer: str | None, mode: str | None, waiting_for: str | None) -> str:
+    """How someone takes part, and which waiting list they are on ("Online; waiting: in
+    person" for someone keeping an online place while waiting to come in person)."""
+    if answer == RsvpAnswer.WAITLISTED and mode:
+        return f"Waiting: {mode_label(mode).lower()}"
+    held = mode_label(mode)
+    if waiting_for:
+        return f"{held}; waiting: {mode_label(waiting_for).lower()}"
+    return held
+
+
 def who_condition(who: Iterable[str]) -> sa.ColumnElement[bool]:
     """The WHERE condition picking the chosen groups of people."""
     chosen = set(who)
@@ -85,21 +96,31 @@ def who_condition(who: Iterable[str]) -> sa.ColumnElement[bool]:
     parts: list[sa.ColumnElement[bool]] = []
     if answers:
         parts.append(Rsvp.answer.in_(answers))
+    if "waitlisted" in chosen:
+        # Someone keeping a place in one mode while waiting for the other is on a list too.
+        parts.append(Rsvp.waiting_for.is_not(None))
     if "no_answer" in chosen:
         parts.append(Rsvp.id.is_(None))
     return sa.or_(*parts) if parts else sa.false()
 
 
+def waiting_line() -> sa.ColumnElement[Any]:
+    """The mode whose waiting list an answer is on (offers included), else NULL."""
+    return sa.case(
+        (Rsvp.answer.in_(WAITLIST), Rsvp.mode),
+        (Rsvp.waiting_for.is_not(None), Rsvp.waiting_for),
+        else_=None,
+    )
+
+
 def attendee_query(event_id: int, who: Iterable[str]) -> Select[Any]:
     """One flat SELECT of the chosen people of an event, with their RSVP, ordered by name."""
-    in_waitlist = Rsvp.answer.in_(WAITLIST)
-    # The window runs over the filtered rows, but the waitlist is always chosen whole.
+    line = waiting_line()
+    # The window runs over the filtered rows, but a waiting list is always chosen whole.
     position = sa.case(
         (
-            in_waitlist,
-            func.row_number().over(
-                partition_by=in_waitlist, order_by=(Rsvp.waitlisted_at, Rsvp.id)
-            ),
+            line.is_not(None),
+            func.row_number().over(partition_by=line, order_by=(Rsvp.waitlisted_at, Rsvp.id)),
         ),
         else_=None,
     )
@@ -112,6 +133,7 @@ def attendee_query(event_id: int, who: Iterable[str]) -> Select[Any]:
             Invitation.role,
             Rsvp.answer,
             Rsvp.mode,
+            Rsvp.waiting_for,
             Rsvp.answered_at,
             position.label("waitlist_position"),
             Rsvp.access_needs,
@@ -164,7 +186,7 @@ def attendee_row(record: Any, columns: Sequence[str], *, tz: str) -> list[Any]:
         if key == "answer":
             cells.append(answer_label(record.answer))
         elif key == "mode":
-            cells.append(mode_label(record.mode))
+            cells.append(mode_cell(record.answer, record.mode, record.waiting_for))
         elif key == "answered_at":
             cells.append(local_naive(record.answered_at, tz))
         elif key == "attended":

@@ -176,6 +176,7 @@ def _about_rows(event: Event, who: Sequence[str], rows: int) -> list[tuple[str, 
         ("When", format_range(event.starts_at, event.ends_at, tz)),
         ("Who", "; ".join(WHO[w] for w in who)),
         ("People", str(rows)),
+        *places_rows(event),
         ("Exported", f"{to_local(utcnow(), tz):%Y-%m-%d %H:%M %Z}"),
         ("Times are in", tz),
         (
@@ -184,6 +185,20 @@ def _about_rows(event: Event, who: Sequence[str], rows: int) -> list[tuple[str, 
             f"{personal_data_note(event)}. Delete this file when you no longer need it.",
         ),
     ]
+
+
+def places_rows(event: Event) -> list[tuple[str, str]]:
+    """Places taken of each limit, per way of taking part the event offers."""
+    rows = []
+    if event.has_place:
+        rows.append(("In person", _taken(event.places_taken, event.capacity)))
+    if event.is_online:
+        rows.append(("Online", _taken(event.online_places_taken, event.online_capacity)))
+    return rows
+
+
+def _taken(taken: int, limit: int | None) -> str:
+    return f"{taken} of {limit} places taken" if limit is not None else f"{taken} taken, no limit"
 
 
 def _people(count: int) -> str:
@@ -291,25 +306,34 @@ class EventOverview:
     attended: int
     personal_note: str
 
+    @property
+    def places(self) -> list[tuple[str, str]]:
+        """Places taken of each limit ("In person", "3 of 10 places taken")."""
+        return places_rows(self.event)
+
 
 def event_overview(*, event: Event) -> EventOverview:
     """Counts per group (one grouped query) for the event's export page."""
     rows = db.session.execute(
         select(
             Rsvp.answer,
+            Rsvp.waiting_for,
             func.count(Invitation.id),
             func.sum(sa.case((Rsvp.attended.is_(True), 1), else_=0)),
         )
         .select_from(Invitation)
         .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
         .where(Invitation.event_id == event.id)
-        .group_by(Rsvp.answer)
+        .group_by(Rsvp.answer, Rsvp.waiting_for)
     ).all()
     by_group = dict.fromkeys(WHO, 0)
     attended = 0
-    for answer, count, came in rows:
+    for answer, waiting_for, count, came in rows:
         group = next((k for k, answers in WHO_ANSWERS.items() if answer in answers), "no_answer")
         by_group[group] += count
+        if waiting_for is not None and group != "waitlisted":
+            # Keeping a place in one mode while waiting for the other: on both lists.
+            by_group["waitlisted"] += count
         by_group["everyone"] += count
         attended += int(came or 0)
     return EventOverview(event, by_group, attended, personal_data_note(event))

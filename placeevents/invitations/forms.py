@@ -80,7 +80,10 @@ class RsvpForm(AnswerDetailsForm):
         "Answer",
         validators=[
             InputRequired(),
-            AnyOf(["yes", "maybe", "no", "no_notes"], "Choose an answer."),
+            AnyOf(
+                ["yes", "yes_in_person", "yes_online", "maybe", "no", "no_notes"],
+                "Choose an answer.",
+            ),
         ],
     )
     # "y" once the person has agreed to give their place to the next person waiting.
@@ -299,7 +302,7 @@ class OrganiserAnswerForm(Form):
         validators=[InputRequired("Choose an answer.")],
     )
     mode = RadioField("Taking part", choices=MODE_CHOICES, validate_choice=False)
-    overbook = BooleanField("If in-person places are full, overbook rather than waitlist")
+    overbook = BooleanField("If places are full, overbook rather than waitlist")
     notify = BooleanField("Mail them the confirmation", default=True)
 
 

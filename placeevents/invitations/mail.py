@@ -307,9 +307,25 @@ def build_rsvp_answer(invitation: Invitation, *, cancel_sequence: int | None) ->
     return _message("rsvp_answer", invitation)
 
 
+# A mode as an adjective: "all in-person places".
+KIND = {AttendanceMode.IN_PERSON: "in-person", AttendanceMode.ONLINE: "online"}
+
+
+def _line(invitation: Invitation, *, lapsed: bool = False) -> dict[str, str]:
+    """Which waiting list the person is (or was) on, and the place they keep meanwhile."""
+    rsvp = invitation.rsvp
+    assert rsvp is not None
+    keeping = rsvp.answer == RsvpAnswer.YES and (rsvp.waiting_for is not None or lapsed)
+    mode = rsvp.waiting_for if keeping and rsvp.waiting_for else rsvp.mode
+    return {
+        "line": KIND[mode] if mode is not None else "",
+        "keeps": rsvp.mode.label if keeping and rsvp.mode is not None else "",
+    }
+
+
 def build_waitlist_joined(invitation: Invitation, *, position: int) -> EmailMessage:
-    """Telling someone their yes put them on the waiting list, and where."""
-    return _message("waitlist_joined", invitation, position=position)
+    """Telling someone their yes put them on a waiting list, which one, and where."""
+    return _message("waitlist_joined", invitation, position=position, **_line(invitation))
 
 
 def build_waitlist_offer(invitation: Invitation) -> EmailMessage:
@@ -317,12 +333,12 @@ def build_waitlist_offer(invitation: Invitation) -> EmailMessage:
     rsvp = invitation.rsvp
     assert rsvp is not None and rsvp.offer_expires_at is not None
     expires = timezones.format_datetime(rsvp.offer_expires_at, invitation.event.enquiry.timezone)
-    return _message("waitlist_offer", invitation, expires=expires)
+    return _message("waitlist_offer", invitation, expires=expires, **_line(invitation))
 
 
 def build_waitlist_lapsed(invitation: Invitation) -> EmailMessage:
     """Telling someone an offered place passed on because it was not accepted in time."""
-    return _message("waitlist_lapsed", invitation)
+    return _message("waitlist_lapsed", invitation, **_line(invitation, lapsed=True))
 
 
 def build_answer_reminder(

@@ -103,6 +103,9 @@ class Rsvp(db.Model):
     mode: Mapped[AttendanceMode | None] = mapped_column(str_enum(AttendanceMode))
     # "No, but send me the session notes".
     wants_notes: Mapped[bool] = mapped_column(default=False)
+    # With a yes: the other mode this person waits for while keeping their place (a hybrid
+    # event); `waitlisted_at` is then their turn in that line and `offer_expires_at` an offer.
+    waiting_for: Mapped[AttendanceMode | None] = mapped_column(str_enum(AttendanceMode))
     waitlisted_at: Mapped[datetime | None]
     offer_expires_at: Mapped[datetime | None]
     access_needs: Mapped[str] = mapped_column(sa.Text, default="")

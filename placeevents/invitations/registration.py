@@ -101,16 +101,35 @@ def offer_for(*, event: Event) -> Offer:
     closed = _closed(event)
     if closed is not None:
         return Offer(closed=closed)
-    if not event.has_place or event.places_left != 0:
-        return Offer()
+    room_full, online_full = event.room_full, event.online_full
     if event.format == EventFormat.HYBRID:
+        if room_full and online_full:
+            return Offer(
+                full="In-person and online places are full: you'll join the waiting list "
+                "for the way you choose.",
+                button=JOIN_WAITLIST,
+            )
+        if room_full:
+            return Offer(
+                full="In-person places are full: in person, you'll join the waiting list; "
+                "online, your place is confirmed straight away."
+            )
+        if online_full:
+            return Offer(
+                full="Online places are full: online, you'll join the online waiting list; "
+                "in person, your place is confirmed straight away."
+            )
+        return Offer()
+    if online_full:
         return Offer(
-            full="In-person places are full: in person, you'll join the waiting list; "
-            "online, your place is confirmed straight away."
+            full="Online places are full: you'll join the online waiting list.",
+            button=JOIN_WAITLIST,
         )
-    return Offer(
-        full="In-person places are full: you'll join the waiting list.", button=JOIN_WAITLIST
-    )
+    if room_full:
+        return Offer(
+            full="In-person places are full: you'll join the waiting list.", button=JOIN_WAITLIST
+        )
+    return Offer()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from placeevents.clock import utcnow
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import attendance
 from placeevents.invitations.errors import InvitationError
 from placeevents.invitations.links import RSVP_PURPOSE
 from placeevents.invitations.models import (
@@ -71,19 +72,24 @@ class Responses:
     event: Event
     invitations: list[Invitation]
     counts: Counter[str]
-    positions: dict[int, int]
+    # Per mode, the invitation ids on its waiting list, first in line first.
+    lines: dict[AttendanceMode, list[int]]
     mailings: list[EventMailing]
+
+    @property
+    def positions(self) -> dict[int, tuple[AttendanceMode, int]]:
+        """Per invitation waiting: the mode it waits for and its place in that line."""
+        return {i: (mode, n) for mode, ids in self.lines.items() for n, i in enumerate(ids, 1)}
 
     @property
     def unanswered(self) -> list[Invitation]:
         return [i for i in self.invitations if i.rsvp is None]
 
     @property
-    def waitlist(self) -> list[Invitation]:
-        return sorted(
-            (i for i in self.invitations if i.id in self.positions),
-            key=lambda i: self.positions[i.id],
-        )
+    def waitlists(self) -> dict[AttendanceMode, list[Invitation]]:
+        """Each mode's waiting list (only those with someone waiting), first in line first."""
+        by_id = {i.id: i for i in self.invitations}
+        return {mode: [by_id[i] for i in ids] for mode, ids in self.lines.items() if ids}
 
     def answers_to(self, attribute: str) -> list[Invitation]:
         return [
@@ -111,7 +117,7 @@ def responses(*, event_id: int) -> Responses:
         ).unique()
     )
     counts: Counter[str] = Counter(invited=len(invitations))
-    waiting: list[Rsvp] = []
+    waiting: dict[AttendanceMode, list[Rsvp]] = {mode: [] for mode in mode_choices(event)}
     for invitation in invitations:
         rsvp = invitation.rsvp
         if rsvp is None:
@@ -125,10 +131,19 @@ def responses(*, event_id: int) -> Responses:
             counts[rsvp.answer.value] += 1
         if rsvp.answer == RsvpAnswer.NO and rsvp.wants_notes:
             counts["wants_notes"] += 1
-        if rsvp.answer == RsvpAnswer.WAITLISTED:
-            waiting.append(rsvp)
-    waiting.sort(key=lambda r: (r.waitlisted_at or datetime.max.replace(tzinfo=UTC), r.id))
-    positions = {r.invitation_id: n for n, r in enumerate(waiting, 1)}
+        line = attendance.waits_for(rsvp)
+        if line is not None:
+            waiting.setdefault(line, []).append(rsvp)
+            counts[f"waiting_{line.value}"] += 1
+    lines = {
+        mode: [
+            r.invitation_id
+            for r in sorted(
+                rows, key=lambda r: (r.waitlisted_at or datetime.max.replace(tzinfo=UTC), r.id)
+            )
+        ]
+        for mode, rows in waiting.items()
+    }
     mailings = list(
         db.session.scalars(
             select(EventMailing)
@@ -137,7 +152,7 @@ def responses(*, event_id: int) -> Responses:
             .limit(10)
         )
     )
-    return Responses(event, invitations, counts, positions, mailings)
+    return Responses(event, invitations, counts, lines, mailings)
 
 
 def get_event(*, event_id: int) -> Event:

@@ -25,7 +25,7 @@ from placeevents.invitations import (
 from placeevents.invitations.calendar_parts import NotConfirmed, personal_ics_for
 from placeevents.invitations.links import STOP_PURPOSE, stop_token
 from placeevents.invitations.mail import where
-from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
+from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
 from placeevents.mail.outbox import batch_progress
 from placeevents.newsletter.services import (
     NewsletterError,
@@ -84,7 +84,7 @@ def _rsvp_page(
             form.question.data = rsvp.question
     position = (
         attendance.waitlist_position(rsvp)
-        if rsvp is not None and rsvp.answer == RsvpAnswer.WAITLISTED
+        if rsvp is not None and attendance.waits_for(rsvp) is not None
         else None
     )
     event = invitation.event
@@ -97,14 +97,12 @@ def _rsvp_page(
         and event.is_online
         and event.status == EventStatus.PUBLISHED
     )
-    # Said before it happens: a yes now would wait for a place in the room.
-    room_full = (
-        event.has_place and event.places_left == 0 and not attendance.holds_place(rsvp)
-    )
-    # A hybrid event can still be joined online; someone already waiting keeps waiting.
+    # Said before it happens: a yes now would wait for a place (per mode on a hybrid event).
+    choices = _yes_choices(event, rsvp)
+    single = responses.mode_choices(event)[0]
     joins_waitlist = (
-        room_full
-        and event.format == EventFormat.IN_PERSON
+        event.format != EventFormat.HYBRID
+        and choices[single][1]
         and not (rsvp is not None and rsvp.answer == RsvpAnswer.WAITLISTED)
     )
     return render_template(
@@ -114,7 +112,15 @@ def _rsvp_page(
         invitation=invitation,
         event=event,
         rsvp=rsvp,
-        room_full=room_full,
+        full_notice=_full_notice(event, choices),
+        # A hybrid event with a full mode: one button per mode, saying what each does.
+        mode_buttons=[
+            (f"yes_{mode.value}", label)
+            for mode, (label, _) in choices.items()
+            if event.format == EventFormat.HYBRID and any(f for _, f in choices.values())
+        ],
+        waits_for=attendance.waits_for(rsvp),
+        kind=KIND,
         confirm_give_up=confirm_give_up,
         token=token,
         form=form,
@@ -126,6 +132,49 @@ def _rsvp_page(
         where=where(event),
         stop_token=stop_token(invitation),
         notes=attendee_notes(invitation),
+    )
+
+
+def _yes_choices(event: Event, rsvp: Rsvp | None) -> dict[AttendanceMode, tuple[str, bool]]:
+    """Per mode of the event: what a yes in it does for this person, and whether it waits."""
+    result = {}
+    for mode in responses.mode_choices(event):
+        other = attendance.other(mode)
+        full = (event.room_full if mode == AttendanceMode.IN_PERSON else event.online_full) and (
+            not attendance.holds_place(rsvp, mode)
+        )
+        if attendance.holds_place(rsvp, mode) and rsvp is not None and rsvp.mode == mode:
+            label = f"Yes, {mode.label} only" if rsvp.waiting_for else f"Yes, {mode.label}"
+        elif not full:
+            label = f"Join {mode.label} now"
+        elif attendance.waits_for(rsvp) == mode:
+            label = f"Stay on the {KIND[mode]} waiting list"
+        elif rsvp is not None and rsvp.answer == RsvpAnswer.YES and rsvp.mode == other:
+            label = f"Wait for a place {mode.label}, keeping my {other.label} place"
+        else:
+            label = f"Join the {KIND[mode]} waiting list"
+        result[mode] = (label, full)
+    return result
+
+
+def _full_notice(event: Event, choices: dict[AttendanceMode, tuple[str, bool]]) -> str:
+    full = [mode for mode, (_, waits) in choices.items() if waits]
+    if not full:
+        return ""
+    if event.format != EventFormat.HYBRID:
+        return (
+            "Every place is taken. Say yes to join the waiting list: we will mail you as soon "
+            "as a place is yours."
+        )
+    if len(full) == 2:
+        return (
+            "Every in-person and every online place is taken. Choose which waiting list to "
+            "join: we will mail you as soon as a place is yours."
+        )
+    mode, other = full[0], attendance.other(full[0])
+    return (
+        f"Every {KIND[mode]} place is taken. You can join {other.label} now, or join the "
+        f"{KIND[mode]} waiting list; with an {KIND[other]} place you keep it while you wait."
     )
 
 
@@ -163,11 +212,17 @@ ANSWERS = {
     "maybe": (RsvpAnswer.MAYBE, False),
     "no": (RsvpAnswer.NO, False),
     "no_notes": (RsvpAnswer.NO, True),
+    "yes_in_person": (RsvpAnswer.YES, False),
+    "yes_online": (RsvpAnswer.YES, False),
 }
+# A mode as an adjective: "an in-person place".
+KIND = {AttendanceMode.IN_PERSON: "in-person", AttendanceMode.ONLINE: "online"}
+# The buttons of a hybrid event with a full mode say the mode themselves.
+BUTTON_MODES = {"yes_in_person": "in_person", "yes_online": "online"}
 
 CONFIRMATIONS = {
     RsvpAnswer.YES: "Thank you: your place is confirmed. We have sent you a confirmation.",
-    RsvpAnswer.WAITLISTED: "All in-person places are taken, so you are on the waiting list.",
+    RsvpAnswer.WAITLISTED: "All places are taken, so you are on the waiting list.",
     RsvpAnswer.MAYBE: "Thank you: we have noted your maybe.",
     RsvpAnswer.NO: "Thank you for letting us know you can't come.",
 }
@@ -186,6 +241,7 @@ def answer(token: str) -> Page:
         return _rsvp_page(found, token, form, error="Please check your answer."), 422
     answer, wants_notes = ANSWERS[form.answer.data]
     mode = form.mode.data if form.mode.data in {m.value for m in AttendanceMode} else None
+    mode = BUTTON_MODES.get(form.answer.data, mode)
     if form.give_up_place.data != "y" and attendance.passes_place_on(
         invitation=found, answer=answer
     ):
@@ -212,7 +268,15 @@ def answer(token: str) -> Page:
         return _rsvp_page(found, token, form, error=str(exc)), 422
     db.session.commit()
     rsvp = answered.rsvp
-    if answered.details_only:
+    if answered.joined_line:
+        flash(
+            f"You keep your {rsvp.mode.label} place, and you are on the "
+            f"{KIND[rsvp.waiting_for]} waiting list: we will mail you if a place comes up.",
+            "neutral",
+        )
+    elif answered.left_line:
+        flash(f"You are no longer waiting; you keep your {rsvp.mode.label} place.", "info")
+    elif answered.details_only:
         flash("Thank you: your details are updated, and your place is unchanged.", "info")
     elif answered.passed_on:
         flash(
@@ -222,8 +286,15 @@ def answer(token: str) -> Page:
         )
     else:
         # A place on the waiting list is not a booking, so it is not shown as a success.
-        kind = "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info"
-        flash(CONFIRMATIONS[rsvp.answer], kind)
+        if rsvp.answer == RsvpAnswer.WAITLISTED and rsvp.mode is not None:
+            line = f"{KIND[rsvp.mode]} " if found.event.format == EventFormat.HYBRID else ""
+            flash(
+                f"All {KIND[rsvp.mode]} places are taken, so you are on the {line}waiting list.",
+                "neutral",
+            )
+        else:
+            kind = "neutral" if rsvp.answer == RsvpAnswer.WAITLISTED else "info"
+            flash(CONFIRMATIONS[rsvp.answer], kind)
     return redirect(url_for("invitations.rsvp", token=token))
 
 

@@ -38,12 +38,17 @@ def test_create_publish_and_cancel_an_event_in_chromium(live_server: Any, page: 
     page.locator("#address").fill("Silver Street, Bristol")
     page.locator("#join_url").fill("https://meet.example.org/travels")
     page.locator("#hosts").fill("Jo Bloggs")
-    # The capacity applies to in-person places: it goes while Online is chosen.
-    page.get_by_label("Online").check()
+    # The capacity applies to in-person places: it goes while Online is chosen; the online
+    # limit goes while Face-to-face is.
+    page.get_by_label("Online", exact=True).check()
     assert not page.locator("#capacity").is_visible()
+    assert page.locator("#online_capacity").is_visible()
+    page.get_by_label("Face-to-face").check()
+    assert not page.locator("#online_capacity").is_visible()
     page.get_by_label("Hybrid").check()
     assert page.locator("#capacity").is_visible()
     page.locator("#capacity").fill("20")
+    page.locator("#online_capacity").fill("50")
     page.locator("#description").fill("Bring **one question**.")
     page.get_by_label("Dietary needs").check()
     page.get_by_role("button", name="Save as a draft").click()
@@ -64,7 +69,7 @@ def test_create_publish_and_cancel_an_event_in_chromium(live_server: Any, page: 
     upcoming.get_by_role("link", name="Learning that travels").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Learning that travels"
     assert page.get_by_text("Tue 14 May 2030, 10:00–12:30 BST").is_visible()
-    assert page.get_by_text("20 of 20 in person").is_visible()
+    assert page.get_by_text("20 of 20 in person; 50 of 50 online").is_visible()
     assert page.locator("strong", has_text="one question").is_visible()
     assert "meet.example.org" not in page.content()
 

@@ -54,13 +54,14 @@ def test_the_form_labels_every_field(logged_in: FlaskClient, make_enquiry: Any) 
     enquiry = make_enquiry(timezone="Europe/Paris")
     page = logged_in.get(f"/manage/events/new?enquiry={enquiry.id}").get_data(as_text=True)
     for name in ("title", "starts_at", "ends_at", "venue", "address", "join_url", "hosts",
-                 "description", "capacity", "rsvp_deadline", "ask_access_needs",
+                 "description", "capacity", "online_capacity", "rsvp_deadline", "ask_access_needs",
                  "ask_dietary_needs", "ask_question"):  # fmt: skip
         assert f'<label for="{name}">' in page, name
     assert 'type="datetime-local"' in page
     assert 'max="2100-12-31T23:59" min="1970-01-01T00:00"' in page
     assert "Local time in Europe/Paris." in page
-    assert "In-person events only" in page
+    assert "For face-to-face and hybrid events: places in the room" in page
+    assert "For online and hybrid events: places to join online" in page
     assert logged_in.get("/manage/events/new?enquiry=999").status_code == 404
     assert logged_in.get("/manage/events/new").status_code == 404
 
@@ -283,7 +284,7 @@ def test_an_event_made_online_drops_its_capacity(
     event = make_event(format=EventFormat.IN_PERSON, capacity=20)
     page = logged_in.get(f"/manage/events/{event.id}/edit").get_data(as_text=True)
     # Without the script the field shows, and its hint says when it applies.
-    assert "In-person events only (face-to-face and hybrid)" in page
+    assert "For face-to-face and hybrid events: places in the room" in page
     assert 'data-shown-for-format="in_person hybrid"' in page and "js/event_form.js" in page
     data = event_form(format="online", capacity="20", join_url="https://meet.example.org/r")
     assert logged_in.post(f"/manage/events/{event.id}/edit", data=data).status_code == 302

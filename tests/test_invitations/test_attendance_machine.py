@@ -53,8 +53,14 @@ def _empty_database() -> None:
                 conn.execute(table.delete())
 
 
+MODES = (AttendanceMode.IN_PERSON, AttendanceMode.ONLINE)
+LIMITS = {AttendanceMode.IN_PERSON: "capacity", AttendanceMode.ONLINE: "online_capacity"}
+TAKEN = {AttendanceMode.IN_PERSON: "places_taken", AttendanceMode.ONLINE: "online_places_taken"}
+
+
 class AttendanceMachine(RuleBasedStateMachine):
-    """One hybrid event with two in-person places, six people, and a clock that moves."""
+    """One hybrid event with two in-person and two online places, six people, and a clock that
+    moves."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,6 +82,7 @@ class AttendanceMachine(RuleBasedStateMachine):
             starts_at=START + timedelta(days=4),
             ends_at=START + timedelta(days=4, hours=3),
             capacity=2,
+            online_capacity=2,
             status=EventStatus.PUBLISHED,
         )
         db.session.add_all([enquiry, self.event])
@@ -116,19 +123,16 @@ class AttendanceMachine(RuleBasedStateMachine):
             )
         )
 
-    def _waiting_order(self) -> list[int]:
-        waiting = [
-            r
-            for r in self._rows()
-            if r.answer == RsvpAnswer.WAITLISTED and r.mode == AttendanceMode.IN_PERSON
-        ]
+    def _waiting_order(self, mode: AttendanceMode = AttendanceMode.IN_PERSON) -> list[int]:
+        waiting = [r for r in self._rows() if attendance.waits_for(r) == mode]
         waiting.sort(key=lambda r: (r.waitlisted_at, r.id))
         return [r.invitation_id for r in waiting]
 
     def _remember(self) -> None:
         db.session.expire_all()
-        self.before_waiting = self._waiting_order()
+        self.before_waiting = {mode: self._waiting_order(mode) for mode in MODES}
         self.before_answers = {r.invitation_id: r.answer for r in self._rows()}
+        self.before_held = {r.invitation_id: attendance.held_modes(r) for r in self._rows()}
         self.before_version = self._event().calendar_changed_at
 
     def _step(self, subject: int | None, action: Any) -> None:
@@ -193,6 +197,27 @@ class AttendanceMachine(RuleBasedStateMachine):
                 address=event.address,
                 join_url=event.join_url,
                 capacity=capacity,
+                online_capacity=event.online_capacity,
+            )
+            events.update_event(event=event, details=values)
+            attendance.capacity_changed(event=event)
+
+        self._step(None, act)
+
+    @rule(limit=st.one_of(st.none(), st.integers(0, 4)))
+    def change_online_capacity(self, limit: int | None) -> None:
+        def act(_: Any) -> None:
+            event = self._event()
+            values = events.EventDetails(
+                title=event.title,
+                format=event.format,
+                starts_at=event.starts_at,
+                ends_at=event.ends_at,
+                venue=event.venue,
+                address=event.address,
+                join_url=event.join_url,
+                capacity=event.capacity,
+                online_capacity=limit,
             )
             events.update_event(event=event, details=values)
             attendance.capacity_changed(event=event)
@@ -215,6 +240,7 @@ class AttendanceMachine(RuleBasedStateMachine):
                 address=event.address,
                 join_url=event.join_url,
                 capacity=event.capacity,
+                online_capacity=event.online_capacity,
             )
             events.update_event(event=event, details=values)
 
@@ -267,47 +293,73 @@ class AttendanceMachine(RuleBasedStateMachine):
     # --- invariants
 
     @invariant()
-    def places_taken_counts_the_places_held(self) -> None:
+    def each_count_is_the_places_held_in_its_mode(self) -> None:
         event = self._event()
-        held = [r for r in self._rows() if attendance.holds_place(r)]
-        assert event.places_taken == len(held)
+        for mode in MODES:
+            held = [r for r in self._rows() if attendance.holds_place(r, mode)]
+            assert getattr(event, TAKEN[mode]) == len(held), mode
 
     @invariant()
-    def over_capacity_only_by_recorded_overbookings(self) -> None:
+    def over_a_limit_only_by_recorded_overbookings(self) -> None:
         event = self._event()
-        if event.capacity is None or event.places_taken <= event.capacity:
-            return
-        overbooked = [r for r in self._rows() if r.overbooked and attendance.holds_place(r)]
-        assert event.places_taken <= event.capacity + len(overbooked)
-        logged = db.session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.detail.contains("overbooked"))
-        )
-        assert logged >= len(overbooked)
+        for mode in MODES:
+            limit, taken = getattr(event, LIMITS[mode]), getattr(event, TAKEN[mode])
+            if limit is None or taken <= limit:
+                continue
+            overbooked = [
+                r for r in self._rows() if r.overbooked and attendance.holds_place(r, mode)
+            ]
+            assert taken <= limit + len(overbooked), mode
+            logged = db.session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.detail.contains("overbooked"))
+            )
+            assert logged >= len(overbooked)
+
+    @invariant()
+    def nobody_holds_and_waits_for_the_same_mode(self) -> None:
+        for r in self._rows():
+            waiting = attendance.waits_for(r)
+            assert waiting is None or waiting not in attendance.held_modes(r)
+            # Waiting while holding is only ever for the other mode, with a place held.
+            if r.waiting_for is not None:
+                assert r.answer == RsvpAnswer.YES and r.mode == attendance.other(r.waiting_for)
+
+    @invariant()
+    def each_line_numbers_its_people_in_order(self) -> None:
+        for mode in MODES:
+            rows = {r.invitation_id: r for r in self._rows()}
+            order = self._waiting_order(mode)
+            assert [attendance.waitlist_position(rows[i]) for i in order] == list(
+                range(1, len(order) + 1)
+            )
 
     @invariant()
     def freed_places_go_to_the_front_of_the_line(self) -> None:
         rows = {r.invitation_id: r for r in self._rows()}
-        promoted = [
-            i
-            for i in self.before_waiting
-            if i != self.subject
-            and i in rows
-            and rows[i].answer in HOLDING
-            and self.before_answers.get(i) == RsvpAnswer.WAITLISTED
-        ]
-        others = [i for i in self.before_waiting if i != self.subject]
-        assert promoted == others[: len(promoted)]
         event = self._event()
-        open_for_answers = event.status == EventStatus.PUBLISHED
-        free = event.capacity is None or event.places_taken < event.capacity
-        if open_for_answers and free and datetime.now(UTC) < event.starts_at:
-            assert self._waiting_order() == []
+        for mode in MODES:
+            before = self.before_waiting[mode]
+            promoted = [
+                i
+                for i in before
+                if i != self.subject
+                and i in rows
+                and attendance.holds_place(rows[i], mode)
+                and mode not in self.before_held.get(i, [])
+            ]
+            others = [i for i in before if i != self.subject]
+            assert promoted == others[: len(promoted)], mode
+            limit, taken = getattr(event, LIMITS[mode]), getattr(event, TAKEN[mode])
+            open_for_answers = event.status == EventStatus.PUBLISHED
+            free = limit is None or taken < limit
+            if open_for_answers and free and datetime.now(UTC) < event.starts_at:
+                assert self._waiting_order(mode) == [], mode
 
     @invariant()
     def nobody_waits_who_has_arrived(self) -> None:
-        assert not [r for r in self._rows() if r.answer == RsvpAnswer.WAITLISTED and r.attended]
+        assert not [r for r in self._rows() if attendance.waits_for(r) and r.attended]
 
     @invariant()
     def calendar_version_moves_only_with_what_a_calendar_shows(self) -> None:

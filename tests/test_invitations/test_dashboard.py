@@ -56,11 +56,13 @@ def test_the_dashboard_counts_answers_and_shows_positions_and_questions(
     html = response.get_data(as_text=True)
     assert "<dt>Invited</dt><dd>6</dd>" in html
     assert "<dd>2 (1 in person, 1 online)</dd>" in html
-    assert "<dt>Waiting list</dt><dd>1</dd>" in html
+    assert "<dt>Waiting list, in person</dt><dd>1</dd>" in html
+    assert "<dt>Waiting list, online</dt><dd>0</dd>" in html
     assert "<dt>Maybe</dt><dd>1</dd>" in html
     assert "<dd>1 (1 want the notes)</dd>" in html
     assert "<dt>No answer</dt><dd>1</dd>" in html
-    assert "1 of 1 taken" in html
+    assert "<dt>In person</dt><dd>1 of 1 places taken</dd>" in html
+    assert "<dt>Online</dt><dd>1 taken, no limit</dd>" in html
     assert "Hearing loop" in html and "Vegan" in html
     assert "What would national bodies change?" in html
     assert '<td class="num">1</td>' in html  # c's waiting-list position

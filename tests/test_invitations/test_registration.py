@@ -160,7 +160,7 @@ def test_a_full_event_says_so_before_and_puts_the_person_on_the_waiting_list(
     assert any(links_to(link, invitation) for link in mail.links())
 
 
-def test_a_hybrid_event_needs_the_mode_and_online_is_never_full(
+def test_a_hybrid_event_needs_the_mode_and_online_without_a_limit_is_never_full(
     client: FlaskClient, make_event: Any, make_invitation: Any, smtp: Any
 ) -> None:
     event = make_event(

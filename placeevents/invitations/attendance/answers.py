@@ -14,18 +14,21 @@ from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations import mail
 from placeevents.invitations.attendance.places import (
+    COLUMNS,
     claim_calendar_sequence,
     confirmation,
     force_place,
-    holds_place,
+    held_modes,
     lock,
     mark_reminded_if_due,
     promote_waitlist,
     refresh_places,
     release_place,
     someone_waiting,
+    switch_mode,
     take_place,
     waitlist_position,
+    waits_for,
     who,
 )
 from placeevents.invitations.calendar_parts import calendar_was_sent
@@ -94,6 +97,72 @@ def _check_open(invitation: Invitation, answer: Answer) -> None:
     )
 
 
+def _take(event: Event, mode: AttendanceMode, *, overbook: bool) -> bool | None:
+    """Take a place of this mode: True if free, False if forced (overbooked), None if full."""
+    if take_place(event.id, mode):
+        return True
+    if overbook:
+        force_place(event.id, mode)
+        return False
+    return None
+
+
+def _yes(rsvp: Rsvp, mode: AttendanceMode, *, overbook: bool, now: datetime) -> set:
+    """Move a yes in `mode`; returns the modes whose place was given up."""
+    event = rsvp.invitation.event
+    held = held_modes(rsvp) if rsvp.id is not None else []
+    was = rsvp.answer if rsvp.id is not None else None
+    own = rsvp.mode if was in (RsvpAnswer.YES, RsvpAnswer.OFFERED) else None
+    freed: set[AttendanceMode] = set()
+
+    def stop_waiting() -> None:
+        # The other mode's wait ends; a place offered there goes on.
+        if rsvp.waiting_for is not None and rsvp.waiting_for in held:
+            freed.add(rsvp.waiting_for)
+        rsvp.waiting_for = None
+        rsvp.waitlisted_at = None
+        rsvp.offer_expires_at = None
+
+    if own == mode:
+        stop_waiting()
+        rsvp.answer = RsvpAnswer.YES
+    elif was == RsvpAnswer.YES and rsvp.waiting_for == mode:
+        if mode in held:
+            freed.add(switch_mode(rsvp.invitation, now, release=False))
+        elif (taken := _take(event, mode, overbook=overbook)) is not None:
+            freed.add(switch_mode(rsvp.invitation, now, release=False))
+            rsvp.overbooked = not taken
+        # Otherwise they keep their place and their turn in the other line.
+    elif was == RsvpAnswer.WAITLISTED and rsvp.mode == mode and not overbook:
+        pass
+    elif (taken := _take(event, mode, overbook=overbook)) is not None:
+        if own is not None:
+            freed.add(own)
+        waited = rsvp.mode if was == RsvpAnswer.WAITLISTED and rsvp.mode != mode else None
+        rsvp.answer = RsvpAnswer.YES
+        rsvp.overbooked = not taken
+        rsvp.offer_expires_at = None
+        # Someone waiting for the other mode who joins this one now keeps their turn there.
+        rsvp.waiting_for = waited
+        if waited is None:
+            rsvp.waitlisted_at = None
+        rsvp.mode = mode
+    elif was == RsvpAnswer.YES and own is not None:
+        # Full: they keep the place they hold and wait for one in this mode.
+        stop_waiting()
+        rsvp.waiting_for = mode
+        rsvp.waitlisted_at = now
+    else:
+        freed.update(held)
+        rsvp.answer = RsvpAnswer.WAITLISTED
+        rsvp.mode = mode
+        rsvp.waiting_for = None
+        rsvp.offer_expires_at = None
+        rsvp.waitlisted_at = now
+        rsvp.overbooked = False
+    return freed
+
+
 def _apply(
     invitation: Invitation,
     answer: Answer,
@@ -108,69 +177,53 @@ def _apply(
     if rsvp is None:
         rsvp = Rsvp(answer=answer.answer, invitation=invitation)
         db.session.add(rsvp)
-    had_place = holds_place(rsvp) if rsvp.id is not None else False
     was = rsvp.answer if rsvp.id is not None else None
-    freed = False
     rsvp.wants_notes = answer.answer == RsvpAnswer.NO and answer.wants_notes
     rsvp.set_by_organiser_id = organiser.id if organiser is not None else None
     rsvp.answered_at = now
 
     if answer.answer == RsvpAnswer.YES:
         mode = _resolve_mode(event, answer.mode)
-        rsvp.mode = mode
         rsvp.access_needs = answer.access_needs.strip() if event.ask_access_needs else ""
         rsvp.dietary_needs = answer.dietary_needs.strip() if event.ask_dietary_needs else ""
         rsvp.question = answer.question.strip() if event.ask_question else ""
-        if mode == AttendanceMode.ONLINE:
-            freed = had_place
-            rsvp.answer = RsvpAnswer.YES
-            rsvp.waitlisted_at = None
-            rsvp.overbooked = False
-        elif had_place:
-            rsvp.answer = RsvpAnswer.YES
-        elif was == RsvpAnswer.WAITLISTED and not overbook:
-            rsvp.answer = RsvpAnswer.WAITLISTED
-        elif take_place(event.id):
-            rsvp.answer = RsvpAnswer.YES
-            rsvp.waitlisted_at = None
-            rsvp.overbooked = False
-        elif overbook:
-            force_place(event.id)
-            rsvp.answer = RsvpAnswer.YES
-            rsvp.waitlisted_at = None
-            rsvp.overbooked = True
-        else:
-            rsvp.answer = RsvpAnswer.WAITLISTED
-            rsvp.waitlisted_at = now
-        if rsvp.answer == RsvpAnswer.YES:
+        freed = _yes(rsvp, mode, overbook=overbook, now=now)
+        if rsvp.answer == RsvpAnswer.YES and rsvp.waiting_for is None:
             rsvp.offer_expires_at = None
-            if was != RsvpAnswer.YES:
-                mark_reminded_if_due(invitation, now)
+        if rsvp.answer == RsvpAnswer.YES and was != RsvpAnswer.YES:
+            mark_reminded_if_due(invitation, now)
     else:
-        freed = had_place
+        freed = set(held_modes(rsvp)) if rsvp.id is not None else set()
         rsvp.answer = answer.answer
         rsvp.mode = None
+        rsvp.waiting_for = None
         rsvp.waitlisted_at = None
         rsvp.offer_expires_at = None
         rsvp.overbooked = False
         rsvp.access_needs = rsvp.dietary_needs = rsvp.question = ""
-    if freed:
-        release_place(event.id)
+    for mode in freed:
+        release_place(event.id, mode)
     db.session.flush()
-    return rsvp, freed
+    return rsvp, bool(freed)
 
 
-def _answer_mail(invitation: Invitation) -> EmailMessage:
+def _answer_mail(invitation: Invitation, *, joined_line: bool = False) -> EmailMessage:
     rsvp = invitation.rsvp
     assert rsvp is not None
+    if rsvp.answer == RsvpAnswer.WAITLISTED or joined_line:
+        return mail.build_waitlist_joined(invitation, position=waitlist_position(rsvp))
     if rsvp.answer == RsvpAnswer.YES:
         return confirmation(invitation)
-    if rsvp.answer == RsvpAnswer.WAITLISTED:
-        return mail.build_waitlist_joined(invitation, position=waitlist_position(rsvp))
     sent = calendar_was_sent(invitation)
     return mail.build_rsvp_answer(
         invitation, cancel_sequence=claim_calendar_sequence(invitation) if sent else None
     )
+
+
+def _state(rsvp: Rsvp | None) -> tuple:
+    if rsvp is None or rsvp.id is None:
+        return (None, None, None)
+    return (rsvp.answer, rsvp.mode, waits_for(rsvp))
 
 
 @dataclass(frozen=True)
@@ -182,21 +235,23 @@ class Answered:
     details_only: bool = False
     # Whether the place this answer gave up went to the next person on the waiting list.
     passed_on: bool = False
+    # Someone keeping their place who joined, or left, the waiting list of the other mode.
+    joined_line: bool = False
+    left_line: bool = False
 
 
 def passes_place_on(*, invitation: Invitation, answer: RsvpAnswer) -> bool:
-    """Whether this answer would give the person's in-person place to someone waiting: worth
-    asking them first."""
+    """Whether this answer would give the person's place (in person or online) to someone
+    waiting: worth asking them first."""
     event = invitation.event
-    # An overbooked event frees no place by one person leaving; a started one promotes nobody.
-    return (
-        answer in (RsvpAnswer.MAYBE, RsvpAnswer.NO)
-        and holds_place(invitation.rsvp)
-        and event.capacity is not None
-        and event.places_taken <= event.capacity
-        and utcnow() < event.starts_at
-        and someone_waiting(event)
-    )
+    if answer not in (RsvpAnswer.MAYBE, RsvpAnswer.NO) or utcnow() >= event.starts_at:
+        return False
+    for mode in held_modes(invitation.rsvp):
+        limit, taken = (getattr(event, name) for name in COLUMNS[mode])
+        # An overbooked mode frees no place by one person leaving.
+        if limit is not None and taken <= limit and someone_waiting(event, mode):
+            return True
+    return False
 
 
 def answer_invitation(
@@ -217,37 +272,54 @@ def answer_invitation(
     _check_open(invitation, answer)
     if answer.answer == RsvpAnswer.YES and invitation.rsvp is not None:
         rsvp = invitation.rsvp
-        if rsvp.answer == RsvpAnswer.OFFERED and rsvp.offer_expires_at is not None:
+        accepts = rsvp.answer == RsvpAnswer.OFFERED or (
+            rsvp.waiting_for is not None and answer.mode == rsvp.waiting_for
+        )
+        if accepts and rsvp.offer_expires_at is not None:
             if utcnow() >= rsvp.offer_expires_at:
                 raise InvitationError("The offer of a place has lapsed and passed on.")
     if invitation.rsvp is not None and invitation.rsvp.attended:
         raise AnswersClosed("You have been checked in at this event, so your answer stays.")
-    before = invitation.rsvp
-    was = (before.answer, before.mode) if before is not None else None
+    was = _state(invitation.rsvp)
     rsvp, freed = _apply(invitation, answer, organiser=None, overbook=False)
-    details_only = was == (RsvpAnswer.YES, rsvp.mode) and rsvp.answer == RsvpAnswer.YES
-    if notify and not details_only:
-        enqueue(_answer_mail(invitation), kind=mail_kind, batch_key=batch_key)
+    now = _state(rsvp)
+    same_place = was[:2] == (RsvpAnswer.YES, rsvp.mode) and rsvp.answer == RsvpAnswer.YES
+    joined_line = same_place and now[2] is not None and was[2] is None
+    left_line = same_place and now[2] is None and was[2] is not None
+    details_only = same_place and now[2] == was[2]
+    if notify and not (details_only or left_line):
+        message = _answer_mail(invitation, joined_line=joined_line)
+        enqueue(message, kind=mail_kind, batch_key=batch_key)
     promoted = promote_waitlist(invitation.event) if freed else []
     refresh_places(invitation.event)
-    return Answered(rsvp, details_only, passed_on=bool(promoted))
+    return Answered(
+        rsvp, details_only, passed_on=bool(promoted), joined_line=joined_line, left_line=left_line
+    )
 
 
 def accept_offer(*, invitation: Invitation) -> Rsvp:
-    """Accept a place offered from the waiting list, before the offer lapses."""
+    """Accept a place offered from a waiting list, before the offer lapses; someone who held a
+    place in the other mode moves, and that place goes to the next in its line."""
     lock(invitation)
     rsvp = invitation.rsvp
-    if rsvp is None or rsvp.answer != RsvpAnswer.OFFERED:
+    if rsvp is None or rsvp.offer_expires_at is None:
         raise InvitationError("There is no offer of a place waiting for you.")
-    if rsvp.offer_expires_at is not None and utcnow() >= rsvp.offer_expires_at:
+    if utcnow() >= rsvp.offer_expires_at:
         raise InvitationError("The offer of a place has lapsed and passed on.")
-    rsvp.answer = RsvpAnswer.YES
-    rsvp.offer_expires_at = None
-    rsvp.waitlisted_at = None
-    rsvp.answered_at = utcnow()
-    mark_reminded_if_due(invitation, utcnow())
+    switching = rsvp.answer == RsvpAnswer.YES and rsvp.waiting_for is not None
+    if switching:
+        switch_mode(invitation, utcnow())
+    else:
+        rsvp.answer = RsvpAnswer.YES
+        rsvp.offer_expires_at = None
+        rsvp.waitlisted_at = None
+        rsvp.answered_at = utcnow()
+        mark_reminded_if_due(invitation, utcnow())
     db.session.flush()
     enqueue(confirmation(invitation), kind="rsvp")
+    if switching:
+        promote_waitlist(invitation.event)
+    refresh_places(invitation.event)
     return rsvp
 
 
@@ -269,15 +341,21 @@ def set_answer_for(
         raise AnswersClosed(
             f"{who(invitation)} has been checked in. Undo the check-in to change the answer."
         )
+    was = _state(invitation.rsvp)
     rsvp, freed = _apply(invitation, answer, organiser=organiser, overbook=overbook)
+    now = _state(rsvp)
+    joined_line = was[:2] == now[:2] == (RsvpAnswer.YES, rsvp.mode) and was[2] is None
+    joined_line = joined_line and now[2] is not None
     detail = f"{invitation.email}: {rsvp.answer.value}"
     if rsvp.mode is not None:
         detail += f" ({rsvp.mode.value})"
+    if now[2] is not None and rsvp.answer == RsvpAnswer.YES:
+        detail += f", waiting for {now[2].label}"
     if rsvp.overbooked and overbook:
         detail += ", overbooked"
     record(action="rsvp.set_by_organiser", target=f"event:{invitation.event_id}", detail=detail)
     if notify:
-        enqueue(_answer_mail(invitation), kind="rsvp")
+        enqueue(_answer_mail(invitation, joined_line=joined_line), kind="rsvp")
     if freed:
         promote_waitlist(invitation.event)
     refresh_places(invitation.event)
@@ -288,7 +366,7 @@ def remove_invitation(*, invitation: Invitation, organiser: "Organiser") -> Even
     """Remove someone from an event's list, freeing their place for the next in line."""
     lock(invitation)
     event = invitation.event
-    had_place = holds_place(invitation.rsvp)
+    held = held_modes(invitation.rsvp)
     record(
         action="invitation.removed",
         target=f"event:{event.id}",
@@ -297,8 +375,9 @@ def remove_invitation(*, invitation: Invitation, organiser: "Organiser") -> Even
     )
     db.session.delete(invitation)
     db.session.flush()
-    if had_place:
-        release_place(event.id)
+    for mode in held:
+        release_place(event.id, mode)
+    if held:
         promote_waitlist(event)
     refresh_places(event)
     return event
@@ -328,18 +407,23 @@ def expire_offers() -> int:
     now = utcnow()
     lapsed = db.session.scalars(
         select(Rsvp)
-        .where(Rsvp.answer == RsvpAnswer.OFFERED, Rsvp.offer_expires_at <= now)
+        .where(Rsvp.offer_expires_at <= now)
         .options(joinedload(Rsvp.invitation).joinedload(Invitation.event))
         .with_for_update(skip_locked=True, of=Rsvp)
     ).all()
     events: dict[int, Event] = {}
     for rsvp in lapsed:
         invitation = rsvp.invitation
-        rsvp.answer = RsvpAnswer.NO
-        rsvp.mode = None
+        if rsvp.answer == RsvpAnswer.YES and rsvp.waiting_for is not None:
+            # They keep the place they held; the one offered in the other mode goes on.
+            release_place(invitation.event_id, rsvp.waiting_for)
+            rsvp.waiting_for = None
+        else:
+            release_place(invitation.event_id, rsvp.mode or AttendanceMode.IN_PERSON)
+            rsvp.answer = RsvpAnswer.NO
+            rsvp.mode = None
         rsvp.offer_expires_at = None
         rsvp.waitlisted_at = None
-        release_place(invitation.event_id)
         db.session.flush()
         enqueue(mail.build_waitlist_lapsed(invitation), kind="waitlist_lapsed")
         events[invitation.event_id] = invitation.event

@@ -9,6 +9,7 @@ from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations.attendance.places import (
     force_place,
+    held_modes,
     holds_place,
     lock,
     promote_waitlist,
@@ -33,7 +34,7 @@ class CheckInError(InvitationError):
 
 
 class PlaceNeeded(CheckInError):
-    """Every in-person place is taken: checking this person in would overbook the event."""
+    """Every place of their mode is taken: checking this person in would overbook the event."""
 
 
 class Presence(enum.StrEnum):
@@ -88,21 +89,28 @@ def check_in(
     rsvp = invitation.rsvp
     if rsvp is not None and rsvp.attended:
         return rsvp
+    freed = False
     if rsvp is not None and rsvp.answer == RsvpAnswer.YES:
+        if rsvp.waiting_for is not None:
+            # Arrived in the mode they hold: they wait no more, and a place offered goes on.
+            freed = holds_place(rsvp, rsvp.waiting_for)
+            if freed:
+                release_place(event.id, rsvp.waiting_for)
+            rsvp.waiting_for = rsvp.waitlisted_at = rsvp.offer_expires_at = None
         rsvp.attended = True
         rsvp.checked_in_at = now
         detail = f"{who(invitation)} (answer: {rsvp.answer.label.lower()})"
     else:
         mode = _arrival_mode(event, rsvp)
-        needs_place = mode == AttendanceMode.IN_PERSON and not holds_place(rsvp)
+        needs_place = not holds_place(rsvp, mode)
         overbooked = False
-        if needs_place and not take_place(event.id):
+        if needs_place and not take_place(event.id, mode):
             if not overbook:
                 raise PlaceNeeded(
-                    f"Every in-person place is taken. Check {who(invitation)} in anyway "
+                    f"Every {mode.label} place is taken. Check {who(invitation)} in anyway "
                     "to overbook the event by one."
                 )
-            force_place(event.id)
+            force_place(event.id, mode)
             overbooked = True
         before = NO_ANSWER if rsvp is None else rsvp.answer.value
         if rsvp is None:
@@ -122,6 +130,8 @@ def check_in(
         detail += ", overbooked)" if overbooked else ")"
     db.session.flush()
     record(action="check-in", target=f"event:{event.id}", detail=detail, organiser=organiser)
+    if freed:
+        promote_waitlist(event)
     refresh_places(event)
     return rsvp
 
@@ -139,9 +149,10 @@ def undo_check_in(*, event: Event, invitation: Invitation, organiser: Any) -> In
         rsvp.checked_in_at = None
         detail = who(invitation)
     else:
-        freed = holds_place(rsvp)
-        if freed:
-            release_place(event.id)
+        held = held_modes(rsvp)
+        for mode in held:
+            release_place(event.id, mode)
+        freed = bool(held)
         if before == NO_ANSWER:
             db.session.delete(rsvp)
             invitation.rsvp = None

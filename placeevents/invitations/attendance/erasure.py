@@ -12,7 +12,7 @@ from placeevents.audit.services import record
 from placeevents.events.models import Event
 from placeevents.extensions import db
 from placeevents.invitations.attendance.places import (
-    holds_place,
+    held_modes,
     promote_waitlist,
     refresh_places,
     release_place,
@@ -37,9 +37,10 @@ def erase_invitations(*, email: str) -> int:
         .options(joinedload(Invitation.rsvp), joinedload(Invitation.event))
         .with_for_update(of=Invitation)
     ).all()
-    freed = {i.event_id: i.event for i in invitations if holds_place(i.rsvp)}
-    for event_id in freed:
-        release_place(event_id)
+    freed = {i.event_id: i.event for i in invitations if held_modes(i.rsvp)}
+    for invitation in invitations:
+        for mode in held_modes(invitation.rsvp):
+            release_place(invitation.event_id, mode)
     if invitations:
         # Rsvp rows go with their invitation (ON DELETE CASCADE).
         db.session.execute(

@@ -1,9 +1,8 @@
-"""Places: taking and releasing in-person places exactly, the waiting list and its
-promotion, and the calendar SEQUENCE mailed to each person."""
+"""Places: taking and releasing in-person and online places exactly, each mode's waiting list
+and its promotion, and the calendar SEQUENCE mailed to each person."""
 
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import case, select, update
@@ -15,10 +14,6 @@ from placeevents.extensions import db
 from placeevents.invitations import mail
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
 from placeevents.mail.outbox import enqueue
-
-if TYPE_CHECKING:
-    pass
-
 
 # A place freed this close to the start is offered, not given, so nobody is booked unawares.
 OFFER_WINDOW = timedelta(hours=48)
@@ -40,77 +35,112 @@ def lock(invitation: Invitation) -> Invitation:
     return invitation
 
 
-def take_place(event_id: int) -> bool:
-    """Take one in-person place if one is left: exact under concurrency (one conditional UPDATE)."""
+# Per mode: the event's limit and its count of places held.
+COLUMNS = {
+    AttendanceMode.IN_PERSON: ("capacity", "places_taken"),
+    AttendanceMode.ONLINE: ("online_capacity", "online_places_taken"),
+}
+MODES = tuple(COLUMNS)
+
+
+def other(mode: AttendanceMode) -> AttendanceMode:
+    """The other way of taking part."""
+    return AttendanceMode.ONLINE if mode == AttendanceMode.IN_PERSON else AttendanceMode.IN_PERSON
+
+
+def take_place(event_id: int, mode: AttendanceMode = AttendanceMode.IN_PERSON) -> bool:
+    """Take one place of this mode if one is left: exact under concurrency (one conditional
+    UPDATE)."""
     table = Event.__table__
+    limit, taken = (table.c[name] for name in COLUMNS[mode])
     result = db.session.execute(
         table.update()
-        .where(
-            table.c.id == event_id,
-            sa.or_(table.c.capacity.is_(None), table.c.places_taken < table.c.capacity),
-        )
-        .values(places_taken=table.c.places_taken + 1)
+        .where(table.c.id == event_id, sa.or_(limit.is_(None), taken < limit))
+        .values({taken: taken + 1})
     )
     return result.rowcount == 1
 
 
-def force_place(event_id: int) -> None:
+def force_place(event_id: int, mode: AttendanceMode = AttendanceMode.IN_PERSON) -> None:
     table = Event.__table__
-    db.session.execute(
-        table.update()
-        .where(table.c.id == event_id)
-        .values(places_taken=table.c.places_taken + 1)
-    )
+    taken = table.c[COLUMNS[mode][1]]
+    db.session.execute(table.update().where(table.c.id == event_id).values({taken: taken + 1}))
 
 
-def release_place(event_id: int) -> None:
+def release_place(event_id: int, mode: AttendanceMode = AttendanceMode.IN_PERSON) -> None:
     table = Event.__table__
+    taken = table.c[COLUMNS[mode][1]]
     db.session.execute(
-        table.update()
-        .where(table.c.id == event_id, table.c.places_taken > 0)
-        .values(places_taken=table.c.places_taken - 1)
+        table.update().where(table.c.id == event_id, taken > 0).values({taken: taken - 1})
     )
 
 
-def holds_place(rsvp: Rsvp | None) -> bool:
-    """Whether this answer holds one of the event's in-person places."""
-    return (
-        rsvp is not None
-        and rsvp.answer in (RsvpAnswer.YES, RsvpAnswer.OFFERED)
-        and rsvp.mode == AttendanceMode.IN_PERSON
+def held_modes(rsvp: Rsvp | None) -> list[AttendanceMode]:
+    """The modes in which this answer holds a place: its own (yes or offered), and the one it
+    waits for once that place is offered to it."""
+    if rsvp is None or rsvp.mode is None:
+        return []
+    held = []
+    if rsvp.answer in (RsvpAnswer.YES, RsvpAnswer.OFFERED):
+        held.append(rsvp.mode)
+    if rsvp.waiting_for is not None and rsvp.offer_expires_at is not None:
+        held.append(rsvp.waiting_for)
+    return held
+
+
+def waits_for(rsvp: Rsvp | None) -> AttendanceMode | None:
+    """The mode whose waiting list this answer is on (not yet offered a place), if any."""
+    if rsvp is None:
+        return None
+    if rsvp.answer == RsvpAnswer.WAITLISTED:
+        return rsvp.mode
+    if rsvp.waiting_for is not None and rsvp.offer_expires_at is None:
+        return rsvp.waiting_for
+    return None
+
+
+def holds_place(rsvp: Rsvp | None, mode: AttendanceMode = AttendanceMode.IN_PERSON) -> bool:
+    """Whether this answer holds one of the event's places of this mode (in person unless
+    said)."""
+    return mode in held_modes(rsvp)
+
+
+def in_line(event_id: int, mode: AttendanceMode) -> sa.ColumnElement[bool]:
+    """The answers on an event's waiting list for this mode (not yet offered a place)."""
+    return sa.and_(
+        Rsvp.invitation_id == Invitation.id,
+        Invitation.event_id == event_id,
+        sa.or_(
+            sa.and_(Rsvp.answer == RsvpAnswer.WAITLISTED, Rsvp.mode == mode),
+            sa.and_(
+                Rsvp.answer == RsvpAnswer.YES,
+                Rsvp.waiting_for == mode,
+                Rsvp.offer_expires_at.is_(None),
+            ),
+        ),
     )
 
 
-def someone_waiting(event: Event) -> bool:
-    """Whether anyone is on the event's waiting list."""
-    return bool(
-        db.session.scalar(
-            select(
-                sa.exists().where(
-                    Rsvp.invitation_id == Invitation.id,
-                    Invitation.event_id == event.id,
-                    Rsvp.answer == RsvpAnswer.WAITLISTED,
-                )
-            )
-        )
-    )
+def someone_waiting(event: Event, mode: AttendanceMode = AttendanceMode.IN_PERSON) -> bool:
+    """Whether anyone is on the event's waiting list for this mode."""
+    return bool(db.session.scalar(select(sa.exists().where(in_line(event.id, mode)))))
 
 
 def refresh_places(event: Event) -> None:
     db.session.flush()
-    db.session.expire(event, ["places_taken"])
+    db.session.expire(event, ["places_taken", "online_places_taken"])
 
 
 def waitlist_position(rsvp: Rsvp) -> int:
-    """1 for the first in line on the event's waiting list, and so on."""
+    """1 for the first in line on the waiting list this answer is on, and so on."""
     invitation = rsvp.invitation
+    mode = waits_for(rsvp) or rsvp.mode or AttendanceMode.IN_PERSON
     ahead = db.session.scalar(
         select(sa.func.count())
         .select_from(Rsvp)
         .join(Invitation)
         .where(
-            Invitation.event_id == invitation.event_id,
-            Rsvp.answer == RsvpAnswer.WAITLISTED,
+            in_line(invitation.event_id, mode),
             sa.or_(
                 Rsvp.waitlisted_at < rsvp.waitlisted_at,
                 sa.and_(Rsvp.waitlisted_at == rsvp.waitlisted_at, Rsvp.id < rsvp.id),
@@ -151,37 +181,48 @@ def confirmation(invitation: Invitation, *, promoted: bool = False) -> EmailMess
     )
 
 
-def promote_waitlist(event: Event) -> list[Invitation]:
-    """Give free in-person places to the first in line, telling each by mail.
+def switch_mode(invitation: Invitation, now: datetime, *, release: bool = True) -> AttendanceMode:
+    """Move someone who held a place in one mode and waited for the other into that other one;
+    the place they leave is released (unless the caller does). Returns the mode left."""
+    rsvp = invitation.rsvp
+    assert rsvp is not None and rsvp.mode is not None and rsvp.waiting_for is not None
+    left = rsvp.mode
+    rsvp.mode = rsvp.waiting_for
+    rsvp.waiting_for = None
+    rsvp.waitlisted_at = None
+    rsvp.offer_expires_at = None
+    rsvp.answer = RsvpAnswer.YES
+    rsvp.answered_at = now
+    if release:
+        release_place(invitation.event_id, left)
+    return left
 
-    Within 48 hours of the start a place is offered, to accept within 12 hours. Called
-    whenever places free up: an answer changes, someone is removed or erased, capacity rises.
-    """
+
+def _promote_mode(event: Event, mode: AttendanceMode, now: datetime) -> tuple[list, set]:
     promoted: list[Invitation] = []
-    if event.status != EventStatus.PUBLISHED or utcnow() >= event.starts_at:
-        return promoted
-    now = utcnow()
-    while take_place(event.id):
+    freed: set[AttendanceMode] = set()
+    while take_place(event.id, mode):
         first = db.session.scalar(
             select(Rsvp)
             .join(Invitation)
-            .where(
-                Invitation.event_id == event.id,
-                Rsvp.answer == RsvpAnswer.WAITLISTED,
-                Rsvp.mode == AttendanceMode.IN_PERSON,
-            )
+            .where(in_line(event.id, mode))
             .order_by(Rsvp.waitlisted_at, Rsvp.id)
             .limit(1)
             .with_for_update(skip_locked=True, of=Rsvp)
         )
         if first is None:
-            release_place(event.id)
+            release_place(event.id, mode)
             break
         invitation = first.invitation
         offered = event.starts_at - now <= OFFER_WINDOW
+        switching = first.answer == RsvpAnswer.YES
         if offered:
-            first.answer = RsvpAnswer.OFFERED
+            # A switcher keeps the place they hold until they accept the one offered.
+            if not switching:
+                first.answer = RsvpAnswer.OFFERED
             first.offer_expires_at = min(now + OFFER_TIME, event.starts_at)
+        elif switching:
+            freed.add(switch_mode(invitation, now))
         else:
             first.answer = RsvpAnswer.YES
             first.waitlisted_at = None
@@ -194,6 +235,27 @@ def promote_waitlist(event: Event) -> list[Invitation]:
         )
         enqueue(message, kind="waitlist_promotion")
         promoted.append(invitation)
+    return promoted, freed
+
+
+def promote_waitlist(event: Event) -> list[Invitation]:
+    """Give free places to the first in line of each mode, telling each by mail.
+
+    Within 48 hours of the start a place is offered, to accept within 12 hours. Someone who
+    waited for one mode while holding the other moves, and their old place goes on in turn.
+    Called whenever places free up: an answer changes, someone is removed or erased, capacity
+    rises.
+    """
+    promoted: list[Invitation] = []
+    if event.status != EventStatus.PUBLISHED or utcnow() >= event.starts_at:
+        return promoted
+    now = utcnow()
+    pending = set(MODES)
+    while pending:
+        mode = pending.pop()
+        done, freed = _promote_mode(event, mode, now)
+        promoted += done
+        pending |= freed
     refresh_places(event)
     return promoted
 
