@@ -2,7 +2,7 @@
 (event, subscriber) the worker has handled, so nobody is invited twice.
 
 Revision ID: 0010_standing
-Revises: 0008_subject_prefix
+Revises: 0009_online_places
 Create Date: 2026-12-03 07:30:00
 
 """
@@ -13,7 +13,7 @@ import placeevents.db
 
 
 revision = '0010_standing'
-down_revision = '0008_subject_prefix'
+down_revision = '0009_online_places'
 branch_labels = None
 depends_on = None
 
