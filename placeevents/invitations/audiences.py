@@ -38,11 +38,15 @@ LABELS = {
 
 def _waiting(mode: AttendanceMode) -> ColumnElement[bool]:
     # An offer still open is part of the line until it is accepted; a waitlisted answer
-    # without a mode predates modes and waits for a place in the room.
+    # without a mode predates modes and waits for a place in the room. Someone keeping a place
+    # in the other mode while they wait for this one (`waiting_for`) is in this line too.
     in_mode = Rsvp.mode == mode
     if mode == AttendanceMode.IN_PERSON:
         in_mode = sa.or_(in_mode, Rsvp.mode.is_(None))
-    return sa.and_(Rsvp.answer.in_((RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)), in_mode)
+    return sa.or_(
+        sa.and_(Rsvp.answer.in_((RsvpAnswer.WAITLISTED, RsvpAnswer.OFFERED)), in_mode),
+        sa.and_(Rsvp.answer == RsvpAnswer.YES, Rsvp.waiting_for == mode),
+    )
 
 
 def audience_clause(event: Event, key: str) -> ColumnElement[bool]:

@@ -19,6 +19,7 @@ from placeevents.mail.models import OutboxMessage
 from placeevents.newsletter.models import DoNotInvite, Suppression
 from placeevents.newsletter.services import suppression_hash
 from tests.conftest import count_queries
+from tests.test_invitations.conftest import answer
 from tests.test_invitations.test_rsvp import text
 
 
@@ -308,3 +309,32 @@ def test_an_event_that_is_not_an_earlier_one_of_the_enquiry_is_refused(
     assert response.status_code == 422
     assert message in text(response)
     assert _invited(upcoming) == {} and smtp.messages == []
+
+
+def test_each_waiting_list_counts_people_keeping_a_place_in_the_other_mode(
+    logged_in: FlaskClient, client: FlaskClient, make_event: Any, make_invitation: Any, smtp: Any
+) -> None:
+    """A hybrid event with one place in the room and one online: the in-person line holds
+    someone keeping their online place while they wait, the online line someone with none."""
+    event = make_event(
+        capacity=1,
+        online_capacity=1,
+        format=EventFormat.HYBRID,
+        join_url="https://meet.example.org/room",
+    )
+    ann, ben, cat = (make_invitation(event=event, email=f"{n}@example.org") for n in "abc")
+    answer(client, ann, "yes", mode="in_person")
+    answer(client, ben, "yes_online")
+    answer(client, ben, "yes_in_person")  # keeps the online place, waits for the room
+    answer(client, cat, "yes_online")  # online is full: the online waiting list
+    smtp.clear()
+
+    page = text(logged_in.get(_message_url(event)))
+    assert "The in-person waiting list (1)" in page
+    assert "The online waiting list (1)" in page
+    assert "Everyone with a place (2)" in page
+
+    for audience, person in (("waitlisted", ben), ("waitlisted_online", cat)):
+        smtp.clear()
+        assert _write(logged_in, event, audience).status_code == 302
+        assert [m.rcpt_tos[0] for m in smtp.messages] == [person.email], audience
