@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
-from placeevents.events.models import EventStatus
+from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
 from tests.conftest import count_queries
 from tests.test_events.conftest import field_error
@@ -50,6 +50,23 @@ def test_the_enquiry_page_lists_its_events_in_order(
     assert "0 of 20" in page
     assert f"/manage/events/new?enquiry={enquiry.id}" in page
     assert "On the home page" in page
+
+
+def test_the_enquiry_page_shows_in_person_and_online_places_of_each_event(
+    logged_in: FlaskClient, make_enquiry: Any, make_event: Any
+) -> None:
+    enquiry = make_enquiry(title="Total Place 2.0")
+    make_event(
+        enquiry=enquiry, title="Both", format=EventFormat.HYBRID, capacity=20,
+        online_capacity=50, join_url="https://meet.example.org/room",
+    )  # fmt: skip
+    make_event(enquiry=enquiry, title="Room only", format=EventFormat.IN_PERSON, capacity=12)
+    page = logged_in.get(f"/manage/enquiries/{enquiry.id}").get_data(as_text=True)
+    assert "Online places" in page
+    row = page[page.index("Both") :]
+    assert "0 of 20" in row and "0 of 50" in row
+    room = page[page.index("Room only") :]
+    assert "0 of 12" in room and "—" in room
 
 
 def test_the_list_and_the_dashboard_link_the_enquiries(
