@@ -53,7 +53,7 @@ def test_a_visitor_in_another_zone_sees_their_own_time(
         _online(make_enquiry, make_event)
         db.session.commit()
     seen = {}
-    for zone in ("America/New_York", "Europe/London"):
+    for zone in ("America/New_York", "Europe/London", "Etc/UTC", "Europe/Lisbon"):
         context = _browser.new_context(locale="en-GB", timezone_id=zone)
         try:
             page = context.new_page()
@@ -65,3 +65,6 @@ def test_a_visitor_in_another_zone_sees_their_own_time(
     assert "10:00\u201312:30 BST (London time)" in seen["America/New_York"]
     assert "Your time: Tue 14 May, 05:00\u201307:30 (New York time)" in seen["America/New_York"]
     assert "Your time" not in seen["Europe/London"]
+    # Lisbon keeps London's clock in May: nothing to add. UTC is an hour behind BST then.
+    assert "Your time" not in seen["Europe/Lisbon"]
+    assert "Your time: Tue 14 May, 09:00\u201311:30 (UTC)" in seen["Etc/UTC"]

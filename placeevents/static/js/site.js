@@ -43,6 +43,22 @@ document.addEventListener("DOMContentLoaded", () => {
       weekday: "short", day: "numeric", month: "long",
     });
     const clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
+    // A zone whose clocks read the same then (UTC beside London in winter) adds nothing.
+    let theirs;
+    try {
+      theirs = new Intl.DateTimeFormat("en-GB", {
+        weekday: "short", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+        timeZone: el.dataset.zone,
+      });
+    } catch (error) {
+      return;
+    }
+    const mine = new Intl.DateTimeFormat("en-GB", {
+      weekday: "short", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+    });
+    if (theirs.format(start) === mine.format(start) && theirs.format(end) === mine.format(end)) {
+      return;
+    }
     // Named as the server names the enquiry's zone: "America/New_York" reads "New York time".
     const place = here.includes("/") ? here.split("/").pop().replace(/_/g, " ") : here;
     const zone = here === "UTC" || here === "Etc/UTC" ? "UTC" : `${place} time`;
