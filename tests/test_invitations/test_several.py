@@ -466,3 +466,18 @@ def test_the_sections_cost_the_same_queries_however_many_events(
         return len(rsvp_page), len(enquiry_page)
 
     assert queries_for(2) == queries_for(8)
+
+
+def test_with_one_open_event_the_enquiry_page_leaves_the_form_to_that_event(
+    client: FlaskClient, make_enquiry: Any, make_event: Any
+) -> None:
+    enquiry = make_enquiry(title="Housing enquiry", slug="housing")
+    make_event(
+        enquiry=enquiry, title="The only open one", slug="only-open", capacity=10,
+        access=EventAccess.OPEN,
+    )  # fmt: skip
+    make_event(enquiry=enquiry, title="By invitation", access=EventAccess.INVITATION)
+    page = text(client.get(f"/enquiries/{enquiry.slug}"))
+    assert "The only open one" in page
+    assert "Register for several events" not in page
+    assert "Request a place" in text(client.get("/events/only-open"))
