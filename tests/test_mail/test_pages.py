@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
@@ -160,7 +161,8 @@ def test_the_mailbox_shows_a_delivered_message_in_chromium(
 
         page.goto(f"{url}/dev/mailbox")
         page.get_by_role("link", name="Your place at Total Place 2.0").click()
-        assert page.get_by_role("heading", name="Your place at Total Place 2.0").is_visible()
+        # The click starts a navigation: wait for the message's page to show its heading.
+        expect(page.get_by_role("heading", name="Your place at Total Place 2.0")).to_be_visible()
         assert page.frame_locator("iframe.mailbox-html").get_by_text("our privacy notice")
         with page.expect_download() as download_info:
             page.get_by_role("link", name="agenda.txt").click()
