@@ -1,5 +1,7 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -537,11 +539,58 @@ def _enquiry(slug: str) -> Enquiry:
     return enquiry
 
 
+# Rendered sections, by what they show: on GET the form holds no data, so the same events
+# (titles, times, places left, questions) give the same bytes.
+_REQUEST_PLACES_HTML: dict[tuple[object, ...], Markup] = {}
+_REQUEST_PLACES_KEPT = 64
+
+
 @bp.app_template_global()
-def request_places_section(enquiry: Enquiry) -> dict[str, object]:
-    """The enquiry's open events and the one form registering for several, for its page."""
-    events = several.open_events(enquiry=enquiry)
-    return {"events": events, "form": forms.request_places_form(events)}
+def request_places_html(
+    enquiry: Enquiry, upcoming: Sequence[Event] | None = None, heading_level: int = 2
+) -> Markup:
+    """The enquiry's open events and the one form registering for several, rendered for its
+    page (empty when none is open). `upcoming`, where the page loaded the enquiry's events
+    already, spares the query."""
+    events = (
+        several.open_events(enquiry=enquiry) if upcoming is None else several.open_among(upcoming)
+    )
+    if not events:
+        return Markup("")
+    key = (
+        request.script_root,
+        enquiry.slug,
+        enquiry.timezone,
+        heading_level,
+        *(
+            (
+                e.id,
+                e.title,
+                e.starts_at,
+                e.ends_at,
+                e.format,
+                places_words(e),
+                e.ask_access_needs,
+                e.ask_dietary_needs,
+                e.ask_question,
+            )
+            for e in events
+        ),
+    )
+    html = _REQUEST_PLACES_HTML.get(key)
+    if html is None:
+        html = Markup(
+            render_template(
+                "invitations/_request_places.html",
+                enquiry=enquiry,
+                section={"events": events, "form": forms.request_places_form(events)},
+                heading_level=heading_level,
+            )
+        )
+        if len(_REQUEST_PLACES_HTML) >= _REQUEST_PLACES_KEPT:
+            _REQUEST_PLACES_HTML.clear()
+        _REQUEST_PLACES_HTML[key] = html
+    return html
 
 
 # Like request_place: the outcome is the POST's own page, with no session or token to carry it.
@@ -651,12 +700,17 @@ def invite(event_id: int) -> Page:
             if action == "send" and form.confirmed.data != "y":
                 # Nothing leaves before the organiser has seen how many, and pressed again.
                 preview = sending.preview_invitation(
-                    event=event, choice=_choice(form), subject=form.subject.data,
+                    event=event,
+                    choice=_choice(form),
+                    subject=form.subject.data,
                     body=form.body.data,
                 )
                 form.confirmed.data = "y"
                 return render_template(
-                    "invitations/invite.html", event=event, form=form, preview=preview,
+                    "invitations/invite.html",
+                    event=event,
+                    form=form,
+                    preview=preview,
                     confirm=True,
                 )
             if action == "send":

@@ -466,3 +466,30 @@ def test_the_sections_cost_the_same_queries_however_many_events(
         return len(rsvp_page), len(enquiry_page)
 
     assert queries_for(2) == queries_for(8)
+
+
+def test_the_registration_section_shows_the_events_as_they_are_now(
+    client: FlaskClient, open_events: Any, smtp: Any
+) -> None:
+    # The section is rendered once for what it shows: each change shows on the next view.
+    enquiry, events = open_events
+
+    def section() -> str:
+        page = text(client.get(f"/enquiries/{enquiry.slug}"))
+        return page[page.index("Register for several events") :]
+
+    assert "20 places left" in section() and "Roomy talk" in section()
+    response = _register(
+        client, enquiry, name="Reg One", email="reg1@example.org", website="",
+        events=[str(events["roomy"].id)],
+    )  # fmt: skip
+    assert response.status_code == 200, text(response)
+    assert "19 places left" in section() and "20 places left" not in section()
+
+    events["roomy"].title = "Roomy talk, renamed"
+    db.session.commit()
+    assert "Roomy talk, renamed" in section()
+
+    events["roomy"].access = EventAccess.INVITATION
+    db.session.commit()
+    assert "Roomy talk" not in section()
