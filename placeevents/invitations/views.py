@@ -408,10 +408,46 @@ def _request_form(event: Event) -> forms.RequestPlaceForm:
     return form
 
 
+# Rendered sections, by what they show: on GET the form holds no data, so what the event asks
+# and what its offer says give the same bytes. Cleared whole when full.
+_RENDERED_KEPT = 256
+_REQUEST_PLACE_HTML: dict[tuple[object, ...], Markup] = {}
+
+
 @bp.app_template_global()
-def registration_form(event: Event) -> dict[str, object]:
-    """The registration form of an open event and what it says now, for the event's page."""
-    return {"form": _request_form(event), "offer": registration.offer_for(event=event)}
+def request_place_html(event: Event, heading_level: int = 2) -> Markup:
+    """The registration form of an open event and what it says now, rendered for the event's
+    page (empty when the event takes no registration)."""
+    offer = registration.offer_for(event=event)
+    if offer.closed is not None:
+        return Markup("")
+    key = (
+        request.script_root,
+        event.slug,
+        event.format,
+        event.mode_help if event.format == EventFormat.HYBRID else "",
+        event.ask_access_needs,
+        event.ask_dietary_needs,
+        event.ask_question,
+        offer.full,
+        offer.button,
+        heading_level,
+    )
+    html = _REQUEST_PLACE_HTML.get(key)
+    if html is None:
+        html = Markup(
+            render_template(
+                "invitations/_request_place.html",
+                event=event,
+                request_form=_request_form(event),
+                offer=offer,
+                heading_level=heading_level,
+            )
+        )
+        if len(_REQUEST_PLACE_HTML) >= _RENDERED_KEPT:
+            _REQUEST_PLACE_HTML.clear()
+        _REQUEST_PLACE_HTML[key] = html
+    return html
 
 
 # The outcome is the POST's own page (200): a redirect would need a session or a token to say it.
@@ -539,10 +575,9 @@ def _enquiry(slug: str) -> Enquiry:
     return enquiry
 
 
-# Rendered sections, by what they show: on GET the form holds no data, so the same events
-# (titles, times, places left, questions) give the same bytes.
+# Like the event's section: the same events (titles, times, places left, questions) give the
+# same bytes.
 _REQUEST_PLACES_HTML: dict[tuple[object, ...], Markup] = {}
-_REQUEST_PLACES_KEPT = 64
 
 
 @bp.app_template_global()
@@ -587,7 +622,7 @@ def request_places_html(
                 heading_level=heading_level,
             )
         )
-        if len(_REQUEST_PLACES_HTML) >= _REQUEST_PLACES_KEPT:
+        if len(_REQUEST_PLACES_HTML) >= _RENDERED_KEPT:
             _REQUEST_PLACES_HTML.clear()
         _REQUEST_PLACES_HTML[key] = html
     return html
