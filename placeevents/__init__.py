@@ -32,6 +32,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ):
         raise ConfigurationError("set SECRET_KEY: refusing to run in production with the default")
     app.debug = app.config["PLACEEVENTS_ENV"] == "development" and app.debug
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file on this machine: no connection goes stale, so no query before each checkout.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     if app.config["PLACEEVENTS_PROXY_COUNT"]:

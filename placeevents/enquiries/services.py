@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.audit.services import Target, record
@@ -29,9 +29,9 @@ def _current_query() -> Select[tuple[Enquiry]]:
 
 
 @cache
-def _archived_query() -> Select[tuple[Enquiry]]:
+def _archived_query() -> Select[tuple[str, str, str]]:
     return (
-        select(Enquiry)
+        select(Enquiry.slug, Enquiry.title, Enquiry.summary)
         .where(Enquiry.status == EnquiryStatus.ARCHIVED)
         .order_by(Enquiry.created_at.desc())
     )
@@ -42,9 +42,9 @@ def current_enquiry() -> Enquiry | None:
     return db.session.scalars(_current_query()).unique().first()
 
 
-def archived_enquiries() -> list[Enquiry]:
-    """Earlier enquiries, newest first."""
-    return list(db.session.scalars(_archived_query()))
+def archived_enquiries() -> list[Row[tuple[str, str, str]]]:
+    """Earlier enquiries, newest first: the slug, title and summary the public pages link."""
+    return list(db.session.execute(_archived_query()))
 
 
 def organisation_timezone() -> str:

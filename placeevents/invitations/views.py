@@ -1,5 +1,7 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
+from collections.abc import Sequence
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -406,10 +408,46 @@ def _request_form(event: Event) -> forms.RequestPlaceForm:
     return form
 
 
+# Rendered sections, by what they show: on GET the form holds no data, so what the event asks
+# and what its offer says give the same bytes. Cleared whole when full.
+_RENDERED_KEPT = 256
+_REQUEST_PLACE_HTML: dict[tuple[object, ...], Markup] = {}
+
+
 @bp.app_template_global()
-def registration_form(event: Event) -> dict[str, object]:
-    """The registration form of an open event and what it says now, for the event's page."""
-    return {"form": _request_form(event), "offer": registration.offer_for(event=event)}
+def request_place_html(event: Event, heading_level: int = 2) -> Markup:
+    """The registration form of an open event and what it says now, rendered for the event's
+    page (empty when the event takes no registration)."""
+    offer = registration.offer_for(event=event)
+    if offer.closed is not None:
+        return Markup("")
+    key = (
+        request.script_root,
+        event.slug,
+        event.format,
+        event.mode_help if event.format == EventFormat.HYBRID else "",
+        event.ask_access_needs,
+        event.ask_dietary_needs,
+        event.ask_question,
+        offer.full,
+        offer.button,
+        heading_level,
+    )
+    html = _REQUEST_PLACE_HTML.get(key)
+    if html is None:
+        html = Markup(
+            render_template(
+                "invitations/_request_place.html",
+                event=event,
+                request_form=_request_form(event),
+                offer=offer,
+                heading_level=heading_level,
+            )
+        )
+        if len(_REQUEST_PLACE_HTML) >= _RENDERED_KEPT:
+            _REQUEST_PLACE_HTML.clear()
+        _REQUEST_PLACE_HTML[key] = html
+    return html
 
 
 # The outcome is the POST's own page (200): a redirect would need a session or a token to say it.
@@ -537,11 +575,57 @@ def _enquiry(slug: str) -> Enquiry:
     return enquiry
 
 
+# Like the event's section: the same events (titles, times, places left, questions) give the
+# same bytes.
+_REQUEST_PLACES_HTML: dict[tuple[object, ...], Markup] = {}
+
+
 @bp.app_template_global()
-def request_places_section(enquiry: Enquiry) -> dict[str, object]:
-    """The enquiry's open events and the one form registering for several, for its page."""
-    events = several.open_events(enquiry=enquiry)
-    return {"events": events, "form": forms.request_places_form(events)}
+def request_places_html(
+    enquiry: Enquiry, upcoming: Sequence[Event] | None = None, heading_level: int = 2
+) -> Markup:
+    """The enquiry's open events and the one form registering for several, rendered for its
+    page (empty when none is open). `upcoming`, where the page loaded the enquiry's events
+    already, spares the query."""
+    events = (
+        several.open_events(enquiry=enquiry) if upcoming is None else several.open_among(upcoming)
+    )
+    if not events:
+        return Markup("")
+    key = (
+        request.script_root,
+        enquiry.slug,
+        enquiry.timezone,
+        heading_level,
+        *(
+            (
+                e.id,
+                e.title,
+                e.starts_at,
+                e.ends_at,
+                e.format,
+                places_words(e),
+                e.ask_access_needs,
+                e.ask_dietary_needs,
+                e.ask_question,
+            )
+            for e in events
+        ),
+    )
+    html = _REQUEST_PLACES_HTML.get(key)
+    if html is None:
+        html = Markup(
+            render_template(
+                "invitations/_request_places.html",
+                enquiry=enquiry,
+                section={"events": events, "form": forms.request_places_form(events)},
+                heading_level=heading_level,
+            )
+        )
+        if len(_REQUEST_PLACES_HTML) >= _RENDERED_KEPT:
+            _REQUEST_PLACES_HTML.clear()
+        _REQUEST_PLACES_HTML[key] = html
+    return html
 
 
 # Like request_place: the outcome is the POST's own page, with no session or token to carry it.
@@ -651,12 +735,17 @@ def invite(event_id: int) -> Page:
             if action == "send" and form.confirmed.data != "y":
                 # Nothing leaves before the organiser has seen how many, and pressed again.
                 preview = sending.preview_invitation(
-                    event=event, choice=_choice(form), subject=form.subject.data,
+                    event=event,
+                    choice=_choice(form),
+                    subject=form.subject.data,
                     body=form.body.data,
                 )
                 form.confirmed.data = "y"
                 return render_template(
-                    "invitations/invite.html", event=event, form=form, preview=preview,
+                    "invitations/invite.html",
+                    event=event,
+                    form=form,
+                    preview=preview,
                     confirm=True,
                 )
             if action == "send":

@@ -519,3 +519,27 @@ def test_register_from_the_event_page_by_its_labels(
     assert mail.subject == "You're coming: Sharing the learning"
     rsvp = db.session.scalars(select(Rsvp)).one()
     assert rsvp.mode == AttendanceMode.IN_PERSON and rsvp.access_needs == "A hearing loop"
+
+
+def test_the_event_page_shows_its_registration_as_it_is_now(
+    client: FlaskClient, make_event: Any, make_invitation: Any, smtp: Any
+) -> None:
+    # The section is rendered once for what it shows: each change shows on the next view.
+    event = make_event(access=EventAccess.OPEN, capacity=1, ask_dietary_needs=False)
+
+    def section() -> str:
+        return text(client.get(f"/events/{event.slug}"))
+
+    assert ">Request a place</button>" in section() and "Any dietary needs?" not in section()
+    response = client.post(_path(event), data=_form("first@example.org"))
+    assert response.status_code == 200
+    shown = section()
+    assert ">Join the waiting list</button>" in shown and ">Request a place</button>" not in shown
+
+    event.ask_dietary_needs = True
+    db.session.commit()
+    assert "Any dietary needs?" in section()
+
+    event.access = EventAccess.INVITATION
+    db.session.commit()
+    assert "Request a place</h2>" not in section()

@@ -481,3 +481,30 @@ def test_with_one_open_event_the_enquiry_page_leaves_the_form_to_that_event(
     assert "The only open one" in page
     assert "Register for several events" not in page
     assert "Request a place" in text(client.get("/events/only-open"))
+
+
+def test_the_registration_section_shows_the_events_as_they_are_now(
+    client: FlaskClient, open_events: Any, smtp: Any
+) -> None:
+    # The section is rendered once for what it shows: each change shows on the next view.
+    enquiry, events = open_events
+
+    def section() -> str:
+        page = text(client.get(f"/enquiries/{enquiry.slug}"))
+        return page[page.index("Register for several events") :]
+
+    assert "20 places left" in section() and "Roomy talk" in section()
+    response = _register(
+        client, enquiry, name="Reg One", email="reg1@example.org", website="",
+        events=[str(events["roomy"].id)],
+    )  # fmt: skip
+    assert response.status_code == 200, text(response)
+    assert "19 places left" in section() and "20 places left" not in section()
+
+    events["roomy"].title = "Roomy talk, renamed"
+    db.session.commit()
+    assert "Roomy talk, renamed" in section()
+
+    events["roomy"].access = EventAccess.INVITATION
+    db.session.commit()
+    assert "Roomy talk" not in section()
