@@ -1,5 +1,8 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
+from functools import lru_cache
+from types import SimpleNamespace
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
@@ -477,7 +480,32 @@ def other_invitations_section(invitation: Invitation) -> dict[str, object]:
     """The person's other open invitations of the enquiry and the form answering them, for
     their RSVP page."""
     others = several.other_invitations(invitation=invitation)
-    return {"others": others, "form": forms.other_answers_form(others)}
+    return {
+        "others": others,
+        "form": None,
+        "fields": {
+            other.id: blank_other_answer_fields(
+                other.id, other.event.title, other.event.format == EventFormat.HYBRID
+            )
+            for other in others
+        },
+    }
+
+
+@lru_cache(maxsize=4096)
+def blank_other_answer_fields(invitation_id: int, title: str, hybrid: bool) -> Markup:
+    """One other invitation's fields as a blank form renders them: the same on every view of
+    the page until the event's title or format changes, so rendered once per process."""
+    event = SimpleNamespace(title=title, format=EventFormat.HYBRID if hybrid else "")
+    form = forms.other_answers_form([SimpleNamespace(id=invitation_id, event=event)])
+    return Markup(
+        render_template(
+            "invitations/_other_answer_fields.html",
+            form=form,
+            other_id=invitation_id,
+            hybrid=hybrid,
+        )
+    )
 
 
 def _choices(form: forms.OtherAnswersForm) -> dict[int, several.Choice]:
