@@ -679,12 +679,17 @@ def invite(event_id: int) -> Page:
             if action == "send" and form.confirmed.data != "y":
                 # Nothing leaves before the organiser has seen how many, and pressed again.
                 preview = sending.preview_invitation(
-                    event=event, choice=_choice(form), subject=form.subject.data,
+                    event=event,
+                    choice=_choice(form),
+                    subject=form.subject.data,
                     body=form.body.data,
                 )
                 form.confirmed.data = "y"
                 return render_template(
-                    "invitations/invite.html", event=event, form=form, preview=preview,
+                    "invitations/invite.html",
+                    event=event,
+                    form=form,
+                    preview=preview,
                     confirm=True,
                 )
             if action == "send":

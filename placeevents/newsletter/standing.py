@@ -43,6 +43,23 @@ def chosen_enquiry_ids(subscriber: Subscriber) -> set[int]:
     )
 
 
+def confirmed_and_chosen(email: str, enquiry_id: int) -> tuple[bool, bool] | None:
+    """For a normalised address: whether its subscriber is confirmed and has asked for this
+    enquiry throughout, in one query; None if no subscriber has it."""
+    chosen = (
+        select(StandingInvitation.id)
+        .where(
+            StandingInvitation.subscriber_id == Subscriber.id,
+            StandingInvitation.enquiry_id == enquiry_id,
+        )
+        .exists()
+    )
+    row = db.session.execute(
+        select(Subscriber.status, chosen).where(Subscriber.email == email)
+    ).first()
+    return None if row is None else (row[0] == SubscriberStatus.CONFIRMED, bool(row[1]))
+
+
 def add(subscriber: Subscriber, enquiry_id: int) -> bool:
     """Record the choice (idempotent, even when asked twice at once); False if already there."""
     found = db.session.scalar(
