@@ -466,3 +466,25 @@ def test_the_sections_cost_the_same_queries_however_many_events(
         return len(rsvp_page), len(enquiry_page)
 
     assert queries_for(2) == queries_for(8)
+
+
+def test_the_other_invitations_fields_follow_a_renamed_or_reformatted_event(
+    client: FlaskClient, three_invitations: Any
+) -> None:
+    # Each invitation's blank fields are rendered once per process: an edit shows at once.
+    ann = three_invitations
+    path, hybrid = rsvp_path(ann["Opening circle"]), ann["Hybrid panel"]
+    page = text(client.get(path))
+    assert "How will you take part in Hybrid panel?" in page
+    assert f'name="mode_{hybrid.id}"' in page
+
+    hybrid.event.title = "Hybrid forum"
+    db.session.commit()
+    page = text(client.get(path))
+    assert "How will you take part in Hybrid forum?" in page
+    assert "Hybrid panel" not in page
+
+    hybrid.event.format = EventFormat.ONLINE
+    db.session.commit()
+    page = text(client.get(path))
+    assert f'name="answer_{hybrid.id}"' in page and f'name="mode_{hybrid.id}"' not in page
