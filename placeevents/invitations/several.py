@@ -9,8 +9,9 @@ an invitation carrying several), and a calendar cancellation for an entry their 
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from placeevents.addresses import normalise_email
@@ -74,22 +75,35 @@ class Outcome:
 # --- a person's other invitations, answered from one RSVP page
 
 
-def other_invitations(*, invitation: Invitation) -> list[Invitation]:
-    """The person's other upcoming invitations in the same enquiry whose answers are open,
-    soonest first."""
-    now = utcnow()
-    found = db.session.scalars(
+@cache
+def _others_of() -> Select[tuple[Invitation]]:
+    # Built once on first use (every RSVP page view asks it), once every model is mapped.
+    return (
         select(Invitation)
         .join(Event, Invitation.event_id == Event.id)
         .where(
-            Invitation.email == invitation.email,
-            Invitation.id != invitation.id,
-            Event.enquiry_id == invitation.event.enquiry_id,
+            Invitation.email == bindparam("email"),
+            Invitation.id != bindparam("id"),
+            Event.enquiry_id == bindparam("enquiry_id"),
             Event.status == EventStatus.PUBLISHED,
-            Event.starts_at > now,
+            Event.starts_at > bindparam("now"),
         )
         .options(joinedload(Invitation.event), joinedload(Invitation.rsvp))
         .order_by(Event.starts_at, Event.id)
+    )
+
+
+def other_invitations(*, invitation: Invitation) -> list[Invitation]:
+    """The person's other upcoming invitations in the same enquiry whose answers are open,
+    soonest first."""
+    found = db.session.scalars(
+        _others_of(),
+        {
+            "email": invitation.email,
+            "id": invitation.id,
+            "enquiry_id": invitation.event.enquiry_id,
+            "now": utcnow(),
+        },
     ).all()
     return [other for other in found if attendance.can_change_answer(other)]
 

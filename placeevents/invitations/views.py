@@ -1,6 +1,8 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
 from collections.abc import Sequence
+from functools import lru_cache
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -77,21 +79,12 @@ def _rsvp_page(
     confirm_give_up: bool = False,
 ) -> str:
     rsvp = invitation.rsvp
-    if form is None:
-        form = forms.RsvpForm()
-        if rsvp is not None:
-            form.mode.data = rsvp.mode.value if rsvp.mode is not None else None
-            form.access_needs.data = rsvp.access_needs
-            form.dietary_needs.data = rsvp.dietary_needs
-            form.question.data = rsvp.question
     position = (
         attendance.waitlist_position(rsvp)
         if rsvp is not None and attendance.waits_for(rsvp) is not None
         else None
     )
     event = invitation.event
-    if event.format == EventFormat.HYBRID:
-        form.mark_mode_needed()
     show_join = (
         rsvp is not None
         and rsvp.answer == RsvpAnswer.YES
@@ -107,6 +100,12 @@ def _rsvp_page(
         and choices[single][1]
         and not (rsvp is not None and rsvp.answer == RsvpAnswer.WAITLISTED)
     )
+    # A hybrid event with a full mode: one button per mode, saying what each does.
+    mode_buttons = [
+        (f"yes_{mode.value}", label)
+        for mode, (label, _) in choices.items()
+        if event.format == EventFormat.HYBRID and any(f for _, f in choices.values())
+    ]
     return render_template(
         "invitations/rsvp.html",
         # Markup: the page's words as written, apostrophe and all (both labels are constants).
@@ -115,12 +114,8 @@ def _rsvp_page(
         event=event,
         rsvp=rsvp,
         full_notice=_full_notice(event, choices),
-        # A hybrid event with a full mode: one button per mode, saying what each does.
-        mode_buttons=[
-            (f"yes_{mode.value}", label)
-            for mode, (label, _) in choices.items()
-            if event.format == EventFormat.HYBRID and any(f for _, f in choices.values())
-        ],
+        mode_buttons=mode_buttons,
+        answer_fields=_answer_fields(event, rsvp, form, mode_field=not mode_buttons),
         waits_for=attendance.waits_for(rsvp),
         kind=KIND,
         confirm_give_up=confirm_give_up,
@@ -135,6 +130,69 @@ def _rsvp_page(
         stop_token=stop_token(invitation),
         notes=attendee_notes(invitation),
     )
+
+
+def _answer_fields(
+    event: Event, rsvp: Rsvp | None, form: forms.RsvpForm | None, *, mode_field: bool
+) -> Markup:
+    """The RSVP form's fields: the answer sent back (with its errors) or, on a GET, the
+    person's answer so far."""
+    hybrid = event.format == EventFormat.HYBRID
+    shape = (
+        hybrid and mode_field,
+        event.mode_help if hybrid and mode_field else "",
+        (event.ask_access_needs, event.ask_dietary_needs, event.ask_question),
+    )
+    if form is None:
+        mode = rsvp.mode.value if rsvp is not None and rsvp.mode is not None else None
+        texts = (rsvp.access_needs, rsvp.dietary_needs, rsvp.question) if rsvp is not None else ()
+        if not any(texts):
+            return blank_rsvp_fields(*shape, mode=mode if shape[0] else None, hybrid=hybrid)
+        form = _rsvp_form(mode, *texts)
+    if hybrid:
+        form.mark_mode_needed()
+    return _render_rsvp_fields(form, *shape)
+
+
+def _rsvp_form(mode: str | None, access: str, dietary: str, question: str) -> forms.RsvpForm:
+    # Never the request's form data: this shows the answer as stored.
+    form = forms.RsvpForm(formdata=None)
+    form.mode.data = mode
+    form.access_needs.data = access
+    form.dietary_needs.data = dietary
+    form.question.data = question
+    return form
+
+
+def _render_rsvp_fields(
+    form: forms.RsvpForm, mode_field: bool, mode_help: str, asked: tuple[bool, bool, bool]
+) -> Markup:
+    return Markup(
+        render_template(
+            "invitations/_rsvp_fields.html",
+            form=form,
+            mode_field=mode_field,
+            mode_help=mode_help,
+            asked=asked,
+        )
+    )
+
+
+@lru_cache(maxsize=1024)
+def blank_rsvp_fields(
+    mode_field: bool,
+    mode_help: str,
+    asked: tuple[bool, bool, bool],
+    *,
+    mode: str | None,
+    hybrid: bool,
+) -> Markup:
+    """The RSVP form's fields with no text answered yet: the same for every such view of an
+    event's page, so rendered once per process for each shape."""
+    form = _rsvp_form(mode, "", "", "")
+    if hybrid:
+        form.mark_mode_needed()
+    return _render_rsvp_fields(form, mode_field, mode_help, asked)
 
 
 def _yes_choices(event: Event, rsvp: Rsvp | None) -> dict[AttendanceMode, tuple[str, bool]]:
@@ -515,7 +573,32 @@ def other_invitations_section(invitation: Invitation) -> dict[str, object]:
     """The person's other open invitations of the enquiry and the form answering them, for
     their RSVP page."""
     others = several.other_invitations(invitation=invitation)
-    return {"others": others, "form": forms.other_answers_form(others)}
+    return {
+        "others": others,
+        "form": None,
+        "fields": {
+            other.id: blank_other_answer_fields(
+                other.id, other.event.title, other.event.format == EventFormat.HYBRID
+            )
+            for other in others
+        },
+    }
+
+
+@lru_cache(maxsize=4096)
+def blank_other_answer_fields(invitation_id: int, title: str, hybrid: bool) -> Markup:
+    """One other invitation's fields as a blank form renders them: the same on every view of
+    the page until the event's title or format changes, so rendered once per process."""
+    event = SimpleNamespace(title=title, format=EventFormat.HYBRID if hybrid else "")
+    form = forms.other_answers_form([SimpleNamespace(id=invitation_id, event=event)])
+    return Markup(
+        render_template(
+            "invitations/_other_answer_fields.html",
+            form=form,
+            other_id=invitation_id,
+            hybrid=hybrid,
+        )
+    )
 
 
 def _choices(form: forms.OtherAnswersForm) -> dict[int, several.Choice]:

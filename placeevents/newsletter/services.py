@@ -622,14 +622,13 @@ def ask_standing_for_address(*, email: str, enquiry_id: int) -> Enquiry:
 def standing_offer(*, email: str, enquiry_id: int) -> str:
     """What an invitee's RSVP page offers: "ask" (a confirmed subscriber who has not asked for
     this current enquiry), "standing" (asked already), or "" (nothing to offer)."""
-    subscriber = find_subscriber(email)
-    if (
-        subscriber is None
-        or subscriber.status != SubscriberStatus.CONFIRMED
-        or standing.offered_enquiry(enquiry_id) is None
-    ):
+    # The enquiry is usually in the session already (the page's event loaded it): no query.
+    if standing.offered_enquiry(enquiry_id) is None:
         return ""
-    return "standing" if enquiry_id in standing.chosen_enquiry_ids(subscriber) else "ask"
+    found = standing.confirmed_and_chosen(normalise_email(email), enquiry_id)
+    if found is None or not found[0]:
+        return ""
+    return "standing" if found[1] else "ask"
 
 
 def personal_data(*, token: str) -> dict[str, Any]:

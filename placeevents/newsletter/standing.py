@@ -6,8 +6,9 @@ who to invite (see services.standing_subscribers) and does the inviting.
 """
 
 from collections.abc import Collection
+from functools import cache
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from placeevents.enquiries.models import Enquiry, EnquiryStatus
@@ -41,6 +42,28 @@ def chosen_enquiry_ids(subscriber: Subscriber) -> set[int]:
             )
         )
     )
+
+
+@cache
+def _confirmed_and_chosen() -> Select[tuple[SubscriberStatus, bool]]:
+    # Built once on first use: every RSVP page view asks it.
+    chosen = (
+        select(StandingInvitation.id)
+        .where(
+            StandingInvitation.subscriber_id == Subscriber.id,
+            StandingInvitation.enquiry_id == bindparam("enquiry_id"),
+        )
+        .exists()
+    )
+    return select(Subscriber.status, chosen).where(Subscriber.email == bindparam("email"))
+
+
+def confirmed_and_chosen(email: str, enquiry_id: int) -> tuple[bool, bool] | None:
+    """For a normalised address: whether its subscriber is confirmed and has asked for this
+    enquiry throughout, in one query; None if no subscriber has it."""
+    params = {"email": email, "enquiry_id": enquiry_id}
+    row = db.session.execute(_confirmed_and_chosen(), params).first()
+    return None if row is None else (row[0] == SubscriberStatus.CONFIRMED, bool(row[1]))
 
 
 def add(subscriber: Subscriber, enquiry_id: int) -> bool:

@@ -5,6 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from email.headerregistry import Address
+from functools import cache
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -416,19 +417,23 @@ def can_receive_notes(invitation: Invitation) -> bool:
     return _was_shared_with(invitation)
 
 
-def _was_shared_with(invitation: Invitation) -> bool:
+@cache
+def _shared_with() -> sa.Select[tuple[int]]:
+    # Built once on first use: the RSVP page of anyone with a place to come asks it.
     return (
-        db.session.scalar(
-            select(NoteShare.id)
-            .join(Note, Note.id == NoteShare.note_id)
-            .where(
-                Note.event_id == invitation.event_id,
-                NoteShare.email == normalise_email(invitation.email),
-            )
-            .limit(1)
-        )
-        is not None
+        select(NoteShare.id)
+        .join(Note, Note.id == NoteShare.note_id)
+        .where(Note.event_id == sa.bindparam("event_id"), NoteShare.email == sa.bindparam("email"))
+        .limit(1)
     )
+
+
+def _was_shared_with(invitation: Invitation) -> bool:
+    found = db.session.scalar(
+        _shared_with(),
+        {"event_id": invitation.event_id, "email": normalise_email(invitation.email)},
+    )
+    return found is not None
 
 
 def attendee_notes(invitation: Invitation) -> list[Note]:
@@ -799,8 +804,8 @@ def learning(enquiry: Enquiry) -> list[LearningSection]:
 def erase_shares(*, email: str) -> int:
     """Forget that notes were shared with an address (for its erasure); how many records."""
     result = db.session.execute(
-        delete(NoteShare).where(NoteShare.email == email).execution_options(
-            synchronize_session=False
-        )
+        delete(NoteShare)
+        .where(NoteShare.email == email)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

@@ -89,18 +89,69 @@ def test_the_waiting_list_is_shown_as_a_neutral_notice_not_a_success(
     assert "flash--info" not in html
 
 
-def test_the_rsvp_page_is_one_query_and_sets_no_cookie(
-    client: FlaskClient, make_invitation: Any, smtp: Any
-) -> None:
-    invitation = make_invitation()
-    assert answer(client, invitation, "yes").status_code == 302
-    path, title = rsvp_path(invitation), invitation.event.title
+def _page_queries(client: FlaskClient, path: str) -> tuple[str, list[str]]:
     db.session.expunge_all()
     with count_queries() as statements:
         page = client.application.test_client().get(path)
-    assert page.status_code == 200 and title in text(page)
+    assert page.status_code == 200
     assert "Set-Cookie" not in page.headers
-    page_queries = [s for s in statements if "outbox_message" not in s]
-    # The invitation with its event, enquiry and answer in one query; then the settings.
-    assert len(page_queries) == 2, page_queries
+    return text(page), [s for s in statements if "outbox_message" not in s]
+
+
+def test_the_rsvp_page_is_a_fixed_few_queries_and_sets_no_cookie(
+    client: FlaskClient, make_invitation: Any, make_event: Any, make_subscriber: Any, smtp: Any
+) -> None:
+    invitation = make_invitation(email="amara@example.org")
+    make_subscriber(email="amara@example.org")
+    enquiry = invitation.event.enquiry
+    make_invitation(event=make_event(enquiry=enquiry), email="amara@example.org")
+    assert answer(client, invitation, "yes").status_code == 302
+    path, title = rsvp_path(invitation), invitation.event.title
+
+    page, page_queries = _page_queries(client, path)
+    assert title in page
+    assert "Other explorations you're invited to" in page
+    assert "Invite me to every exploration in this enquiry" in page
+    # The invitation with its event, enquiry and answer in one query; whether notes were
+    # shared with this person; the settings; the person's other open invitations; whether
+    # they are a confirmed subscriber who asked for every exploration.
+    assert len(page_queries) == 5, page_queries
     assert "rsvp" in page_queries[0] and "event" in page_queries[0]
+    assert "standing_invitation" in page_queries[-1] and "subscriber" in page_queries[-1]
+
+    # Whatever the number of other invitations.
+    for _ in range(3):
+        make_invitation(event=make_event(enquiry=enquiry), email="amara@example.org")
+    page, more_queries = _page_queries(client, path)
+    assert page.count(">Leave as it is</label>") == 4
+    assert len(more_queries) == len(page_queries)
+
+
+def test_each_invitees_page_shows_their_own_answers_to_the_questions(
+    client: FlaskClient, make_invitation: Any, make_event: Any, smtp: Any
+) -> None:
+    # The fields of a page with nothing typed are rendered once per process: another person's
+    # answers never show on them, nor theirs on another's, in whichever order the pages open.
+    event = make_event(format=EventFormat.HYBRID, ask_access_needs=True, ask_question=True)
+    blank = make_invitation(event=event, answer="yes", mode="online")
+    typed = make_invitation(
+        event=event, answer="yes", mode="online", access_needs="A ramp", question="How?"
+    )
+    later = make_invitation(event=event, answer="yes", mode="online")
+    pages = {}
+    for invitation in (blank, typed, later):
+        page = text(client.get(rsvp_path(invitation)))
+        question = _mode_fieldset(page)
+        assert re.search(r'checked[^>]*value="online"', question)
+        assert "(optional)" not in question
+        pages[invitation.id] = page
+    assert "A ramp</textarea>" in pages[typed.id] and "How?</textarea>" in pages[typed.id]
+    for invitation in (blank, later):
+        assert "A ramp" not in pages[invitation.id] and "How?" not in pages[invitation.id]
+        assert 'name="access_needs"' in pages[invitation.id]
+
+    # A changed event shows its change at once.
+    event.ask_question = False
+    db.session.commit()
+    page = text(client.get(rsvp_path(later)))
+    assert 'name="access_needs"' in page and 'name="question"' not in page

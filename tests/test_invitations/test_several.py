@@ -508,3 +508,25 @@ def test_the_registration_section_shows_the_events_as_they_are_now(
     events["roomy"].access = EventAccess.INVITATION
     db.session.commit()
     assert "Roomy talk" not in section()
+
+
+def test_the_other_invitations_fields_follow_a_renamed_or_reformatted_event(
+    client: FlaskClient, three_invitations: Any
+) -> None:
+    # Each invitation's blank fields are rendered once per process: an edit shows at once.
+    ann = three_invitations
+    path, hybrid = rsvp_path(ann["Opening circle"]), ann["Hybrid panel"]
+    page = text(client.get(path))
+    assert "How will you take part in Hybrid panel?" in page
+    assert f'name="mode_{hybrid.id}"' in page
+
+    hybrid.event.title = "Hybrid forum"
+    db.session.commit()
+    page = text(client.get(path))
+    assert "How will you take part in Hybrid forum?" in page
+    assert "Hybrid panel" not in page
+
+    hybrid.event.format = EventFormat.ONLINE
+    db.session.commit()
+    page = text(client.get(path))
+    assert f'name="answer_{hybrid.id}"' in page and f'name="mode_{hybrid.id}"' not in page
