@@ -1,6 +1,6 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from types import SimpleNamespace
 
@@ -467,9 +467,21 @@ def _request_form(event: Event) -> forms.RequestPlaceForm:
 
 
 # Rendered sections, by what they show: on GET the form holds no data, so what the event asks
-# and what its offer says give the same bytes. Cleared whole when full.
+# and what its offer says give the same bytes. Each store is cleared whole when full.
 _RENDERED_KEPT = 256
 _REQUEST_PLACE_HTML: dict[tuple[object, ...], Markup] = {}
+
+
+def _rendered_once(
+    store: dict[tuple[object, ...], Markup], key: tuple[object, ...], render: Callable[[], str]
+) -> Markup:
+    html = store.get(key)
+    if html is None:
+        html = Markup(render())
+        if len(store) >= _RENDERED_KEPT:
+            store.clear()
+        store[key] = html
+    return html
 
 
 @bp.app_template_global()
@@ -491,21 +503,17 @@ def request_place_html(event: Event, heading_level: int = 2) -> Markup:
         offer.button,
         heading_level,
     )
-    html = _REQUEST_PLACE_HTML.get(key)
-    if html is None:
-        html = Markup(
-            render_template(
-                "invitations/_request_place.html",
-                event=event,
-                request_form=_request_form(event),
-                offer=offer,
-                heading_level=heading_level,
-            )
-        )
-        if len(_REQUEST_PLACE_HTML) >= _RENDERED_KEPT:
-            _REQUEST_PLACE_HTML.clear()
-        _REQUEST_PLACE_HTML[key] = html
-    return html
+    return _rendered_once(
+        _REQUEST_PLACE_HTML,
+        key,
+        lambda: render_template(
+            "invitations/_request_place.html",
+            event=event,
+            request_form=_request_form(event),
+            offer=offer,
+            heading_level=heading_level,
+        ),
+    )
 
 
 # The outcome is the POST's own page (200): a redirect would need a session or a token to say it.
@@ -695,20 +703,16 @@ def request_places_html(
             for e in events
         ),
     )
-    html = _REQUEST_PLACES_HTML.get(key)
-    if html is None:
-        html = Markup(
-            render_template(
-                "invitations/_request_places.html",
-                enquiry=enquiry,
-                section={"events": events, "form": forms.request_places_form(events)},
-                heading_level=heading_level,
-            )
-        )
-        if len(_REQUEST_PLACES_HTML) >= _RENDERED_KEPT:
-            _REQUEST_PLACES_HTML.clear()
-        _REQUEST_PLACES_HTML[key] = html
-    return html
+    return _rendered_once(
+        _REQUEST_PLACES_HTML,
+        key,
+        lambda: render_template(
+            "invitations/_request_places.html",
+            enquiry=enquiry,
+            section={"events": events, "form": forms.request_places_form(events)},
+            heading_level=heading_level,
+        ),
+    )
 
 
 # Like request_place: the outcome is the POST's own page, with no session or token to carry it.
