@@ -113,7 +113,7 @@ def seed(database: str, replace: bool) -> dict[str, str]:
     app = seeding_app(database, replace=replace)
     with app.app_context():
         from placeevents.demo import load_demo
-        from placeevents.events.models import Event, EventStatus
+        from placeevents.events.models import Event, EventAccess, EventStatus
         from placeevents.invitations.links import rsvp_token
         from placeevents.invitations.models import Invitation
 
@@ -127,9 +127,23 @@ def seed(database: str, replace: bool) -> dict[str, str]:
         invitation = db.session.scalars(
             db.select(Invitation).where(Invitation.event_id == event.id)
         ).first()
-        return {
+        # An event open to registration also shows its "Request a place" form.
+        open_event = db.session.scalars(
+            db.select(Event)
+            .where(
+                Event.enquiry_id == enquiry.id,
+                Event.status == EventStatus.PUBLISHED,
+                Event.access == EventAccess.OPEN,
+            )
+            .order_by(Event.starts_at.desc())
+        ).first()
+        paths = {
             "token RSVP page": f"/rsvp/{rsvp_token(invitation)}",
             "public event page": f"/events/{event.slug}",
+        }
+        if open_event is not None:
+            paths["open event page"] = f"/events/{open_event.slug}"
+        return paths | {
             "home page": "/",
             "learning page": f"/enquiries/{enquiry.slug}/learning",
             "feed (full)": f"/enquiries/{enquiry.slug}/calendar.ics",
