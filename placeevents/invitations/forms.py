@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from wtforms import (
     BooleanField,
@@ -158,6 +158,24 @@ class OtherAnswersForm(SessionlessForm):
         return False
 
 
+F = TypeVar("F", bound=SessionlessForm)
+
+
+def _mode_field(title: str) -> RadioField:
+    """A hybrid event's "in person or online" question, naming the event."""
+    return RadioField(
+        f"How will you take part in {title}?", choices=MODE_CHOICES, validate_choice=False
+    )
+
+
+def _bound(base: type[F], fields: dict[str, Any], hybrid: frozenset[int]) -> F:
+    """An instance of `base` with a mode question per hybrid event, each marked as needed."""
+    form = type(f"Bound{base.__name__}", (base,), fields)()
+    for key in hybrid:
+        form[f"mode_{key}"].flags.required = True
+    return form
+
+
 def other_answers_form(invitations: Sequence[Any]) -> OtherAnswersForm:
     """The form answering these invitations (each with its `event`) at once."""
     hybrid = frozenset(i.id for i in invitations if i.event.format == "hybrid")
@@ -170,15 +188,8 @@ def other_answers_form(invitations: Sequence[Any]) -> OtherAnswersForm:
             "Your answer", choices=ANSWER_CHOICES, default=""
         )
         if invitation.id in hybrid:
-            fields[f"mode_{invitation.id}"] = RadioField(
-                f"How will you take part in {invitation.event.title}?",
-                choices=MODE_CHOICES,
-                validate_choice=False,
-            )
-    form = type("BoundOtherAnswersForm", (OtherAnswersForm,), fields)()
-    for invitation_id in hybrid:
-        form[f"mode_{invitation_id}"].flags.required = True
-    return form
+            fields[f"mode_{invitation.id}"] = _mode_field(invitation.event.title)
+    return _bound(OtherAnswersForm, fields, hybrid)
 
 
 class RequestPlacesForm(SessionlessForm):
@@ -230,14 +241,8 @@ def request_places_form(events: Sequence[Any]) -> RequestPlacesForm:
     fields: dict[str, Any] = {"hybrid_ids": hybrid}
     for event in events:
         if event.id in hybrid:
-            fields[f"mode_{event.id}"] = RadioField(
-                f"How will you take part in {event.title}?",
-                choices=MODE_CHOICES,
-                validate_choice=False,
-            )
-    form = type("BoundRequestPlacesForm", (RequestPlacesForm,), fields)()
-    for event_id in hybrid:
-        form[f"mode_{event_id}"].flags.required = True
+            fields[f"mode_{event.id}"] = _mode_field(event.title)
+    form = _bound(RequestPlacesForm, fields, hybrid)
     form.events.choices = [SelectChoice(e.id, e.title) for e in events]
     return form
 
