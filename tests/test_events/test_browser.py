@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from placeevents.auth.services import create_organiser
 from placeevents.enquiries.services import add_question, create_enquiry
@@ -41,12 +42,12 @@ def test_create_publish_and_cancel_an_event_in_chromium(live_server: Any, page: 
     # The capacity applies to in-person places: it goes while Online is chosen; the online
     # limit goes while Face-to-face is.
     page.get_by_label("Online", exact=True).check()
-    assert not page.locator("#capacity").is_visible()
-    assert page.locator("#online_capacity").is_visible()
+    expect(page.locator("#capacity")).not_to_be_visible()
+    expect(page.locator("#online_capacity")).to_be_visible()
     page.get_by_label("Face-to-face").check()
-    assert not page.locator("#online_capacity").is_visible()
+    expect(page.locator("#online_capacity")).not_to_be_visible()
     page.get_by_label("Hybrid").check()
-    assert page.locator("#capacity").is_visible()
+    expect(page.locator("#capacity")).to_be_visible()
     page.locator("#capacity").fill("20")
     page.locator("#online_capacity").fill("50")
     page.locator("#description").fill("Bring **one question**.")
@@ -54,23 +55,23 @@ def test_create_publish_and_cancel_an_event_in_chromium(live_server: Any, page: 
     page.get_by_role("button", name="Save as a draft").click()
 
     # The mistake is named beside the field, and the field points to it.
-    assert page.locator("#ends_at-error").inner_text() == "The end must be after the start."
+    expect(page.locator("#ends_at-error")).to_have_text("The end must be after the start.")
     assert "ends_at-error" in (page.locator("#ends_at").get_attribute("aria-describedby") or "")
     page.locator("#ends_at").fill("2030-05-14T12:30")
     page.get_by_role("button", name="Save as a draft").click()
 
-    assert page.get_by_role("heading", level=1).inner_text() == "Learning that travels"
-    assert page.get_by_text("Tue 14 May 2030, 10:00–12:30 BST").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Learning that travels")
+    expect(page.get_by_text("Tue 14 May 2030, 10:00–12:30 BST")).to_be_visible()
     page.get_by_role("button", name="Publish").click()
-    assert page.get_by_text("The event is published").is_visible()
+    expect(page.get_by_text("The event is published")).to_be_visible()
 
     page.goto(live_server.url + "/")
     upcoming = page.locator("section", has=page.get_by_role("heading", name="Upcoming events"))
     upcoming.get_by_role("link", name="Learning that travels").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Learning that travels"
-    assert page.get_by_text("Tue 14 May 2030, 10:00–12:30 BST").is_visible()
-    assert page.get_by_text("20 of 20 in person; 50 of 50 online").is_visible()
-    assert page.locator("strong", has_text="one question").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Learning that travels")
+    expect(page.get_by_text("Tue 14 May 2030, 10:00–12:30 BST")).to_be_visible()
+    expect(page.get_by_text("20 of 20 in person; 50 of 50 online")).to_be_visible()
+    expect(page.locator("strong", has_text="one question")).to_be_visible()
     assert "meet.example.org" not in page.content()
 
     page.goto(live_server.url + "/manage/")
@@ -78,7 +79,7 @@ def test_create_publish_and_cancel_an_event_in_chromium(live_server: Any, page: 
     page.get_by_role("link", name="Cancel the event").click()
     page.get_by_label("Message to the people affected").fill("Our speaker is unwell.")
     page.get_by_role("button", name="Cancel the event and send the message").click()
-    assert page.get_by_text("The event is cancelled.").is_visible()
+    expect(page.get_by_text("The event is cancelled.")).to_be_visible()
     page.get_by_role("link", name="Public page").click()
-    assert page.get_by_text("This event has been cancelled.").is_visible()
-    assert page.get_by_text("Our speaker is unwell.").is_visible()
+    expect(page.get_by_text("This event has been cancelled.")).to_be_visible()
+    expect(page.get_by_text("Our speaker is unwell.")).to_be_visible()

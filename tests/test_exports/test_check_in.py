@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import time_machine
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.audit.models import AuditEntry
@@ -236,13 +237,13 @@ def test_check_in_on_a_phone(
     page.get_by_label("Password").fill(ORGANISER_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server.url}/manage/exports/events/{event_id}/check-in")
-    assert page.get_by_text("0 checked in · 2 confirmed").is_visible()
+    expect(page.get_by_text("0 checked in · 2 confirmed")).to_be_visible()
     # Nothing spills sideways on a narrow screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
     page.get_by_role("button", name="Check in Ada Lovelace").click()
     page.get_by_role("button", name="Undo check-in of Ada Lovelace").wait_for()
-    assert page.get_by_text("1 checked in · 2 confirmed").is_visible()
+    expect(page.get_by_text("1 checked in · 2 confirmed")).to_be_visible()
 
     page.get_by_label("Find someone").fill("grace")
     page.get_by_role("button", name="Search").click()
@@ -307,12 +308,12 @@ def test_the_printed_sign_in_sheet_leaves_out_the_organiser_menu(
     page.get_by_role("button", name="Printable sign-in sheet").click()
     # On a busy machine the sheet may still be loading when the click returns.
     page.wait_for_url("**/sign-in-sheet*")
-    assert page.get_by_role("navigation", name="Organiser").is_visible()
+    expect(page.get_by_role("navigation", name="Organiser")).to_be_visible()
     page.emulate_media(media="print")
-    assert not page.get_by_role("navigation", name="Organiser").is_visible()
-    assert not page.locator(".site-header").is_visible()
-    assert page.get_by_role("heading", level=1, name="Bid and pilot: Leeds").is_visible()
-    assert page.get_by_role("cell", name="Ada Lovelace").is_visible()
+    expect(page.get_by_role("navigation", name="Organiser")).not_to_be_visible()
+    expect(page.locator(".site-header")).not_to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Bid and pilot: Leeds")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ada Lovelace")).to_be_visible()
 
 
 def test_the_page_shows_the_events_date_and_warns_on_another_day(

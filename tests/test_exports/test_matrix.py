@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.audit.models import AuditEntry
@@ -234,7 +235,7 @@ def test_the_matrix_fits_a_laptop_screen(
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server.url}/manage/exports/enquiries/{enquiry_id}/matrix")
     table = page.locator("table.matrix")
-    assert table.get_by_text("Offered a place").first.is_visible()
+    expect(table.get_by_text("Offered a place").first).to_be_visible()
     # The last column is on screen, not hidden in a scroll box.
     wrap = page.locator(".table-scroll:has(table.matrix)")
     sizes = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")

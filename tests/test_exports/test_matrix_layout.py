@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from placeevents.demo import load_demo
 from placeevents.extensions import db
@@ -30,7 +31,7 @@ def _assert_totals_reachable(page: Any) -> None:
     assert wrap is not None and wrap["x"] + wrap["width"] <= WIDTH
     headings = page.locator("table.matrix thead th")
     totals = headings.last
-    assert totals.inner_text() == "Came to"
+    expect(totals).to_have_text("Came to")
     totals.scroll_into_view_if_needed()
     box = totals.bounding_box()
     # The names column, and its heading, stay in view however far the table is scrolled.
@@ -43,7 +44,7 @@ def _assert_totals_reachable(page: Any) -> None:
     assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1
     assert box["x"] + box["width"] <= WIDTH
     assert page.evaluate("window.scrollX") == 0
-    assert page.locator("table.matrix tfoot td").last.is_visible()
+    expect(page.locator("table.matrix tfoot td").last).to_be_visible()
 
 
 @pytest.mark.browser
@@ -96,5 +97,5 @@ def test_a_wide_matrix_scrolls_inside_its_box_at_1280(
         enquiry_id = enquiry.id
     _open_matrix(page, live_server.url, enquiry_id)
     page.screenshot(path=str(tmp_path / "matrix-wide-1280.png"), full_page=True)
-    assert page.get_by_text("Scroll the table sideways").is_visible()
+    expect(page.get_by_text("Scroll the table sideways")).to_be_visible()
     _assert_totals_reachable(page)

@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.events.models import EventAccess, EventFormat
@@ -32,19 +33,19 @@ def test_register_then_change_the_answer_from_the_mailed_link(
         "How do we keep learning flowing?"
     )
     page.get_by_role("button", name="Request a place").click()
-    assert page.get_by_role("heading", name="You're coming").is_visible()
+    expect(page.get_by_role("heading", name="You're coming")).to_be_visible()
     assert page.get_by_text("meet.example.org").count() == 0
 
     confirmation = smtp.wait_for("bea@example.org")
     assert "https://meet.example.org/learning" in confirmation.text()
     link = next(url for url in confirmation.links() if "/rsvp/" in url)
     page.goto(link)
-    assert page.get_by_text("Invitation for Bea Browser").is_visible()
-    assert page.get_by_text("You're coming online.").is_visible()
-    assert page.get_by_role("link", name="https://meet.example.org/learning").is_visible()
+    expect(page.get_by_text("Invitation for Bea Browser")).to_be_visible()
+    expect(page.get_by_text("You're coming online.")).to_be_visible()
+    expect(page.get_by_role("link", name="https://meet.example.org/learning")).to_be_visible()
 
     page.get_by_role("button", name="No, but send me the session notes").click()
-    assert page.get_by_text("You're not coming.").is_visible()
+    expect(page.get_by_text("You're not coming.")).to_be_visible()
     assert page.get_by_text("meet.example.org").count() == 0
 
     db.session.expire_all()
@@ -73,9 +74,9 @@ def test_register_for_two_events_from_the_enquiry_page(
     form.get_by_label("Evening lab").check()
     form.get_by_role("button", name="Request places").click()
 
-    assert page.get_by_role("heading", name="Your answers are recorded").is_visible()
-    assert page.get_by_text("Morning circle").is_visible()
-    assert page.get_by_text("Evening lab").is_visible()
+    expect(page.get_by_role("heading", name="Your answers are recorded")).to_be_visible()
+    expect(page.get_by_text("Morning circle")).to_be_visible()
+    expect(page.get_by_text("Evening lab")).to_be_visible()
     assert page.get_by_text("A place: you're coming in person").count() == 2
 
     smtp.wait_for("tia@example.org", count=3)

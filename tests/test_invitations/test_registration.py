@@ -20,6 +20,7 @@ import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from placeevents.audit.models import AuditEntry
@@ -295,7 +296,11 @@ def test_bad_input_is_refused_beside_the_field_and_writes_nothing(
     ],
 )
 def test_an_event_not_taking_registrations_says_why(
-    client: FlaskClient, make_event: Any, smtp: Any, change: dict[str, Any], title: str,
+    client: FlaskClient,
+    make_event: Any,
+    smtp: Any,
+    change: dict[str, Any],
+    title: str,
     says: str,
 ) -> None:
     start = utcnow().replace(microsecond=0) + timedelta(days=3)
@@ -317,9 +322,7 @@ def test_an_event_not_taking_registrations_says_why(
     assert _counts() == before and smtp.messages == []
 
 
-def test_the_limits_of_request_a_place_still_apply(
-    app: Flask, make_event: Any, smtp: Any
-) -> None:
+def test_the_limits_of_request_a_place_still_apply(app: Flask, make_event: Any, smtp: Any) -> None:
     event = make_event(access=EventAccess.OPEN)
     statuses = [
         app.test_client().post(_path(event), data=_form("same@example.org")).status_code
@@ -330,9 +333,7 @@ def test_the_limits_of_request_a_place_still_apply(
     assert app.test_client().post(_path(event), data=_form("other@example.org")).status_code == 200
 
 
-def test_a_request_queued_before_the_change_is_still_answered(
-    make_event: Any, smtp: Any
-) -> None:
+def test_a_request_queued_before_the_change_is_still_answered(make_event: Any, smtp: Any) -> None:
     event = make_event(access=EventAccess.OPEN)
     request_mail(
         kind=PLACE_REQUEST, email="old@example.org", payload={"event_id": event.id, "name": "Old"}
@@ -513,8 +514,8 @@ def test_register_from_the_event_page_by_its_labels(
     form.get_by_label("Any access needs we should plan for?").fill("A hearing loop")
     form.get_by_role("button", name="Request a place").click()
 
-    assert page.get_by_role("heading", name="You're coming").is_visible()
-    assert page.get_by_text("We've emailed the confirmation to bea@example.org").is_visible()
+    expect(page.get_by_role("heading", name="You're coming")).to_be_visible()
+    expect(page.get_by_text("We've emailed the confirmation to bea@example.org")).to_be_visible()
     mail = smtp.wait_for("bea@example.org")
     assert mail.subject == "You're coming: Sharing the learning"
     rsvp = db.session.scalars(select(Rsvp)).one()

@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from placeevents.clock import utcnow
 from placeevents.events.models import EventAccess
@@ -26,10 +27,18 @@ def test_the_first_screen_on_a_phone_holds_the_question_the_next_events_and_the_
         summary="A year of face-to-face and online explorations of place-based leadership.",
     )  # fmt: skip
     soon = utcnow().replace(microsecond=0) + timedelta(days=10)
-    make_event(enquiry=enquiry, title="Breaking the cycle of bid and pilot", starts_at=soon,
-               access=EventAccess.OPEN, capacity=30)
-    make_event(enquiry=enquiry, title="Whole-system working, nationally",
-               starts_at=soon + timedelta(days=30))
+    make_event(
+        enquiry=enquiry,
+        title="Breaking the cycle of bid and pilot",
+        starts_at=soon,
+        access=EventAccess.OPEN,
+        capacity=30,
+    )
+    make_event(
+        enquiry=enquiry,
+        title="Whole-system working, nationally",
+        starts_at=soon + timedelta(days=30),
+    )
     db.session.commit()
 
     page = journey_page
@@ -50,4 +59,4 @@ def test_the_first_screen_on_a_phone_holds_the_question_the_next_events_and_the_
     heading = page.get_by_role("heading", name="Join our mailing list")
     box = heading.bounding_box()
     assert box is not None and 0 <= box["y"] < PHONE["height"]
-    assert page.get_by_label("Email", exact=True).is_visible()
+    expect(page.get_by_label("Email", exact=True)).to_be_visible()

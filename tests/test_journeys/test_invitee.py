@@ -5,6 +5,7 @@ the waiting list is told by mail. At 375 px by keyboard alone, at 1280 px by poi
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from placeevents.events.models import EventFormat
 from placeevents.extensions import db
@@ -53,7 +54,7 @@ def test_answer_from_the_mail_take_a_place_and_give_it_up(
     hands.choose(page.get_by_label("Online"))
     hands.press(page.get_by_role("button", name="Yes, I'll come"))
     page.get_by_text("You're coming online.").wait_for()
-    assert page.get_by_role("link", name=JOIN_URL).is_visible()
+    expect(page.get_by_role("link", name=JOIN_URL)).to_be_visible()
     assert_page_ok(page, "rsvp, coming online")
     with page.expect_download() as download:
         hands.press(page.get_by_role("link", name="Add to my calendar (.ics)"))
@@ -72,7 +73,7 @@ def test_answer_from_the_mail_take_a_place_and_give_it_up(
     page.reload()
     hands.press(page.get_by_role("button", name="No, I can't come"))
     page.get_by_role("heading", name="Give up your place?").wait_for()
-    assert page.get_by_text("You'll give up your place").is_visible()
+    expect(page.get_by_text("You'll give up your place")).to_be_visible()
     assert_page_ok(page, "rsvp, give up the place?")
     hands.press(page.get_by_role("button", name="Yes, give up my place"))
     page.get_by_text("You're not coming.").wait_for()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from placeevents.clock import utcnow
 from placeevents.enquiries.services import create_enquiry
@@ -75,9 +76,9 @@ def test_create_an_event_and_invite_subscribers_and_pasted_addresses(
     hands.fill(page.get_by_label("Text"), "Bring one question.\n\nWe will start on time.")
     _save(hands, "Preview")
     counts = page.get_by_role("table", name="Who would be invited")
-    assert counts.get_by_role("row", name="Subscribers 2").is_visible()
-    assert counts.get_by_role("row", name="Pasted addresses 2").is_visible()
-    assert counts.get_by_role("row", name="Will be invited 4").is_visible()
+    expect(counts.get_by_role("row", name="Subscribers 2")).to_be_visible()
+    expect(counts.get_by_role("row", name="Pasted addresses 2")).to_be_visible()
+    expect(counts.get_by_role("row", name="Will be invited 4")).to_be_visible()
     assert_page_ok(page, "invite, preview")
     _save(hands, "Send invitations")
     page.get_by_text("Send 4 invitations?").wait_for()
@@ -153,7 +154,7 @@ def test_share_a_session_note_check_in_export_and_read_the_matrix(
 
     _go(hands, page.get_by_role("link", name="Attendance across the enquiry"))
     matrix = page.get_by_role("region", name="People and events")
-    assert matrix.get_by_role("rowheader", name="Hana Here").is_visible()
+    expect(matrix.get_by_role("rowheader", name="Hana Here")).to_be_visible()
     assert_page_ok(page, "matrix")
 
 
@@ -191,4 +192,4 @@ def test_a_progress_page_checks_again_until_told_to_stop(
     page.evaluate("window.stillHere = true")
     page.wait_for_timeout(6000)
     assert page.evaluate("window.stillHere") is True
-    assert page.get_by_role("link", name="Check now").is_visible()
+    expect(page.get_by_role("link", name="Check now")).to_be_visible()

@@ -7,6 +7,7 @@ from typing import Any
 
 import icalendar
 import pytest
+from playwright.sync_api import expect
 
 from placeevents.events.models import EventAccess, EventFormat
 from placeevents.extensions import db
@@ -54,8 +55,8 @@ def test_register_in_one_form_then_the_next_guest_waits(
     assert_page_ok(page, "event page, open to registration")
     hands.press(form.get_by_role("button", name="Request a place"))
     page.get_by_role("heading", name="You're coming", level=1).wait_for()
-    assert page.get_by_text("We've emailed the confirmation to ada@example.org").is_visible()
-    assert page.get_by_text("The Corn Exchange, Call Lane, Leeds").first.is_visible()
+    expect(page.get_by_text("We've emailed the confirmation to ada@example.org")).to_be_visible()
+    expect(page.get_by_text("The Corn Exchange, Call Lane, Leeds").first).to_be_visible()
     assert_page_ok(page, "registered: you're coming")
 
     # The confirmation follows by mail, with the calendar invitation of this event.
@@ -79,10 +80,10 @@ def test_register_in_one_form_then_the_next_guest_waits(
     # The room is now full: the form says so before it is sent, and its button says what
     # it will do.
     form = _register(page, hands, live_server.url, slug, "Ben Next", "ben@example.org")
-    assert form.get_by_text("In-person places are full").is_visible()
+    expect(form.get_by_text("In-person places are full")).to_be_visible()
     assert_page_ok(page, "event page, full")
     hands.press(form.get_by_role("button", name="Join the waiting list"))
     page.get_by_role("heading", name="You're on the waiting list", level=1).wait_for()
-    assert page.get_by_text("You're number 1.").is_visible()
+    expect(page.get_by_text("You're number 1.")).to_be_visible()
     assert_page_ok(page, "registered: waiting list")
     assert "waiting list" in smtp.wait_for("ben@example.org").text().lower()

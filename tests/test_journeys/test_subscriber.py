@@ -7,6 +7,7 @@ calls `assert_page_ok` on each page it reaches.)"""
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.demo import load_demo
@@ -70,8 +71,8 @@ def test_sign_up_confirm_choose_leave_and_come_back(
     assert_page_ok(page, "unsubscribed")
     assert _status(app, address) == SubscriberStatus.UNSUBSCRIBED
     # The way back: subscribe again, the preferences page, or the home page.
-    assert page.get_by_role("link", name="your preferences page").is_visible()
-    assert page.get_by_role("link", name="Go to the enquiry's home page").is_visible()
+    expect(page.get_by_role("link", name="your preferences page")).to_be_visible()
+    expect(page.get_by_role("link", name="Go to the enquiry's home page")).to_be_visible()
     hands.press(page.get_by_role("button", name="Subscribe again"))
     page.get_by_text("You are subscribed again. Thank you.").wait_for()
     assert_page_ok(page, "subscribed again")

@@ -46,8 +46,9 @@ def test_the_outbox_page_lists_failed_pending_and_bounces_and_retries(
     assert "554 5.6.0 Content refused" in page and "person1@example.org" in page
     assert "waiting@example.org" in page
     assert "gone@example.org" in page and "550 5.1.1 No such mailbox" in page
-    failed = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipients
-                                                           == "person1@example.org"))
+    failed = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.recipients == "person1@example.org")
+    )
     response = logged_in.post(f"/manage/mail/messages/{failed.id}/retry")
     assert response.status_code == 302
     db.session.expire_all()
@@ -55,7 +56,8 @@ def test_the_outbox_page_lists_failed_pending_and_bounces_and_retries(
     assert db.session.scalar(select(AuditEntry.action)) == "mail.retry"
     deliver_due()
     assert sorted(d.rcpt_tos[0] for d in smtp.messages) == [
-        "person1@example.org", "waiting@example.org"
+        "person1@example.org",
+        "waiting@example.org",
     ]
 
 
@@ -132,9 +134,7 @@ def test_development_without_a_server_writes_eml_files(dev_app: Flask, tmp_path:
 
 
 @pytest.mark.browser
-def test_the_mailbox_shows_a_delivered_message_in_chromium(
-    dev_app: Flask, page: Any
-) -> None:
+def test_the_mailbox_shows_a_delivered_message_in_chromium(dev_app: Flask, page: Any) -> None:
     dev_app.config["WTF_CSRF_ENABLED"] = True
     server = make_server("127.0.0.1", 0, dev_app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -171,7 +171,7 @@ def test_the_mailbox_shows_a_delivered_message_in_chromium(
         assert calendar.count() == 1
         page.get_by_role("link", name=link).click()
         page.wait_for_url(link)
-        assert page.get_by_role("heading", name=re.compile("Privacy")).is_visible()
+        expect(page.get_by_role("heading", name=re.compile("Privacy"))).to_be_visible()
     finally:
         server.shutdown()
         thread.join(timeout=10)

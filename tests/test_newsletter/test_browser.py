@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.demo import load_demo
@@ -29,16 +30,16 @@ def test_signup_confirm_preferences_and_unsubscribe_in_chromium(
     form.get_by_label("Organisation").fill("Montgomery Council")
     form.get_by_label("Online events").check()
     page.get_by_role("button", name="Sign up").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     # The worker answers the signup request: the subscriber exists once the mail has gone.
     confirmation = smtp.wait_for("rosa@example.org")
     assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
     page.goto(confirmation.links()[0])
     assert _subscriber(live_server.app).status == SubscriberStatus.PENDING
     page.get_by_role("button", name="Confirm my subscription").click()
-    assert page.get_by_role(
-        "heading", name="Thank you for signing up to receive our newsletter"
-    ).is_visible()
+    expect(
+        page.get_by_role("heading", name="Thank you for signing up to receive our newsletter")
+    ).to_be_visible()
     assert _subscriber(live_server.app).status == SubscriberStatus.CONFIRMED
 
     welcome = smtp.wait_for("rosa@example.org", count=2)
@@ -48,10 +49,10 @@ def test_signup_confirm_preferences_and_unsubscribe_in_chromium(
     page.get_by_label("Organisation").fill("Alabama Council")
     page.get_by_label("News and updates").check()
     page.get_by_role("button", name="Save my preferences").click()
-    assert page.get_by_text("Your preferences are saved.").is_visible()
+    expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
     saved = _subscriber(live_server.app)
     assert saved.organisation == "Alabama Council" and saved.wants_news and saved.wants_online
 
     page.get_by_role("button", name="Unsubscribe").click()
-    assert page.get_by_role("heading", name="You have unsubscribed").is_visible()
+    expect(page.get_by_role("heading", name="You have unsubscribed")).to_be_visible()
     assert _subscriber(live_server.app).status == SubscriberStatus.UNSUBSCRIBED

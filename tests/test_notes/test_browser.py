@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.demo import load_demo
@@ -18,24 +19,24 @@ def test_learning_page_in_chromium(live_server: Any, page: Any, tmp_path: Any) -
         db.session.commit()
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="What we are learning").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "What we are learning"
+    expect(page.get_by_role("heading", level=1)).to_have_text("What we are learning")
     for title in (
         "Breaking the continuous cycle of bid and pilot",
         "Shifting responsibility for whole-system working to national bodies",
         "Sharing and amplifying the learning",
     ):
-        assert page.get_by_role("heading", level=2, name=title).is_visible()
-    assert page.get_by_role(
-        "heading", name="Key insights: the cost of the bidding cycle"
-    ).is_visible()
+        expect(page.get_by_role("heading", level=2, name=title)).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Key insights: the cost of the bidding cycle")
+    ).to_be_visible()
     assert page.get_by_text("Facilitator reflections").count() == 0
     assert page.get_by_text("Actions agreed").count() == 0
     page.screenshot(path=str(tmp_path / "learning.png"), full_page=True)
     assert (tmp_path / "learning.png").stat().st_size > 10_000
 
     page.emulate_media(media="print")
-    assert not page.locator(".site-header").is_visible()
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(page.locator(".site-header")).not_to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     # Event links are absolute, so the print rule spells them out on paper.
     event_link = page.locator(".note__event a").first
     assert event_link.get_attribute("href").startswith(live_server.url + "/events/")
@@ -81,16 +82,16 @@ def test_an_organiser_writes_revises_and_shares_a_note(
     page.get_by_label("Shifting responsibility").check()
     page.get_by_label("Tags", exact=True).fill("accountability, review")
     page.get_by_role("button", name="Save the note").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Actions from Manchester"
-    assert page.get_by_text("The note was saved.").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Actions from Manchester")
+    expect(page.get_by_text("The note was saved.")).to_be_visible()
 
     page.get_by_role("link", name="Edit").click()
     page.get_by_label("Title", exact=True).fill("Actions agreed in Manchester")
     page.get_by_role("button", name="Save changes").click()
-    assert page.get_by_text("Saved as revision 2.").is_visible()
+    expect(page.get_by_text("Saved as revision 2.")).to_be_visible()
     page.get_by_role("link", name="history").click()
     page.get_by_role("button", name="Restore revision 1").click()
-    assert page.get_by_text("Revision 1 was restored as revision 3.").is_visible()
+    expect(page.get_by_text("Revision 1 was restored as revision 3.")).to_be_visible()
 
     page.get_by_role("button", name="Send this note to attendees").click()
     # A bulk send is the worker's job; the progress page refreshes itself until it is done.
@@ -109,5 +110,5 @@ def test_an_organiser_writes_revises_and_shares_a_note(
     # The reader opens the link from the mail in the browser.
     assert "https://example.org/slides.pdf" in mail.links()
     page.goto(next(link for link in mail.links() if link.startswith(live_server.url + "/notes/")))
-    assert page.get_by_role("heading", level=1).inner_text() == "Actions from Manchester"
-    assert page.get_by_text("Draft the annual review").is_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Actions from Manchester")
+    expect(page.get_by_text("Draft the annual review")).to_be_visible()

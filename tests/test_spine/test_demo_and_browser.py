@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from placeevents.clock import utcnow
@@ -98,10 +99,10 @@ def test_home_page_in_chromium(live_server: Any, page: Any, tmp_path: Any) -> No
     page.goto(live_server.url + "/")
     heading = page.get_by_role("heading", level=1)
     assert "Total Place 2.0" in heading.inner_text()
-    assert page.get_by_role("heading", name="Lines of enquiry").is_visible()
-    assert page.get_by_text("Breaking the continuous cycle of bid and pilot").is_visible()
-    assert page.get_by_role("heading", name="Upcoming events").is_visible()
-    assert page.get_by_role("heading", name="Past events").is_visible()
+    expect(page.get_by_role("heading", name="Lines of enquiry")).to_be_visible()
+    expect(page.get_by_text("Breaking the continuous cycle of bid and pilot")).to_be_visible()
+    expect(page.get_by_role("heading", name="Upcoming events")).to_be_visible()
+    expect(page.get_by_role("heading", name="Past events")).to_be_visible()
     page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
     assert (tmp_path / "home.png").stat().st_size > 10_000
     # The skip link is the first thing a keyboard reaches.
@@ -109,7 +110,7 @@ def test_home_page_in_chromium(live_server: Any, page: Any, tmp_path: Any) -> No
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"
     page.get_by_role("link", name="Beyond bid and pilot").first.click()
     assert "Beyond bid and pilot" in page.get_by_role("heading", level=1).inner_text()
-    assert page.get_by_text("Online", exact=True).first.is_visible()
+    expect(page.get_by_text("Online", exact=True).first).to_be_visible()
 
 
 def test_draft_events_have_no_public_page(client: Any, make_event: Any) -> None:

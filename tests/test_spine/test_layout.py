@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 
 from placeevents.auth.services import create_organiser
 from placeevents.clock import utcnow
@@ -75,7 +76,7 @@ def test_blocks_keep_their_distance_from_the_bars_and_each_other(
     page.goto(url + "/manage/enquiries/new")
     page.locator("#title").fill("Leading beyond boundaries")
     page.get_by_role("button", name="Open the enquiry").click()
-    assert page.locator(".flash").first.is_visible()
+    expect(page.locator(".flash").first).to_be_visible()
     assert _gap(page, ".manage-nav", ".flashes") >= GAP
 
     assert missing == []
@@ -89,10 +90,10 @@ def test_the_organiser_menu_does_not_print(live_server: Any, page: Any) -> None:
     page.get_by_label("Password").fill(ORGANISER_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(url + "/manage/")
-    assert page.locator(".manage-nav").is_visible()
+    expect(page.locator(".manage-nav")).to_be_visible()
     page.emulate_media(media="print")
-    assert not page.locator(".manage-nav").is_visible()
-    assert page.get_by_role("heading", name="Your enquiries").is_visible()
+    expect(page.locator(".manage-nav")).not_to_be_visible()
+    expect(page.get_by_role("heading", name="Your enquiries")).to_be_visible()
 
 
 def test_every_page_names_an_icon_that_is_served(client: FlaskClient) -> None:

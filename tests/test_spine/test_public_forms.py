@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from placeevents.clock import utcnow
@@ -206,12 +207,12 @@ def test_signup_and_an_rsvp_answer_in_chromium_without_any_cookie(
     form.get_by_label("Email", exact=True).fill("rosa@example.org")
     form.get_by_label("Online events").check()
     form.get_by_role("button", name="Sign up").click()
-    assert page.get_by_role("heading", name="Check your inbox").is_visible()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
     assert smtp.wait_for("rosa@example.org").subject.startswith("Please confirm")
 
     page.goto(rsvp_url)
     assert page.context.cookies() == []
     page.get_by_role("button", name="Yes, I'll come").click()
-    assert page.get_by_text("Thank you: your place is confirmed.").is_visible()
+    expect(page.get_by_text("Thank you: your place is confirmed.")).to_be_visible()
     with app.app_context():
         assert db.session.scalars(select(Rsvp)).one().answer == RsvpAnswer.YES

@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from placeevents.auth.models import Organiser, Role
@@ -24,7 +25,7 @@ def test_invite_set_a_password_and_log_in(live_server: Any, page: Any, smtp: Any
     page.get_by_label("Email").fill("grace@example.org")
     page.get_by_label("Organiser: enquiries").check()
     page.get_by_role("button", name="Send the invitation").click()
-    assert page.get_by_text("We have mailed an invitation to grace@example.org.").is_visible()
+    expect(page.get_by_text("We have mailed an invitation to grace@example.org.")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
     mail = smtp.wait_for("grace@example.org")
@@ -34,13 +35,13 @@ def test_invite_set_a_password_and_log_in(live_server: Any, page: Any, smtp: Any
     page.get_by_label("New password", exact=True).fill("compilers are kind to people")
     page.get_by_label("The new password again").fill("compilers are kind to people")
     page.get_by_role("button", name="Create my account").click()
-    assert page.get_by_text("Welcome to the team.").is_visible()
+    expect(page.get_by_text("Welcome to the team.")).to_be_visible()
 
     page.get_by_label("Email").fill("grace@example.org")
     page.get_by_label("Password").fill("compilers are kind to people")
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Your account").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Your account"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
     assert page.get_by_role("link", name="Team").count() == 0
     with live_server.app.app_context():
         grace = db.session.scalars(
