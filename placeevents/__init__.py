@@ -102,6 +102,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             admin=(auth_views.team_bp, settings_views.manage_bp),
         )
     )
+    # Calendar apps' polls of the enquiry feeds are answered before the framework runs.
+    app.wsgi_app = calendar_views.FeedPolls(app.wsgi_app, app)  # type: ignore[method-assign]
 
     from placeevents.auth.cli import organiser_cli
     from placeevents.calendar import cli as _calendar_cli  # noqa: F401  (joins `flask export`)

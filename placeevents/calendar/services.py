@@ -13,8 +13,8 @@ from functools import cache, lru_cache
 from threading import Lock
 from urllib.parse import urlencode
 
-from flask import current_app
-from sqlalchemy import Select, bindparam, func, select
+from flask import Flask, current_app
+from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from placeevents.calendar import ics
@@ -160,15 +160,24 @@ def _enquiry_calendar(
 def enquiry_feed_state(*, slug: str) -> FeedState:
     """The feed's validators from stored values alone, so a calendar app's conditional poll
     is answered (304) without loading an event or writing the file."""
-    row = db.session.connection().execute(_feed_state_query(), {"slug": slug}).first()
-    if row is None:
+    state = read_feed_state(db.session.connection(), slug=slug, base=base_url())
+    if state is None:
         raise CalendarNotFound("There is no such enquiry.")
+    return state
+
+
+def read_feed_state(connection: Connection, *, slug: str, base: str) -> FeedState | None:
+    """enquiry_feed_state on a connection of its own (None where there is no such enquiry):
+    for callers outside a request, such as the poll answerer in front of the app."""
+    row = connection.execute(_feed_state_query(), {"slug": slug}).first()
+    if row is None:
+        return None
     enquiry_id, updated_at, count, id_sum, newest = row
     last_modified = _last_change(updated_at, *([newest] if newest is not None else []))
     version = "|".join(
         (
             FEED_FORMAT,
-            base_url(),
+            base,
             str(enquiry_id),
             updated_at.astimezone(UTC).isoformat(),
             str(count),
@@ -183,23 +192,33 @@ def enquiry_feed_state(*, slug: str) -> FeedState:
     )
 
 
+def _kept_bodies(app: Flask) -> OrderedDict[str, CalendarFile]:
+    return app.extensions.setdefault("placeevents.feed_bodies", OrderedDict())
+
+
+def kept_feed(app: Flask, etag: str) -> CalendarFile | None:
+    """The feed body this process built for `etag`, if it still keeps it."""
+    kept = _kept_bodies(app)
+    with _feed_bodies_lock:
+        file = kept.get(etag)
+        if file is not None:
+            kept.move_to_end(etag)
+        return file
+
+
 def enquiry_feed(*, state: FeedState) -> CalendarFile:
     """The subscribable calendar of an enquiry: its published and cancelled events, with the
     validators `state` read (see enquiry_feed_state). The ETag names the body, so a body
     built for it once is served again from memory until something in the feed changes."""
-    kept: OrderedDict[str, CalendarFile] = current_app.extensions.setdefault(
-        "placeevents.feed_bodies", OrderedDict()
-    )
-    with _feed_bodies_lock:
-        file = kept.get(state.etag)
-        if file is not None:
-            kept.move_to_end(state.etag)
-            return file
+    file = kept_feed(current_app._get_current_object(), state.etag)  # type: ignore[attr-defined]
+    if file is not None:
+        return file
     every_event = _every_event(state.enquiry_id)
     enquiry = every_event[0].enquiry if every_event else db.session.get(Enquiry, state.enquiry_id)
     if enquiry is None:
         raise CalendarNotFound("There is no such enquiry.")
     file = _enquiry_calendar(enquiry, every_event, etag=state.etag)
+    kept = _kept_bodies(current_app._get_current_object())  # type: ignore[attr-defined]
     with _feed_bodies_lock:
         kept[state.etag] = file
         while len(kept) > FEED_BODIES_KEPT:

@@ -1,12 +1,20 @@
-"""Calendar downloads: per-event .ics, the enquiry feed and the organisers' enquiry export."""
+"""Calendar downloads: per-event .ics, the enquiry feed and the organisers' enquiry export,
+and the feed's polls answered in front of the app (FeedPolls)."""
 
+import re
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import Any
 
-from flask import Blueprint, Response, abort, request
-from werkzeug.http import is_resource_modified
+from flask import Blueprint, Flask, Response, abort, request
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.http import dump_options_header, http_date, is_resource_modified, quote_etag
 
 from placeevents.calendar import services
 from placeevents.calendar.services import CalendarFile, CalendarNotFound
+from placeevents.extensions import db
+from placeevents.web import HTTPS_SECURITY_HEADERS, SECURITY_HEADERS
 
 bp = Blueprint("calendar", __name__)
 manage_bp = Blueprint("calendar", __name__, url_prefix="/calendar")
@@ -43,7 +51,8 @@ def event_ics(slug: str) -> Response:
 @bp.get("/enquiries/<slug>/calendar.ics")
 def enquiry_feed(slug: str) -> Response:
     try:
-        state = services.enquiry_feed_state(slug=slug)
+        # Read already by FeedPolls where it passed the request on (a body not yet built).
+        state = request.environ.get(FEED_STATE) or services.enquiry_feed_state(slug=slug)
         if not is_resource_modified(
             request.environ, etag=state.etag, last_modified=state.last_modified
         ):
@@ -71,3 +80,88 @@ bp.add_app_template_global(services.google_calendar_url, "google_calendar_url")
 bp.add_app_template_global(services.outlook_calendar_url, "outlook_calendar_url")
 bp.add_app_template_global(services.feed_url, "calendar_feed_url")
 bp.add_app_template_global(services.webcal_url, "calendar_webcal_url")
+
+
+# --- the feed's polls, in front of the app
+
+# Where FeedPolls leaves the state it read for the view, when it passes a request on.
+FEED_STATE = "placeevents.feed_state"
+_FEED_PATH = re.compile(r"/enquiries/([a-z0-9-]{1,80})/calendar\.ics")
+# Requests the poll answerer leaves to the app: preconditions that can fail (412), ranges.
+_LEFT_TO_THE_APP = ("HTTP_COOKIE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class FeedPolls:
+    """Every subscriber's calendar app fetches the enquiry feed again every few minutes, nearly
+    always to learn that nothing changed. This WSGI layer answers those polls before the
+    framework runs: one small query on a pooled connection (read_feed_state), then a 304, or
+    the body this process already built for that ETag. No request context, session, limiter or
+    template: the feed is public, carries no personal data and no limit, and a request with a
+    cookie, a precondition or a range, or for a body not yet built, goes on to the app, which
+    answers it as before. The headers are the app's own (the tests compare the two answers).
+    """
+
+    def __init__(self, wsgi_app: WSGIApp, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+        self._engine: Engine | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD")
+        if (
+            (method == "GET" or method == "HEAD")
+            and not environ.get("QUERY_STRING")
+            and not any(name in environ for name in _LEFT_TO_THE_APP)
+            and (match := _FEED_PATH.fullmatch(environ.get("PATH_INFO", "")))
+        ):
+            answer = self._answer(environ, match.group(1))
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [] if method == "HEAD" else [body]
+        return self.wsgi_app(environ, start_response)
+
+    def _answer(
+        self, environ: dict[str, Any], slug: str
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        config = self.app.config
+        base = config["PLACEEVENTS_BASE_URL"]
+        try:
+            with self.engine().connect() as connection:
+                state = services.read_feed_state(connection, slug=slug, base=base)
+        except SQLAlchemyError:
+            return None  # the app answers, with its error page if the database is down
+        if state is None:
+            return None  # the app's 404 page
+        security = HTTPS_SECURITY_HEADERS if base.startswith("https://") else SECURITY_HEADERS
+        after = [*security, ("Vary", "Cookie")]
+        validators = [
+            ("ETag", quote_etag(state.etag)),
+            ("Cache-Control", f"public, max-age={PUBLIC_MAX_AGE}"),
+        ]
+        if not is_resource_modified(environ, etag=state.etag, last_modified=state.last_modified):
+            return "304 NOT MODIFIED", [*validators, *after], b""
+        file = services.kept_feed(self.app, state.etag)
+        if file is None:
+            environ[FEED_STATE] = state  # the app builds the body, and keeps it for next time
+            return None
+        headers = [
+            ("Content-Type", "text/calendar; charset=utf-8"),
+            ("Content-Length", str(len(file.body))),
+            ("Content-Disposition", dump_options_header("attachment", {"filename": file.filename})),
+            validators[0],
+            ("Last-Modified", http_date(file.last_modified)),
+            validators[1],
+            ("Date", http_date()),
+            *after,
+        ]
+        return "200 OK", headers, file.body
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self.app.app_context():
+                self._engine = db.engine
+        return self._engine
