@@ -344,18 +344,19 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 @contextmanager
 def count_queries() -> Iterator[list[str]]:
-    """Collect the SQL statements run inside the block (the app context's engine)."""
+    """Collect the SQL statements run inside the block, on any engine (the app's, and the
+    one the feed's polls are read on with PostgreSQL)."""
     statements: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
             statements.append(statement)
 
-    sa.event.listen(db.engine, "before_cursor_execute", before)
+    sa.event.listen(sa.Engine, "before_cursor_execute", before)
     try:
         yield statements
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", before)
+        sa.event.remove(sa.Engine, "before_cursor_execute", before)
 
 
 # --- factories

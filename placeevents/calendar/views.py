@@ -4,10 +4,11 @@ and the feed's polls answered in front of the app (FeedPolls)."""
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from threading import Lock
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_options_header, http_date, is_resource_modified, quote_etag
 
@@ -163,5 +164,26 @@ class FeedPolls:
     def engine(self) -> Engine:
         if self._engine is None:
             with self.app.app_context():
-                self._engine = db.engine
+                self._engine = _poll_engine(db.engine)
         return self._engine
+
+
+_poll_engines: dict[str, Engine] = {}
+_poll_engines_lock = Lock()
+
+
+def _poll_engine(engine: Engine) -> Engine:
+    """The engine polls are read on. SQLite's own: a local file, nothing to save. PostgreSQL:
+    one of its own per process and database, in autocommit and without the pre-ping, so a poll
+    is one round trip where the app's pooled connection makes four (ping, BEGIN, the query,
+    ROLLBACK). A connection that has gone stale fails the poll's query; the pool drops it and
+    the app, whose connections are pinged, answers that request."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    key = engine.url.render_as_string(hide_password=False)
+    with _poll_engines_lock:
+        if key not in _poll_engines:
+            _poll_engines[key] = create_engine(
+                engine.url, isolation_level="AUTOCOMMIT", pool_size=2
+            )
+        return _poll_engines[key]
