@@ -154,3 +154,27 @@ def test_a_change_reaches_the_next_poll(
     changed = client.get(feed, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert b"SUMMARY:Whole-system working\\, nationally" in changed.data
+
+
+@pytest.mark.postgres_only
+def test_a_poll_on_a_dropped_connection_is_answered_by_the_app(app: Flask, feed: str) -> None:
+    """The polls' own connections skip the pre-ping: when the server has dropped one, that
+    poll goes on to the app (whose connections are pinged) and the next poll reconnects."""
+    client = app.test_client()
+    etag = client.get(feed).headers["ETag"]
+    assert client.get(feed, headers={"If-None-Match": etag}).status_code == 304
+    polls = app.wsgi_app.engine()  # type: ignore[attr-defined]
+    assert polls is not db.engine and polls.pool.checkedin() >= 1
+    with db.engine.connect() as admin:
+        dropped = admin.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name = '' AND state = 'idle'"
+        ).all()
+    assert dropped
+
+    with _requests_reaching_the_app(app) as reached:
+        after_the_drop = client.get(feed, headers={"If-None-Match": etag})
+        next_poll = client.get(feed, headers={"If-None-Match": etag})
+    assert after_the_drop.status_code == next_poll.status_code == 304
+    assert reached == [feed]  # only the poll that met the dropped connection
