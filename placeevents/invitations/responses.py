@@ -11,9 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from placeevents.clock import utcnow
+from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
 from placeevents.invitations import attendance
@@ -55,8 +56,39 @@ def _by_id() -> sa.Select[tuple[Invitation]]:
 def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitation:
     """The invitation a link names; InvalidToken or ExpiredToken if it reaches none."""
     data = read_token(purpose, token)
-    invitation = db.session.scalar(_by_id(), {"id": data.row_id})
-    if invitation is None or not hmac.compare_digest(invitation.token_nonce, data.nonce):
+    return _checked(db.session.scalar(_by_id(), {"id": data.row_id}), data.nonce)
+
+
+def lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The personal link's lookup (as invitation_for_token's) with more columns, which may
+    refer to the invitation, its event (Event) and its answer (Rsvp) of the same row."""
+    return (
+        select(Invitation, *columns)
+        .join(Event, Event.id == Invitation.event_id)
+        .join(Enquiry, Enquiry.id == Event.enquiry_id)
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(Invitation.id == sa.bindparam("id"))
+        .options(
+            contains_eager(Invitation.event).contains_eager(Event.enquiry),
+            contains_eager(Invitation.rsvp),
+        )
+    )
+
+
+def invitation_and_row_for_token(
+    *, token: str, lookup: sa.Select[Any]
+) -> tuple[Invitation, sa.Row[Any]]:
+    """As invitation_for_token (RSVP links), with a statement from lookup_with: the invitation
+    and the row carrying the values of the statement's other columns."""
+    data = read_token(RSVP_PURPOSE, token)
+    row = db.session.execute(lookup, {"id": data.row_id}).first()
+    if row is None:
+        raise InvalidToken("this link is not valid")
+    return _checked(row[0], data.nonce), row
+
+
+def _checked(invitation: Invitation | None, nonce: str) -> Invitation:
+    if invitation is None or not hmac.compare_digest(invitation.token_nonce, nonce):
         raise InvalidToken("this link is not valid")
     if invitation.event.status == EventStatus.DRAFT:
         raise InvalidToken("this link is not valid")

@@ -10,8 +10,9 @@ an invitation carrying several), and a calendar cancellation for an entry their 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from placeevents.addresses import normalise_email
@@ -22,7 +23,7 @@ from placeevents.extensions import db
 from placeevents.invitations import attendance, mail, registration
 from placeevents.invitations.errors import InvitationError, ModeNeeded
 from placeevents.invitations.links import rsvp_url
-from placeevents.invitations.models import AttendanceMode, Invitation, RsvpAnswer
+from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
 from placeevents.newsletter.services import is_suppressed
@@ -106,6 +107,51 @@ def other_invitations(*, invitation: Invitation) -> list[Invitation]:
         },
     ).all()
     return [other for other in found if attendance.can_change_answer(other)]
+
+
+@cache
+def _other_rows_of() -> Select[Any]:
+    # As _others_of, with the answers' deadline asked in SQL too (attendance.can_change_answer):
+    # only the columns the RSVP page shows, read as plain rows, no entities.
+    return (
+        select(
+            Invitation.id,
+            Event.title,
+            Event.starts_at,
+            Event.ends_at,
+            Event.format,
+            Event.capacity,
+            Event.places_taken,
+            Rsvp.answer,
+            Rsvp.mode,
+        )
+        .join(Event, Invitation.event_id == Event.id)
+        .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
+        .where(
+            Invitation.email == bindparam("email"),
+            Invitation.id != bindparam("id"),
+            Event.enquiry_id == bindparam("enquiry_id"),
+            Event.status == EventStatus.PUBLISHED,
+            Event.starts_at > bindparam("now"),
+            or_(Event.rsvp_deadline.is_(None), Event.rsvp_deadline >= bindparam("now")),
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+
+
+def other_invitation_rows(*, invitation: Invitation) -> Sequence[Row[Any]]:
+    """What the RSVP page shows of other_invitations, as plain rows: the invitation's id, its
+    event's title, starts_at, ends_at, format, capacity and places_taken, and its answer and
+    mode (None if unanswered)."""
+    return db.session.execute(
+        _other_rows_of(),
+        {
+            "email": invitation.email,
+            "id": invitation.id,
+            "enquiry_id": invitation.event.enquiry_id,
+            "now": utcnow(),
+        },
+    ).all()
 
 
 def answer_others(*, invitation: Invitation, choices: Mapping[int, Choice]) -> list[Outcome]:

@@ -1,16 +1,28 @@
 """Pages of the invitations domain: public (bp) and organiser pages under /manage/ (manage_bp)."""
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from types import SimpleNamespace
+from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from werkzeug.wrappers import Response
 
 from placeevents import limits
+from placeevents.addresses import normalise_email
 from placeevents.caching import no_store
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
@@ -37,8 +49,10 @@ from placeevents.newsletter.services import (
     ask_standing_for_address,
     is_do_not_invite,
     standing_offer,
+    standing_offer_columns,
+    standing_offer_from,
 )
-from placeevents.notes.services import attendee_notes
+from placeevents.notes.services import attendee_notes, shared_with_column
 from placeevents.public_forms import same_origin_only
 from placeevents.tokens import ExpiredToken, InvalidToken
 
@@ -77,7 +91,11 @@ def _rsvp_page(
     error: str = "",
     *,
     confirm_give_up: bool = False,
+    shared: bool | None = None,
+    offer: str | None = None,
 ) -> str:
+    """The RSVP page; `shared` and `offer`, when the lookup read them (see rsvp), spare the
+    queries asking whether notes were shared with the person and what the page offers them."""
     rsvp = invitation.rsvp
     position = (
         attendance.waitlist_position(rsvp)
@@ -128,7 +146,12 @@ def _rsvp_page(
         error=error,
         where=where(event),
         stop_token=stop_token(invitation),
-        notes=attendee_notes(invitation),
+        notes=attendee_notes(invitation, shared=shared),
+        offer=(
+            standing_offer(email=invitation.email, enquiry_id=event.enquiry_id)
+            if offer is None
+            else offer
+        ),
     )
 
 
@@ -238,13 +261,31 @@ def _full_notice(event: Event, choices: dict[AttendanceMode, tuple[str, bool]]) 
     )
 
 
+@cache
+def _rsvp_lookup() -> Select[Any]:
+    # Built once on first use: the invitation, with whether a note of its event was shared
+    # with the address and the address's mailing-list standing, in one statement.
+    return responses.lookup_with(
+        shared_with_column(Invitation.event_id, Invitation.email),
+        *standing_offer_columns(email=Invitation.email, enquiry_id=Event.enquiry_id),
+    )
+
+
 @bp.get("/rsvp/<token>")
 @limits.PERSONAL_LINK
 def rsvp(token: str) -> Page:
-    found = _invitation(token)
-    if not isinstance(found, Invitation):
-        return found
-    return _rsvp_page(found, token)
+    try:
+        found, row = responses.invitation_and_row_for_token(token=token, lookup=_rsvp_lookup())
+    except ExpiredToken:
+        return _link_problem(expired=True)
+    except InvalidToken:
+        return _link_problem(expired=False)
+    if normalise_email(found.email) != found.email:
+        # The columns compared the address as stored; the services compare it normalised.
+        return _rsvp_page(found, token)
+    _, shared, status, chosen = row
+    offer = standing_offer_from(enquiry_id=found.event.enquiry_id, status=status, chosen=chosen)
+    return _rsvp_page(found, token, shared=shared, offer=offer)
 
 
 @bp.get("/rsvp/<token>/calendar.ics")
@@ -420,13 +461,6 @@ def stop_confirm(token: str) -> Page:
     return redirect(url_for("invitations.stop", token=token))
 
 
-@bp.app_template_global("standing_offer")
-def rsvp_standing_offer(invitation: Invitation) -> str:
-    """What the RSVP page offers about being invited to every exploration (see
-    newsletter.services.standing_offer)."""
-    return standing_offer(email=invitation.email, enquiry_id=invitation.event.enquiry_id)
-
-
 @bp.post("/rsvp/<token>/standing")
 @csrf.exempt
 @limits.PERSONAL_LINK
@@ -576,18 +610,98 @@ def places_words(event: Event) -> str:
     return f"{event.places_left} place{'s' if event.places_left != 1 else ''} left"
 
 
+@dataclass(frozen=True)
+class OtherLine:
+    """One of the person's other open invitations as their RSVP page lists it."""
+
+    id: int
+    title: str
+    when: Markup
+    format_label: str
+    places: str
+    answer_words: Markup
+    hybrid: bool
+
+
+# Markup: the words as written, apostrophes and all (constants, and a mode's label).
+_ANSWER_WORDS = {
+    RsvpAnswer.WAITLISTED: Markup("You're on the waiting list."),
+    RsvpAnswer.OFFERED: Markup("A place is offered to you."),
+    RsvpAnswer.MAYBE: Markup("You said maybe."),
+}
+
+
+class _EventValues(SimpleNamespace):
+    """An event's columns as plain values (and its enquiry), with the model's own rules of
+    places: constructing a transient Event costs far more than the page's other work."""
+
+    has_place = Event.has_place
+    places_left = Event.places_left
+
+
+def _other_line(
+    other_id: int,
+    event: Event | _EventValues,
+    answer: RsvpAnswer | None,
+    mode: AttendanceMode | None,
+) -> OtherLine:
+    if answer is None:
+        words = Markup("Not answered yet.")
+    elif answer == RsvpAnswer.YES:
+        words = Markup("You're coming {}.").format(mode.label if mode is not None else "")
+    else:
+        words = _ANSWER_WORDS.get(answer, Markup("You said no."))
+    return OtherLine(
+        id=other_id,
+        title=event.title,
+        when=current_app.jinja_env.filters["when_html"](event),
+        format_label=event.format.label,
+        places=places_words(event),
+        answer_words=words,
+        hybrid=event.format == EventFormat.HYBRID,
+    )
+
+
+def _other_lines(others: Sequence[Invitation]) -> list[OtherLine]:
+    return [
+        _other_line(
+            other.id,
+            other.event,
+            other.rsvp.answer if other.rsvp else None,
+            other.rsvp.mode if other.rsvp else None,
+        )
+        for other in others
+    ]
+
+
 @bp.app_template_global()
 def other_invitations_section(invitation: Invitation) -> dict[str, object]:
     """The person's other open invitations of the enquiry and the form answering them, for
-    their RSVP page."""
-    others = several.other_invitations(invitation=invitation)
+    their RSVP page: read as plain rows, each shown with its blank fields."""
+    # Every other invitation is of the page's enquiry: its time zone.
+    enquiry = invitation.event.enquiry
+    others = [
+        _other_line(
+            row.id,
+            _EventValues(
+                title=row.title,
+                starts_at=row.starts_at,
+                ends_at=row.ends_at,
+                format=row.format,
+                capacity=row.capacity,
+                places_taken=row.places_taken,
+                enquiry=enquiry,
+            ),
+            row.answer,
+            row.mode,
+        )
+        for row in several.other_invitation_rows(invitation=invitation)
+    ]
     return {
         "others": others,
         "form": None,
         "fields": {
-            other.id: blank_other_answer_fields(
-                other.id, other.event.title, other.event.format == EventFormat.HYBRID
-            )
+            other.id: blank_other_answer_fields(other.id, other.title, other.hybrid)
             for other in others
         },
     }
@@ -654,7 +768,7 @@ def answer_others(token: str) -> Page:
         "invitations/other_answers.html",
         invitation=found,
         token=token,
-        section={"others": several.other_invitations(invitation=found), "form": form},
+        section={"others": _other_lines(several.other_invitations(invitation=found)), "form": form},
         error=error,
     ), 422
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from placeevents.addresses import normalise_email
@@ -625,7 +625,27 @@ def standing_offer(*, email: str, enquiry_id: int) -> str:
     # The enquiry is usually in the session already (the page's event loaded it): no query.
     if standing.offered_enquiry(enquiry_id) is None:
         return ""
-    found = standing.confirmed_and_chosen(normalise_email(email), enquiry_id)
+    return _offer(standing.confirmed_and_chosen(normalise_email(email), enquiry_id))
+
+
+def standing_offer_columns(
+    *, email: ColumnElement[str], enquiry_id: ColumnElement[int]
+) -> tuple[ColumnElement[SubscriberStatus | None], ColumnElement[bool]]:
+    """What standing_offer reads, as two columns of another statement: the RSVP page reads
+    them with the invitation (the address must be normalised); see standing_offer_from."""
+    return standing.confirmed_and_chosen_columns(email, enquiry_id)
+
+
+def standing_offer_from(
+    *, enquiry_id: int, status: SubscriberStatus | None, chosen: bool
+) -> str:
+    """standing_offer, from the values of standing_offer_columns."""
+    if standing.offered_enquiry(enquiry_id) is None:
+        return ""
+    return _offer(standing.confirmed_and_chosen_from(status, chosen))
+
+
+def _offer(found: tuple[bool, bool] | None) -> str:
     if found is None or not found[0]:
         return ""
     return "standing" if found[1] else "ask"

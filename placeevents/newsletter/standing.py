@@ -8,7 +8,7 @@ who to invite (see services.standing_subscribers) and does the inviting.
 from collections.abc import Collection
 from functools import cache
 
-from sqlalchemy import Select, bindparam, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from placeevents.enquiries.models import Enquiry, EnquiryStatus
@@ -64,6 +64,29 @@ def confirmed_and_chosen(email: str, enquiry_id: int) -> tuple[bool, bool] | Non
     params = {"email": email, "enquiry_id": enquiry_id}
     row = db.session.execute(_confirmed_and_chosen(), params).first()
     return None if row is None else (row[0] == SubscriberStatus.CONFIRMED, bool(row[1]))
+
+
+def confirmed_and_chosen_columns(
+    email: ColumnElement[str], enquiry_id: ColumnElement[int]
+) -> tuple[ColumnElement[SubscriberStatus | None], ColumnElement[bool]]:
+    """What confirmed_and_chosen reads, as two columns of another statement (the RSVP page
+    reads them with the invitation): the status of the (normalised) address's subscriber, or
+    NULL, and whether it asked for the enquiry throughout; see confirmed_and_chosen_from."""
+    status = select(Subscriber.status).where(Subscriber.email == email).scalar_subquery()
+    chosen = (
+        select(StandingInvitation.id)
+        .join(Subscriber, Subscriber.id == StandingInvitation.subscriber_id)
+        .where(Subscriber.email == email, StandingInvitation.enquiry_id == enquiry_id)
+        .exists()
+    )
+    return status, chosen
+
+
+def confirmed_and_chosen_from(
+    status: SubscriberStatus | None, chosen: bool
+) -> tuple[bool, bool] | None:
+    """confirmed_and_chosen's answer from the values of confirmed_and_chosen_columns."""
+    return None if status is None else (status == SubscriberStatus.CONFIRMED, bool(chosen))
 
 
 def add(subscriber: Subscriber, enquiry_id: int) -> bool:

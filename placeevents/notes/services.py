@@ -397,12 +397,13 @@ def revision_history(note: Note) -> list[tuple[NoteRevision, list[str]]]:
 # --- who may read what
 
 
-def can_receive_notes(invitation: Invitation) -> bool:
+def can_receive_notes(invitation: Invitation, *, shared: bool | None = None) -> bool:
     """Whether this invitee gets the event's shared notes.
 
     Those who came, those who answered "No, but send me the session notes", and, until the
     organisers finish check-in, those confirmed ("yes") for an event that has ended, since
-    whether they came is not known yet.
+    whether they came is not known yet. `shared`, when the caller read it already (see
+    shared_with_column), spares the query asking whether a note was shared with them.
     """
     rsvp = invitation.rsvp
     if rsvp is None:
@@ -414,7 +415,7 @@ def can_receive_notes(invitation: Invitation) -> bool:
         return True
     # Someone an organiser chose to send notes to (one with a place who did not come, say)
     # can open the links in that mail.
-    return _was_shared_with(invitation)
+    return _was_shared_with(invitation) if shared is None else shared
 
 
 @cache
@@ -428,6 +429,19 @@ def _shared_with() -> sa.Select[tuple[int]]:
     )
 
 
+def shared_with_column(
+    event_id: ColumnElement[int], email: ColumnElement[str]
+) -> ColumnElement[bool]:
+    """Whether a note of the event was shared with the (normalised) address, as a column of
+    another statement: the RSVP page reads it with the invitation."""
+    return (
+        select(NoteShare.id)
+        .join(Note, Note.id == NoteShare.note_id)
+        .where(Note.event_id == event_id, NoteShare.email == email)
+        .exists()
+    )
+
+
 def _was_shared_with(invitation: Invitation) -> bool:
     found = db.session.scalar(
         _shared_with(),
@@ -436,9 +450,10 @@ def _was_shared_with(invitation: Invitation) -> bool:
     return found is not None
 
 
-def attendee_notes(invitation: Invitation) -> list[Note]:
-    """The notes this invitee may read: shared or public notes of their event, if eligible."""
-    if not can_receive_notes(invitation):
+def attendee_notes(invitation: Invitation, *, shared: bool | None = None) -> list[Note]:
+    """The notes this invitee may read: shared or public notes of their event, if eligible
+    (`shared` as for can_receive_notes)."""
+    if not can_receive_notes(invitation, shared=shared):
         return []
     return list(
         db.session.scalars(

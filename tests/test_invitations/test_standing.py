@@ -282,6 +282,17 @@ def test_the_rsvp_page_offers_a_subscriber_every_exploration(
     assert client.post("/rsvp/nonsense/standing").status_code == 404
 
 
+def test_an_address_stored_with_capitals_is_offered_every_exploration_too(
+    client: FlaskClient, make_event: Any, make_invitation: Any, make_subscriber: Any
+) -> None:
+    # The page reads the subscriber along with the invitation by the address as stored; one
+    # stored with capitals is looked up normalised, as the mailing list stores it.
+    make_subscriber(email="kofi@example.org")
+    invited = make_invitation(event=make_event(), email="Kofi@Example.org")
+    page = client.get(rsvp_path(invited)).get_data(as_text=True)
+    assert "Invite me to every exploration in this enquiry</button>" in page
+
+
 def test_the_invite_page_counts_the_standing_subscribers(
     logged_in: FlaskClient, make_enquiry: Any, make_event: Any, make_subscriber: Any
 ) -> None:

@@ -109,3 +109,23 @@ def test_the_rsvp_page_partial_lists_links_to_each_note(
     assert f'href="http://localhost/notes/{token}/{first.id}"' in html
     assert f'href="http://localhost/notes/{token}/{second.id}"' in html
     assert empty.strip() == ""
+
+
+def test_the_rsvp_page_lists_notes_shared_with_someone_who_did_not_ask_for_them(
+    client: Any, past_event: Any, make_note: Any, make_invitation: Any
+) -> None:
+    # The page reads whether a note was shared with the address along with the invitation; an
+    # address stored with capitals is compared normalised, as the notes service compares it.
+    from tests.test_invitations.conftest import rsvp_path
+
+    make_note(past_event, title="Shared with them", visibility=NoteVisibility.ATTENDEES)
+    note = make_note(past_event, title="Also shared", visibility=NoteVisibility.ATTENDEES)
+    plain = make_invitation(past_event, answer=RsvpAnswer.MAYBE, email="maya@example.org")
+    capitals = make_invitation(past_event, answer=RsvpAnswer.MAYBE, email="Kofi@Example.org")
+    other = make_invitation(past_event, answer=RsvpAnswer.MAYBE)
+    for email in ("maya@example.org", "kofi@example.org"):
+        db.session.add(NoteShare(note_id=note.id, revision=1, email=email))
+    db.session.commit()
+    for person, shown in ((plain, True), (capitals, True), (other, False)):
+        page = client.get(rsvp_path(person)).get_data(as_text=True)
+        assert ("Shared with them" in page, "Also shared" in page) == (shown, shown)
