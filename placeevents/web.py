@@ -1,5 +1,6 @@
 """Request-wide behaviour: security headers, input guards, error pages, template helpers."""
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -202,6 +204,26 @@ def _paragraphs(text: str) -> Markup:
     return Markup("".join(f"<p>{escape(' '.join(p.split()))}</p>" for p in parts))
 
 
+def _fixed_url_builder() -> Callable[..., str]:
+    # One cache per app: a path depends only on the app's URL map and the script root it is
+    # served under, and templates pass only literal arguments, so the cache stays small.
+    built: dict[tuple[str, str, str | None], str] = {}
+
+    def fixed_url(endpoint: str, filename: str | None = None) -> str:
+        """url_for for a link a template writes out in full (a static file, a page that takes
+        no arguments), built once per process and script root rather than on every page."""
+        if not has_request_context():
+            return url_for(endpoint, filename=filename) if filename else url_for(endpoint)
+        key = (request.environ.get("SCRIPT_NAME", ""), endpoint, filename)
+        url = built.get(key)
+        if url is None:
+            url = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
+            built[key] = url
+        return url
+
+    return fixed_url
+
+
 def init_app(app: Flask) -> None:
     """Register the site blueprint, request hooks, error pages and template helpers."""
     app.register_blueprint(site)
@@ -217,6 +239,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["format_datetime"] = timezones.format_datetime
     app.jinja_env.globals["format_date"] = timezones.format_date
     app.jinja_env.globals["external_url"] = external_url
+    app.jinja_env.globals["fixed_url"] = _fixed_url_builder()
 
     @app.context_processor
     def _site_context() -> dict[str, Any]:
