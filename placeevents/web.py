@@ -10,7 +10,6 @@ from flask import (
     Response,
     abort,
     current_app,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -206,19 +205,21 @@ def _paragraphs(text: str) -> Markup:
 
 def _fixed_url_builder() -> Callable[..., str]:
     # One cache per app: a path depends only on the app's URL map and the script root it is
-    # served under, and templates pass only literal arguments, so the cache stays small.
-    built: dict[tuple[str, str, str | None], str] = {}
+    # served under. Templates pass literal arguments or public slugs; the bound keeps it small.
+    built: dict[tuple[object, ...], str] = {}
 
-    def fixed_url(endpoint: str, filename: str | None = None) -> str:
-        """url_for for a link a template writes out in full (a static file, a page that takes
-        no arguments), built once per process and script root rather than on every page."""
-        if not has_request_context():
-            return url_for(endpoint, filename=filename) if filename else url_for(endpoint)
-        key = (request.environ.get("SCRIPT_NAME", ""), endpoint, filename)
+    def fixed_url(endpoint: str, **values: str) -> str:
+        """url_for for a link to a static file or a public page, built once per process and
+        script root rather than on every page (the URL map never changes while it runs)."""
+        try:
+            key = (request.environ.get("SCRIPT_NAME", ""), endpoint, *values.items())
+        except RuntimeError:  # no request: url_for knows what to do
+            return url_for(endpoint, **values)
         url = built.get(key)
         if url is None:
-            url = url_for(endpoint, filename=filename) if filename else url_for(endpoint)
-            built[key] = url
+            if len(built) >= 2048:
+                built.clear()
+            url = built[key] = url_for(endpoint, **values)
         return url
 
     return fixed_url
