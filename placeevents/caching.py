@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 # time (max-age=0), and the ETag makes asking cheap: someone who has just taken the last place
 # and goes back to the event's page sees it full.
 PUBLIC_MAX_AGE = 60
+# Written once: setting werkzeug's cache-control attributes one by one rebuilds the header each.
+PUBLIC_CACHE_CONTROL = f"public, max-age=0, s-maxage={PUBLIC_MAX_AGE}"
 
 
 def no_store(response: Response) -> Response:
@@ -42,16 +44,18 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         response = make_response(view(*args, **kwargs))
-        response.vary.add("Cookie")
-        if response.status_code != 200 or "Set-Cookie" in response.headers:
+        headers = response.headers
+        if "Vary" in headers:  # the view's own Vary is kept
+            response.vary.add("Cookie")
+        else:
+            headers["Vary"] = "Cookie"
+        if response.status_code != 200 or "Set-Cookie" in headers:
             return response
         if not _anonymous_without_session():
             response.cache_control.private = True
             response.cache_control.no_cache = True
             return response
-        response.cache_control.public = True
-        response.cache_control.max_age = 0
-        response.cache_control.s_maxage = PUBLIC_MAX_AGE
+        headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
         response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
         return response.make_conditional(request)
 

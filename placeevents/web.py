@@ -1,5 +1,6 @@
 """Request-wide behaviour: security headers, input guards, error pages, template helpers."""
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import Any
 
@@ -202,6 +203,28 @@ def _paragraphs(text: str) -> Markup:
     return Markup("".join(f"<p>{escape(' '.join(p.split()))}</p>" for p in parts))
 
 
+def _fixed_url_builder() -> Callable[..., str]:
+    # One cache per app: a path depends only on the app's URL map and the script root it is
+    # served under. Templates pass literal arguments or public slugs; the bound keeps it small.
+    built: dict[tuple[object, ...], str] = {}
+
+    def fixed_url(endpoint: str, **values: str) -> str:
+        """url_for for a link to a static file or a public page, built once per process and
+        script root rather than on every page (the URL map never changes while it runs)."""
+        try:
+            key = (request.environ.get("SCRIPT_NAME", ""), endpoint, *values.items())
+        except RuntimeError:  # no request: url_for knows what to do
+            return url_for(endpoint, **values)
+        url = built.get(key)
+        if url is None:
+            if len(built) >= 2048:
+                built.clear()
+            url = built[key] = url_for(endpoint, **values)
+        return url
+
+    return fixed_url
+
+
 def init_app(app: Flask) -> None:
     """Register the site blueprint, request hooks, error pages and template helpers."""
     app.register_blueprint(site)
@@ -217,6 +240,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["format_datetime"] = timezones.format_datetime
     app.jinja_env.globals["format_date"] = timezones.format_date
     app.jinja_env.globals["external_url"] = external_url
+    app.jinja_env.globals["fixed_url"] = _fixed_url_builder()
 
     @app.context_processor
     def _site_context() -> dict[str, Any]:

@@ -2,8 +2,8 @@
 
 from functools import cache
 
-from sqlalchemy import Row, Select, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy.orm import selectinload
 
 from placeevents.audit.services import Target, record
 from placeevents.enquiries.models import Enquiry, EnquiryQuestion, EnquiryStatus
@@ -22,29 +22,45 @@ def _current_query() -> Select[tuple[Enquiry]]:
     return (
         select(Enquiry)
         .where(Enquiry.status == EnquiryStatus.CURRENT)
-        .options(joinedload(Enquiry.questions))
         .order_by(Enquiry.created_at.desc(), Enquiry.id.desc())
         .limit(1)
     )
 
 
+# The two lists below are plain rows read on the session's connection: no ORM object to build.
 @cache
 def _archived_query() -> Select[tuple[str, str, str]]:
+    enquiry = Enquiry.__table__.c
     return (
-        select(Enquiry.slug, Enquiry.title, Enquiry.summary)
-        .where(Enquiry.status == EnquiryStatus.ARCHIVED)
-        .order_by(Enquiry.created_at.desc())
+        select(enquiry.slug, enquiry.title, enquiry.summary)
+        .where(enquiry.status == EnquiryStatus.ARCHIVED)
+        .order_by(enquiry.created_at.desc())
+    )
+
+
+@cache
+def _questions_query() -> Select[tuple[str, str]]:
+    question = EnquiryQuestion.__table__.c
+    return (
+        select(question.title, question.body)
+        .where(question.enquiry_id == bindparam("enquiry_id"))
+        .order_by(question.position)
     )
 
 
 def current_enquiry() -> Enquiry | None:
     """The enquiry the home page presents: the newest current one."""
-    return db.session.scalars(_current_query()).unique().first()
+    return db.session.scalar(_current_query())
 
 
 def archived_enquiries() -> list[Row[tuple[str, str, str]]]:
     """Earlier enquiries, newest first: the slug, title and summary the public pages link."""
-    return list(db.session.execute(_archived_query()))
+    return list(db.session.connection().execute(_archived_query()))
+
+
+def public_questions(enquiry: Enquiry) -> list[Row[tuple[str, str]]]:
+    """An enquiry's lines of enquiry in order, as its public page shows them: title and body."""
+    return list(db.session.connection().execute(_questions_query(), {"enquiry_id": enquiry.id}))
 
 
 def organisation_timezone() -> str:

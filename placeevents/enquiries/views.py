@@ -2,7 +2,6 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from placeevents.caching import public_page
@@ -24,6 +23,7 @@ def home() -> str:
     return render_template(
         "enquiries/home.html",
         enquiry=enquiry,
+        questions=services.public_questions(enquiry) if enquiry else [],
         upcoming=upcoming,
         past=past,
         archived=services.archived_enquiries(),
@@ -33,13 +33,17 @@ def home() -> str:
 @bp.get("/enquiries/<slug>")
 @public_page
 def show(slug: str) -> str:
-    enquiry = db.session.scalar(
-        select(Enquiry).where(Enquiry.slug == slug).options(selectinload(Enquiry.questions))
-    )
+    enquiry = db.session.scalar(select(Enquiry).where(Enquiry.slug == slug))
     if enquiry is None:
         abort(404)
     upcoming, past = public_events(enquiry)
-    return render_template("enquiries/show.html", enquiry=enquiry, upcoming=upcoming, past=past)
+    return render_template(
+        "enquiries/show.html",
+        enquiry=enquiry,
+        questions=services.public_questions(enquiry),
+        upcoming=upcoming,
+        past=past,
+    )
 
 
 @bp.get("/archive")
