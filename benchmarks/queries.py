@@ -315,19 +315,20 @@ def visits(counted: Counted) -> list[Visit]:
 
 
 @contextmanager
-def counting(engine: sa.Engine) -> Iterator[list[str]]:
-    """The SQL statements run on `engine` inside the block."""
+def counting() -> Iterator[list[str]]:
+    """The SQL statements run inside the block, on any engine (the app's, and on PostgreSQL
+    the one the feed's polls are read on)."""
     statements: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
             statements.append(statement)
 
-    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(sa.Engine, "before_cursor_execute", before)
     try:
         yield statements
     finally:
-        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(sa.Engine, "before_cursor_execute", before)
 
 
 def fetch(client: Any, visit: Visit, headers: dict[str, str]) -> Any:
@@ -339,9 +340,7 @@ def fetch(client: Any, visit: Visit, headers: dict[str, str]) -> Any:
     return response
 
 
-def count_pages(
-    visitor: Any, organiser: Any, pages: list[Visit], engine: sa.Engine
-) -> dict[str, list[str]]:
+def count_pages(visitor: Any, organiser: Any, pages: list[Visit]) -> dict[str, list[str]]:
     """Each page's statements, fetched once first (warming up), then counted."""
     found = {}
     for visit in pages:
@@ -354,7 +353,7 @@ def count_pages(
             # Requests inside a pushed context (as in tests) share its session: start each
             # from an empty one, as under a server, so nothing is served from its identity map.
             db.session.remove()
-        with counting(engine) as statements:
+        with counting() as statements:
             fetch(client, visit, headers)
         found[visit.name] = statements
     return found
@@ -387,17 +386,16 @@ def main() -> None:
             db.create_all()
             counted = seed(invitations=args.few)
             pages = visits(counted)
-            engine = db.engine
         # Each request then gets its own app context and session, as under a server.
         visitor, organiser = app.test_client(), app.test_client()
         signed_in = organiser.post(
             "/login", data={"email": ORGANISER_EMAIL, "password": ORGANISER_PASSWORD}
         )
         assert signed_in.status_code == 302, "sign-in failed"
-        few = count_pages(visitor, organiser, pages, engine)
+        few = count_pages(visitor, organiser, pages)
         with app.app_context():
             add_invitations(counted, start=args.few, stop=args.many)
-        many = count_pages(visitor, organiser, pages, engine)
+        many = count_pages(visitor, organiser, pages)
 
     print(f"database: {database.split(':', 1)[0]}; SQL statements per page")
     print(f"{'page':<34}{args.few:>8,}{args.many:>8,}  invitations")

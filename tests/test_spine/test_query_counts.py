@@ -29,9 +29,9 @@ def test_no_page_runs_more_statements_for_more_invitations(app: Flask) -> None:
     )
     assert signed_in.status_code == 302
 
-    counted_few = count_pages(visitor, organiser, pages, db.engine)
+    counted_few = count_pages(visitor, organiser, pages)
     add_invitations(counted, start=few, stop=many)
-    counted_many = count_pages(visitor, organiser, pages, db.engine)
+    counted_many = count_pages(visitor, organiser, pages)
 
     for event_id in (counted.upcoming, counted.past):
         invited = db.select(db.func.count()).where(Invitation.event_id == event_id)
