@@ -164,7 +164,8 @@ class FeedPolls:
     def engine(self) -> Engine:
         if self._engine is None:
             with self.app.app_context():
-                self._engine = _poll_engine(db.engine)
+                options = self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+                self._engine = _poll_engine(db.engine, options)
         return self._engine
 
 
@@ -172,18 +173,18 @@ _poll_engines: dict[str, Engine] = {}
 _poll_engines_lock = Lock()
 
 
-def _poll_engine(engine: Engine) -> Engine:
+def _poll_engine(engine: Engine, options: dict[str, Any]) -> Engine:
     """The engine polls are read on. SQLite's own: a local file, nothing to save. PostgreSQL:
     one of its own per process and database, in autocommit and without the pre-ping, so a poll
     is one round trip where the app's pooled connection makes four (ping, BEGIN, the query,
     ROLLBACK). A connection that has gone stale fails the poll's query; the pool drops it and
-    the app, whose connections are pinged, answers that request."""
+    the app, whose connections are pinged, answers that request. Other engine options are the
+    app's."""
     if engine.dialect.name == "sqlite":
         return engine
     key = engine.url.render_as_string(hide_password=False)
     with _poll_engines_lock:
         if key not in _poll_engines:
-            _poll_engines[key] = create_engine(
-                engine.url, isolation_level="AUTOCOMMIT", pool_size=2
-            )
+            mine = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+            _poll_engines[key] = create_engine(engine.url, **mine)
         return _poll_engines[key]
