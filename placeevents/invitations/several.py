@@ -76,19 +76,24 @@ class Outcome:
 # --- a person's other invitations, answered from one RSVP page
 
 
+def _others_where() -> tuple[Any, ...]:
+    # The person's (same address) other invitations of the enquiry, published, yet to start.
+    return (
+        Invitation.email == bindparam("email"),
+        Invitation.id != bindparam("id"),
+        Event.enquiry_id == bindparam("enquiry_id"),
+        Event.status == EventStatus.PUBLISHED,
+        Event.starts_at > bindparam("now"),
+    )
+
+
 @cache
 def _others_of() -> Select[tuple[Invitation]]:
     # Built once on first use (every RSVP page view asks it), once every model is mapped.
     return (
         select(Invitation)
         .join(Event, Invitation.event_id == Event.id)
-        .where(
-            Invitation.email == bindparam("email"),
-            Invitation.id != bindparam("id"),
-            Event.enquiry_id == bindparam("enquiry_id"),
-            Event.status == EventStatus.PUBLISHED,
-            Event.starts_at > bindparam("now"),
-        )
+        .where(*_others_where())
         .options(joinedload(Invitation.event), joinedload(Invitation.rsvp))
         .order_by(Event.starts_at, Event.id)
     )
@@ -128,11 +133,7 @@ def _other_rows_of() -> Select[Any]:
         .join(Event, Invitation.event_id == Event.id)
         .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
         .where(
-            Invitation.email == bindparam("email"),
-            Invitation.id != bindparam("id"),
-            Event.enquiry_id == bindparam("enquiry_id"),
-            Event.status == EventStatus.PUBLISHED,
-            Event.starts_at > bindparam("now"),
+            *_others_where(),
             or_(Event.rsvp_deadline.is_(None), Event.rsvp_deadline >= bindparam("now")),
         )
         .order_by(Event.starts_at, Event.id)
