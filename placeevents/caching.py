@@ -1,13 +1,35 @@
-"""What browsers and proxies may keep of a response."""
+"""What browsers, proxies and this process may keep of a response.
+
+A public page is the same for every anonymous visitor, so each process keeps the last pages it
+built (`public_page`) and serves them again while nothing they show has changed: one small
+read (`public_version`) instead of the page's queries and its template. The version is a
+counter that every commit writing a table public pages read moves, in the same transaction
+(`PUBLIC_TABLES`, bumped by the session hooks below), so no process serves a page from before
+a change once it has committed. A kept page is also given up after `KEPT_SECONDS`, for what
+changes with the clock alone (an event that has started).
+"""
 
 import hashlib
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
+from threading import Lock
 from typing import Any
 
-from flask import current_app, make_response, request
+import sqlalchemy as sa
+from flask import Flask, current_app, make_response, request
 from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction, mapped_column
 from werkzeug.wrappers import Response
+
+from placeevents.clock import utcnow
+from placeevents.db import ONE_READ, read_engine
+from placeevents.extensions import db
 
 # A public page may be kept this long by a shared cache (a proxy or CDN) before it asks again:
 # short, so a change (a place taken, a new event) shows within a minute. A browser asks every
@@ -31,6 +53,179 @@ def _anonymous_without_session() -> bool:
     return not current_user.is_authenticated
 
 
+# --- the version of what public pages show
+
+# The tables public pages read (the settings, enquiries and their lines, events with their
+# places, public notes, the newsletter archive). A commit that writes one moves the version.
+PUBLIC_TABLES = frozenset(
+    {
+        "site_settings",
+        "enquiry",
+        "enquiry_question",
+        "event",
+        "note",
+        "note_question",
+        "note_revision",
+        "newsletter",
+        "calendar_organizer",
+    }
+)
+_WRITES = "placeevents.public_writes"
+# Sessions holding public writes not yet committed: while there are any, this process neither
+# serves nor keeps a page (a test's session may share the request's connection).
+_pending: "weakref.WeakSet[Session]" = weakref.WeakSet()
+
+
+class PublicVersion(db.Model):
+    """One row: how many commits have changed what public pages show."""
+
+    __tablename__ = "public_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+_VERSION_ID = 1
+event.listen(
+    PublicVersion.__table__,
+    "after_create",
+    sa.DDL(f"INSERT INTO public_version (id, version) VALUES ({_VERSION_ID}, 0)"),
+)
+_READ_VERSION = sa.select(PublicVersion.__table__.c.version).where(
+    PublicVersion.__table__.c.id == _VERSION_ID
+)
+_BUMP_VERSION = (
+    sa.update(PublicVersion.__table__)
+    .where(PublicVersion.__table__.c.id == _VERSION_ID)
+    .values(version=PublicVersion.__table__.c.version + 1)
+)
+
+
+def _mark(session: Session) -> None:
+    session.info[_WRITES] = True
+    _pending.add(session)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed_writes(session: Session, flush_context: Any) -> None:
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(instance, "__table__", None)
+        if table is not None and table.name in PUBLIC_TABLES:
+            _mark(session)
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_writes(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if getattr(statement, "is_dml", False):
+        table = getattr(statement, "table", None)
+        if getattr(table, "name", None) in PUBLIC_TABLES:
+            _mark(state.session)
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_version(session: Session) -> None:
+    # The flush would otherwise come after this hook: its writes must be seen first.
+    session.flush()
+    if session.info.get(_WRITES):
+        session.execute(_BUMP_VERSION)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_WRITES, None)
+        _pending.discard(session)
+
+
+# --- pages kept by this process
+
+# A kept page is built again after this long even if nothing was written: some of what a page
+# says moves with the clock (an event that has started, a deadline passed).
+KEPT_SECONDS = 10
+KEPT_PAGES = 256
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A public page as its view and `public_page` made it (200, before the app-wide headers
+    every response gets), with the version it was built at."""
+
+    version: int
+    made_at: datetime
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class _KeptPages:
+    """The last public pages one app built in this process, by address."""
+
+    def __init__(self) -> None:
+        self._pages: OrderedDict[str, _Kept] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: str) -> _Kept | None:
+        with self._lock:
+            kept = self._pages.get(key)
+            if kept is not None:
+                self._pages.move_to_end(key)
+            return kept
+
+    def put(self, key: str, kept: _Kept) -> None:
+        with self._lock:
+            self._pages[key] = kept
+            self._pages.move_to_end(key)
+            while len(self._pages) > KEPT_PAGES:
+                self._pages.popitem(last=False)
+
+
+def _kept_pages(app: Flask) -> _KeptPages:
+    pages = app.extensions.get("placeevents.kept_pages")
+    if pages is None:
+        pages = app.extensions.setdefault("placeevents.kept_pages", _KeptPages())
+    return pages
+
+
+def _current_version(app: Flask) -> int | None:
+    """The version of what public pages show, or None where no page may be kept now.
+
+    Read on a pooled connection of its own, outside the request's session: one statement and
+    no transaction (`ONE_READ` on SQLite; PostgreSQL's read engine is in autocommit). A page
+    built after this read shows at least this version, so it is kept under it safely. Any
+    database error leaves the page to be built as usual."""
+    if _pending:
+        return None
+    engine = app.extensions.get("placeevents.version_engine")
+    if engine is None:
+        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        engine = read_engine(db.engine, options)
+        app.extensions["placeevents.version_engine"] = engine
+    try:
+        with engine.connect().execution_options(**ONE_READ) as connection:
+            version = connection.execute(_READ_VERSION).scalar()
+    except SQLAlchemyError:
+        return None
+    return None if version is None else int(version)
+
+
+def _page_key(environ: dict[str, Any]) -> str:
+    # The address as the request gave it: scheme, host, script root, path and query.
+    return " ".join(
+        (
+            environ["wsgi.url_scheme"],
+            environ.get("HTTP_HOST", ""),
+            environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+        )
+    )
+
+
+def _fresh(kept: _Kept, version: int, now: datetime) -> bool:
+    return kept.version == version and abs((now - kept.made_at).total_seconds()) < KEPT_SECONDS
+
+
 def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
     """A page every anonymous visitor sees alike (home, enquiry, event, learning, archive):
     `Cache-Control: public` with a short shared max-age and an ETag hashed from the body, so a proxy
@@ -39,10 +234,24 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
 
     Anyone carrying a session (an organiser, or a visitor with a message waiting) gets a
     `private` answer: what they see may be theirs alone.
+
+    The process keeps what it gave anonymous visitors, by address, and gives it again without
+    running the view while the public version reads the same and for a few seconds at most
+    (see the module's docstring): the same body, headers and ETag.
     """
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        version, key, now = None, "", utcnow()
+        if request.method in {"GET", "HEAD"} and _anonymous_without_session():
+            version = _current_version(app)
+        if version is not None:
+            key = _page_key(request.environ)
+            kept = _kept_pages(app).get(key)
+            if kept is not None and _fresh(kept, version, now):
+                again = Response(kept.body, headers=list(kept.headers))
+                return again.make_conditional(request)
         response = make_response(view(*args, **kwargs))
         headers = response.headers
         if "Vary" in headers:  # the view's own Vary is kept
@@ -56,7 +265,10 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
             response.cache_control.no_cache = True
             return response
         headers["Cache-Control"] = PUBLIC_CACHE_CONTROL
-        response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
+        body = response.get_data()
+        response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+        if version is not None and not _pending:
+            _kept_pages(app).put(key, _Kept(version, now, tuple(headers.items()), body))
         return response.make_conditional(request)
 
     return wrapped

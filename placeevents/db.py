@@ -5,6 +5,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from threading import Lock
 from typing import Any
 
 import sqlalchemy as sa
@@ -115,10 +116,38 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+# Execution options of a connection that runs one read and nothing else: on SQLite it begins
+# no transaction (a single statement is consistent by itself), saving a BEGIN and a ROLLBACK.
+ONE_READ = {"placeevents_one_read": True}
+
+
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection: Any) -> None:
     if connection.dialect.name != "sqlite":
         return
+    if connection.get_execution_options().get("placeevents_one_read"):
+        return
     # A write transaction takes the lock when it starts, so two writers never deadlock
     # on a lock upgrade (SQLITE_BUSY that the busy timeout cannot wait out).
     connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+_read_engines: dict[str, Engine] = {}
+_read_engines_lock = Lock()
+
+
+def read_engine(engine: Engine, options: dict[str, Any]) -> Engine:
+    """The engine for one-statement reads answered before the app runs (a feed's poll, the
+    version of the public pages). SQLite's own: a local file, nothing to save. PostgreSQL: one
+    of its own per process and database, in autocommit and without the pre-ping, so a read is
+    one round trip where the app's pooled connection makes four (ping, BEGIN, the query,
+    ROLLBACK). A connection that has gone stale fails its read; the pool drops it and the app,
+    whose connections are pinged, answers that request. Other engine options are the app's."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    key = engine.url.render_as_string(hide_password=False)
+    with _read_engines_lock:
+        if key not in _read_engines:
+            mine = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+            _read_engines[key] = sa.create_engine(engine.url, **mine)
+        return _read_engines[key]

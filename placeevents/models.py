@@ -1,5 +1,6 @@
 """Imports every domain's models so the metadata (and Alembic) sees every table."""
 
+from placeevents import caching
 from placeevents.audit import models as audit_models
 from placeevents.auth import models as auth_models
 from placeevents.calendar import models as calendar_models
@@ -13,6 +14,7 @@ from placeevents.notes import models as notes_models
 from placeevents.settings import models as settings_models
 
 __all__ = [
+    "caching",
     "audit_models",
     "auth_models",
     "calendar_models",

@@ -4,16 +4,16 @@ and the feed's polls answered in front of the app (FeedPolls)."""
 import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from threading import Lock
 from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, request
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_options_header, http_date, is_resource_modified, quote_etag
 
 from placeevents.calendar import services
 from placeevents.calendar.services import CalendarFile, CalendarNotFound
+from placeevents.db import ONE_READ, read_engine
 from placeevents.extensions import db
 from placeevents.web import HTTPS_SECURITY_HEADERS, SECURITY_HEADERS
 
@@ -131,7 +131,7 @@ class FeedPolls:
         config = self.app.config
         base = config["PLACEEVENTS_BASE_URL"]
         try:
-            with self.engine().connect() as connection:
+            with self.engine().connect().execution_options(**ONE_READ) as connection:
                 state = services.read_feed_state(connection, slug=slug, base=base)
         except SQLAlchemyError:
             return None  # the app answers, with its error page if the database is down
@@ -165,26 +165,5 @@ class FeedPolls:
         if self._engine is None:
             with self.app.app_context():
                 options = self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
-                self._engine = _poll_engine(db.engine, options)
+                self._engine = read_engine(db.engine, options)
         return self._engine
-
-
-_poll_engines: dict[str, Engine] = {}
-_poll_engines_lock = Lock()
-
-
-def _poll_engine(engine: Engine, options: dict[str, Any]) -> Engine:
-    """The engine polls are read on. SQLite's own: a local file, nothing to save. PostgreSQL:
-    one of its own per process and database, in autocommit and without the pre-ping, so a poll
-    is one round trip where the app's pooled connection makes four (ping, BEGIN, the query,
-    ROLLBACK). A connection that has gone stale fails the poll's query; the pool drops it and
-    the app, whose connections are pinged, answers that request. Other engine options are the
-    app's."""
-    if engine.dialect.name == "sqlite":
-        return engine
-    key = engine.url.render_as_string(hide_password=False)
-    with _poll_engines_lock:
-        if key not in _poll_engines:
-            mine = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
-            _poll_engines[key] = create_engine(engine.url, **mine)
-        return _poll_engines[key]

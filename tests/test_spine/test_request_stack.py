@@ -36,8 +36,14 @@ def test_a_visitor_without_a_cookie_costs_no_session_or_sign_in_query(
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
     assert not [s for s in statements if "organiser" in s]
-    # The event with its enquiry, and the settings: nothing else.
-    assert len(_page_queries(statements)) == 2, statements
+    # The version of what public pages show, the event with its enquiry, and the settings.
+    assert len(_page_queries(statements)) == 3, statements
+    # The same page again, with nothing changed: the version alone, and the page kept.
+    with count_queries() as statements:
+        again = client.get("/events/opening")
+    assert again.data == response.data
+    assert [s for s in _page_queries(statements)] == [statements[0]]
+    assert "public_version" in statements[0]
 
     # A signed-in organiser's session is still checked against its row on every request.
     auth.login()

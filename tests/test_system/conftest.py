@@ -90,7 +90,8 @@ def newest_and_empty(url: str) -> None:
         empty_database(url)
         flask(url, "db", "upgrade")
     with engine.begin() as conn:
-        tables = [t for t in _tables(conn) if t != "alembic_version"]
+        # The schema's own rows stay: its revision, and the public pages' version.
+        tables = [t for t in _tables(conn) if t not in {"alembic_version", "public_version"}]
         conn.exec_driver_sql(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
     engine.dispose()
 

@@ -1,0 +1,211 @@
+"""Public pages kept by each process: served again while nothing they show has changed, built
+afresh after any commit that changes it (in whichever process), after a few seconds of the
+clock alone, and never for a visitor with a session."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask
+from sqlalchemy import select
+
+from placeevents.caching import KEPT_SECONDS, PublicVersion
+from placeevents.extensions import db
+from tests.conftest import count_queries
+
+
+def _version() -> int:
+    db.session.expire_all()
+    version = db.session.scalar(select(PublicVersion.version)) or 0
+    db.session.rollback()  # no transaction left open for the other app's writes
+    return version
+
+
+def _page(client: Any, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, path
+    return response.get_data(as_text=True)
+
+
+def test_a_kept_page_answers_as_the_built_one_did(app: Flask, make_event: Any) -> None:
+    make_event(slug="opening", title="Breaking the cycle")
+    client = app.test_client()
+    built = client.get("/events/opening")
+    with count_queries() as statements:
+        kept = client.get("/events/opening")
+    assert [s for s in statements if "outbox_message" not in s] == [statements[0]]
+    assert kept.data == built.data
+    assert {k: v for k, v in kept.headers if k != "Date"} == {
+        k: v for k, v in built.headers if k != "Date"
+    }
+    # Revalidation against the kept page: the same 304.
+    again = client.get("/events/opening", headers={"If-None-Match": built.headers["ETag"]})
+    assert again.status_code == 304
+    head = client.head("/events/opening")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == built.headers["ETag"]
+
+
+def _retitle_event(event: Any, **_: Any) -> str:
+    event.title = "Shifting responsibility"
+    db.session.commit()
+    return "Shifting responsibility"
+
+
+def _take_the_last_place(event: Any, make_invitation: Any, **_: Any) -> str:
+    make_invitation(event, answer="yes")
+    return "waiting list"
+
+
+def _rename_a_line_of_enquiry(event: Any, **_: Any) -> str:
+    event.enquiry.questions[0].title = "Ending bid and pilot"
+    db.session.commit()
+    return "Ending bid and pilot"
+
+
+def _rename_the_enquiry(event: Any, **_: Any) -> str:
+    event.enquiry.title = "Total Place 3.0"
+    db.session.commit()
+    return "Total Place 3.0"
+
+
+def _save_the_settings(event: Any, **_: Any) -> str:
+    from placeevents.settings.services import current_settings, update_settings
+
+    settings = current_settings()
+    update_settings(**{
+        **{name: getattr(settings, name) for name in settings.__dataclass_fields__},
+        "organisation_name": "Northern Councils Network",
+    })  # fmt: skip
+    db.session.commit()
+    return "Northern Councils Network"
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (_retitle_event, "/events/opening"),
+        (_take_the_last_place, "/events/opening"),
+        (_rename_a_line_of_enquiry, "/"),
+        (_rename_the_enquiry, "/enquiries/total-place"),
+        (_save_the_settings, "/privacy"),
+    ],
+)
+def test_a_change_committed_elsewhere_shows_on_the_next_request(
+    app: Flask,
+    make_app: Callable[..., Flask],
+    make_enquiry: Any,
+    make_event: Any,
+    make_invitation: Any,
+    change: Callable[..., str],
+    path: str,
+) -> None:
+    enquiry = make_enquiry(slug="total-place", status="current")
+    event = make_event(enquiry=enquiry, slug="opening", access="open", capacity=1)
+    other = make_app().test_client()  # another worker process, over the same database
+    before = _page(other, path)
+    assert _page(other, path) == before  # kept
+    version = _version()
+
+    shown = change(event, make_invitation=make_invitation)
+
+    assert _version() > version
+    after = _page(other, path)
+    assert shown in after and shown not in before
+
+
+def test_a_write_nobody_reads_on_public_pages_leaves_the_version(
+    app: Flask, make_event: Any, make_invitation: Any
+) -> None:
+    event = make_event(slug="opening")
+    version = _version()
+    invitation = make_invitation(event)  # an invitation without an answer: no public table
+    assert invitation.id
+    assert _version() == version
+
+
+def test_a_change_rolled_back_leaves_the_version_and_pending_ones_keep_no_page(
+    app: Flask, make_event: Any
+) -> None:
+    event = make_event(slug="opening", title="Breaking the cycle")
+    client = app.test_client()
+    _page(client, "/events/opening")
+    version = _version()
+    event.title = "Not saved"
+    db.session.flush()
+    # While this process holds an uncommitted change, it neither serves nor keeps a page.
+    with count_queries() as statements:
+        _page(client, "/events/opening")
+    assert len([s for s in statements if "outbox_message" not in s]) > 1
+    db.session.rollback()
+    assert _version() == version
+    assert "Breaking the cycle" in _page(client, "/events/opening")
+
+
+def test_the_clock_alone_rebuilds_a_kept_page_after_a_few_seconds(
+    app: Flask, make_event: Any
+) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    make_event(slug="soon", starts_at=start, access="open")
+    client = app.test_client()
+    with time_machine.travel(start - timedelta(seconds=2), tick=False):
+        before = _page(client, "/events/soon")
+        assert "Request a place" in before
+    # Within the few seconds a page is kept, the event has started: still the kept page.
+    with time_machine.travel(start + timedelta(seconds=KEPT_SECONDS - 3), tick=False):
+        assert _page(client, "/events/soon") == before
+    with time_machine.travel(start + timedelta(seconds=KEPT_SECONDS), tick=False):
+        during = _page(client, "/events/soon")
+    assert during != before
+
+
+def test_a_signed_in_organiser_is_never_given_the_kept_page(
+    app: Flask, client: Any, auth: Any, organiser: Any, make_event: Any
+) -> None:
+    make_event(slug="opening")
+    anonymous = app.test_client()
+    public = _page(anonymous, "/events/opening")
+    assert "Organiser pages" not in public
+    auth.login()
+    signed_in = client.get("/events/opening")
+    assert b"Organiser pages" in signed_in.data
+    assert signed_in.cache_control.private
+    # And what the organiser saw is not kept for anyone else.
+    assert _page(anonymous, "/events/opening") == public
+
+
+def test_each_address_is_kept_apart(app: Flask, make_event: Any) -> None:
+    make_event(slug="opening", title="Opening exploration")
+    make_event(slug="closing", title="Closing gathering")
+    client = app.test_client()
+    for _ in range(2):
+        assert "Opening exploration" in _page(client, "/events/opening")
+        assert "Closing gathering" in _page(client, "/events/closing")
+    other_host = client.get("/events/opening", base_url="http://events.example.org")
+    assert other_host.status_code == 200
+
+
+@pytest.mark.postgres_only
+def test_a_version_read_on_a_dropped_connection_leaves_the_page_to_be_built(
+    app: Flask, make_event: Any
+) -> None:
+    """The version is read without the pre-ping: when the server has dropped that connection,
+    the page is built as if nothing were kept, and the next request reconnects."""
+    make_event(slug="opening", title="Breaking the cycle")
+    client = app.test_client()
+    built = _page(client, "/events/opening")
+    with db.engine.connect() as admin:
+        dropped = admin.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name = '' AND state = 'idle'"
+        ).all()
+    assert dropped
+    with count_queries() as statements:
+        assert _page(client, "/events/opening") == built
+    assert len([s for s in statements if "outbox_message" not in s]) > 1  # built again
+    with count_queries() as statements:
+        assert _page(client, "/events/opening") == built
+    assert [s for s in statements if "outbox_message" not in s] == [statements[0]]  # kept
