@@ -1,6 +1,6 @@
 """placeevents: run an organisation's enquiry series."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,19 @@ class ConfigurationError(RuntimeError):
     """The app refuses to start with this configuration."""
 
 
+class PlaceEventsFlask(Flask):
+    """Flask for an app whose views and request hooks are all plain functions: each is called
+    as it is, instead of being asked on every request whether it is a coroutine function
+    (about ten times a request). `tests/test_spine/test_site.py` holds that none is async."""
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        return func
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, CLI and error pages."""
     overrides = dict(config or {})
-    app = Flask(
+    app = PlaceEventsFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         instance_path=str(ROOT / "instance"),

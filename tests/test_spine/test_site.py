@@ -183,3 +183,23 @@ def test_favicon_ico_points_at_the_icon(client: FlaskClient) -> None:
     assert response.status_code == 301
     assert response.headers["Location"].endswith("/static/favicon.svg")
     assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_every_view_and_request_hook_is_a_plain_function(app: Flask) -> None:
+    """The app calls views and hooks as they are (PlaceEventsFlask.ensure_sync): an async one
+    would hand Flask a coroutine instead of a response."""
+    import inspect
+
+    hooks = [
+        *app.view_functions.values(),
+        *(f for fs in app.before_request_funcs.values() for f in fs),
+        *(f for fs in app.after_request_funcs.values() for f in fs),
+        *(f for fs in app.teardown_request_funcs.values() for f in fs),
+        *app.teardown_appcontext_funcs,
+        *(f for fs in app.url_value_preprocessors.values() for f in fs),
+        *(f for fs in app.template_context_processors.values() for f in fs),
+        *(f for handlers in app.error_handler_spec.values() for by_code in handlers.values()
+          for f in by_code.values()),
+    ]  # fmt: skip
+    assert len(hooks) > 100
+    assert not [h for h in hooks if inspect.iscoroutinefunction(inspect.unwrap(h))]
