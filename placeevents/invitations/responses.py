@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
@@ -59,32 +60,126 @@ def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitati
     return _checked(db.session.scalar(_by_id(), {"id": data.row_id}), data.nonce)
 
 
-def lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
-    """The personal link's lookup (as invitation_for_token's) with more columns, which may
-    refer to the invitation, its event (Event) and its answer (Rsvp) of the same row."""
+class EventValues(SimpleNamespace):
+    """An event's columns as plain values (`enquiry` is the Enquiry), and the model's own rules of
+    places and dates: building ORM objects costs more than the rest of a read-only page."""
+
+    has_place = Event.has_place
+    is_online = Event.is_online
+    places_left = Event.places_left
+    online_places_left = Event.online_places_left
+    room_full = Event.room_full
+    online_full = Event.online_full
+    mode_help = Event.mode_help
+    is_public = Event.is_public
+    has_ended = Event.has_ended
+
+
+class InvitationValues(SimpleNamespace):
+    """An invitation's columns as plain values, with its event's (`event`) and its answer's
+    (`rsvp`, None if unanswered, else a SimpleNamespace of the Rsvp's columns)."""
+
+
+# What the personal page reads of each (and what the rules it calls read): read in this
+# order, first in the lookup's row.
+_INVITATION_COLUMNS = (
+    Invitation.id,
+    Invitation.event_id,
+    Invitation.email,
+    Invitation.name,
+    Invitation.token_nonce,
+)
+_EVENT_COLUMNS = (
+    Event.id,
+    Event.enquiry_id,
+    Event.slug,
+    Event.title,
+    Event.format,
+    Event.venue,
+    Event.address,
+    Event.join_url,
+    Event.hosts,
+    Event.starts_at,
+    Event.ends_at,
+    Event.capacity,
+    Event.places_taken,
+    Event.online_capacity,
+    Event.online_places_taken,
+    Event.rsvp_deadline,
+    Event.status,
+    Event.access,
+    Event.ask_access_needs,
+    Event.ask_dietary_needs,
+    Event.ask_question,
+    Event.cancellation_message,
+    Event.check_in_closed_at,
+)
+_RSVP_COLUMNS = (
+    Rsvp.id,
+    Rsvp.answer,
+    Rsvp.mode,
+    Rsvp.wants_notes,
+    Rsvp.waiting_for,
+    Rsvp.waitlisted_at,
+    Rsvp.offer_expires_at,
+    Rsvp.access_needs,
+    Rsvp.dietary_needs,
+    Rsvp.question,
+    Rsvp.set_by_organiser_id,
+    Rsvp.attended,
+)
+_PARTS = tuple(
+    tuple(column.key for column in part)
+    for part in (_INVITATION_COLUMNS, _EVENT_COLUMNS, _RSVP_COLUMNS)
+)
+# Then the Enquiry, the one entity: the mailing list's offer asks the session for it.
+_VALUE_COLUMNS = len(_INVITATION_COLUMNS + _EVENT_COLUMNS + _RSVP_COLUMNS) + 1
+
+
+def values_lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The personal link's lookup as plain values (see invitation_values_for_token) with more
+    columns, which may refer to the invitation, its event (Event) and its answer (Rsvp)."""
     return (
-        select(Invitation, *columns)
+        select(*_INVITATION_COLUMNS, *_EVENT_COLUMNS, *_RSVP_COLUMNS, Enquiry, *columns)
+        .select_from(Invitation)
         .join(Event, Event.id == Invitation.event_id)
         .join(Enquiry, Enquiry.id == Event.enquiry_id)
         .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
         .where(Invitation.id == sa.bindparam("id"))
-        .options(
-            contains_eager(Invitation.event).contains_eager(Event.enquiry),
-            contains_eager(Invitation.rsvp),
-        )
     )
 
 
-def invitation_and_row_for_token(
+def invitation_values_for_token(
     *, token: str, lookup: sa.Select[Any]
-) -> tuple[Invitation, sa.Row[Any]]:
-    """As invitation_for_token (RSVP links), with a statement from lookup_with: the invitation
-    and the row carrying the values of the statement's other columns."""
+) -> tuple[InvitationValues, tuple[Any, ...]]:
+    """As invitation_for_token (RSVP links), read-only, with a statement from
+    values_lookup_with: the invitation as plain values and the values of the statement's
+    other columns. For pages that only show it: the services want the ORM objects."""
     data = read_token(RSVP_PURPOSE, token)
     row = db.session.execute(lookup, {"id": data.row_id}).first()
     if row is None:
         raise InvalidToken("this link is not valid")
-    return _checked(row[0], data.nonce), row
+    invitation_keys, event_keys, rsvp_keys = _PARTS
+    values = tuple(row)
+    at = len(invitation_keys)
+    invitation = InvitationValues(**dict(zip(invitation_keys, values[:at], strict=True)))
+    event = EventValues(**dict(zip(event_keys, values[at : at + len(event_keys)], strict=True)))
+    at += len(event_keys)
+    answer = dict(zip(rsvp_keys, values[at : _VALUE_COLUMNS - 1], strict=True))
+    event.enquiry = values[_VALUE_COLUMNS - 1]
+    invitation.event = event
+    invitation.rsvp = (
+        None
+        if answer["id"] is None
+        # Its invitation by id only: no cycle keeping the row's values (and the Enquiry in
+        # the session) alive after the request.
+        else SimpleNamespace(
+            invitation_id=invitation.id,
+            invitation=SimpleNamespace(id=invitation.id, event_id=invitation.event_id),
+            **answer,
+        )
+    )
+    return _checked(invitation, data.nonce), values[_VALUE_COLUMNS:]  # type: ignore[arg-type]
 
 
 def _checked(invitation: Invitation | None, nonce: str) -> Invitation:

@@ -265,7 +265,7 @@ def _full_notice(event: Event, choices: dict[AttendanceMode, tuple[str, bool]]) 
 def _rsvp_lookup() -> Select[Any]:
     # Built once on first use: the invitation, with whether a note of its event was shared
     # with the address and the address's mailing-list standing, in one statement.
-    return responses.lookup_with(
+    return responses.values_lookup_with(
         shared_with_column(Invitation.event_id, Invitation.email),
         *standing_offer_columns(email=Invitation.email, enquiry_id=Event.enquiry_id),
     )
@@ -275,7 +275,7 @@ def _rsvp_lookup() -> Select[Any]:
 @limits.PERSONAL_LINK
 def rsvp(token: str) -> Page:
     try:
-        found, row = responses.invitation_and_row_for_token(token=token, lookup=_rsvp_lookup())
+        found, row = responses.invitation_values_for_token(token=token, lookup=_rsvp_lookup())
     except ExpiredToken:
         return _link_problem(expired=True)
     except InvalidToken:
@@ -283,7 +283,7 @@ def rsvp(token: str) -> Page:
     if normalise_email(found.email) != found.email:
         # The columns compared the address as stored; the services compare it normalised.
         return _rsvp_page(found, token)
-    _, shared, status, chosen = row
+    shared, status, chosen = row
     offer = standing_offer_from(enquiry_id=found.event.enquiry_id, status=status, chosen=chosen)
     return _rsvp_page(found, token, shared=shared, offer=offer)
 
