@@ -12,7 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
@@ -61,8 +62,8 @@ def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitati
 
 
 class EventValues(SimpleNamespace):
-    """An event's columns as plain values (`enquiry` is the Enquiry), and the model's own rules of
-    places and dates: building ORM objects costs more than the rest of a read-only page."""
+    """An event's columns as plain values (its Enquiry as `enquiry`), with the model's own
+    rules of places and dates: building ORM objects costs more than a read-only page's work."""
 
     has_place = Event.has_place
     is_online = Event.is_online
@@ -114,6 +115,7 @@ _EVENT_COLUMNS = (
     Event.cancellation_message,
     Event.check_in_closed_at,
 )
+_ENQUIRY_COLUMNS = (Enquiry.slug, Enquiry.title, Enquiry.timezone, Enquiry.status)
 _RSVP_COLUMNS = (
     Rsvp.id,
     Rsvp.answer,
@@ -130,17 +132,24 @@ _RSVP_COLUMNS = (
 )
 _PARTS = tuple(
     tuple(column.key for column in part)
-    for part in (_INVITATION_COLUMNS, _EVENT_COLUMNS, _RSVP_COLUMNS)
+    for part in (_INVITATION_COLUMNS, _EVENT_COLUMNS, _ENQUIRY_COLUMNS, _RSVP_COLUMNS)
 )
-# Then the Enquiry, the one entity: the mailing list's offer asks the session for it.
-_VALUE_COLUMNS = len(_INVITATION_COLUMNS + _EVENT_COLUMNS + _RSVP_COLUMNS) + 1
+_VALUE_COLUMNS = len(_INVITATION_COLUMNS + _EVENT_COLUMNS + _ENQUIRY_COLUMNS + _RSVP_COLUMNS)
+
+
+def plain_execute(statement: sa.Select[Any], params: dict[str, Any]) -> sa.CursorResult[Any]:
+    """A statement of columns (no entities) run as session.execute would, pending changes
+    flushed first, but on the session's connection: plain rows, without the ORM's work per
+    statement (which costs a read-only page more than the query)."""
+    db.session.flush()
+    return db.session.connection().execute(statement, params)
 
 
 def values_lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
     """The personal link's lookup as plain values (see invitation_values_for_token) with more
     columns, which may refer to the invitation, its event (Event) and its answer (Rsvp)."""
     return (
-        select(*_INVITATION_COLUMNS, *_EVENT_COLUMNS, *_RSVP_COLUMNS, Enquiry, *columns)
+        select(*_INVITATION_COLUMNS, *_EVENT_COLUMNS, *_ENQUIRY_COLUMNS, *_RSVP_COLUMNS, *columns)
         .select_from(Invitation)
         .join(Event, Event.id == Invitation.event_id)
         .join(Enquiry, Enquiry.id == Event.enquiry_id)
@@ -156,23 +165,26 @@ def invitation_values_for_token(
     values_lookup_with: the invitation as plain values and the values of the statement's
     other columns. For pages that only show it: the services want the ORM objects."""
     data = read_token(RSVP_PURPOSE, token)
-    row = db.session.execute(lookup, {"id": data.row_id}).first()
+    row = plain_execute(lookup, {"id": data.row_id}).first()
     if row is None:
         raise InvalidToken("this link is not valid")
-    invitation_keys, event_keys, rsvp_keys = _PARTS
+    invitation_keys, event_keys, enquiry_keys, rsvp_keys = _PARTS
     values = tuple(row)
     at = len(invitation_keys)
     invitation = InvitationValues(**dict(zip(invitation_keys, values[:at], strict=True)))
     event = EventValues(**dict(zip(event_keys, values[at : at + len(event_keys)], strict=True)))
     at += len(event_keys)
-    answer = dict(zip(rsvp_keys, values[at : _VALUE_COLUMNS - 1], strict=True))
-    event.enquiry = values[_VALUE_COLUMNS - 1]
+    event.enquiry = _loaded_enquiry(
+        id=event.enquiry_id,
+        **dict(zip(enquiry_keys, values[at : at + len(enquiry_keys)], strict=True)),
+    )
+    at += len(enquiry_keys)
+    answer = dict(zip(rsvp_keys, values[at:_VALUE_COLUMNS], strict=True))
     invitation.event = event
     invitation.rsvp = (
         None
         if answer["id"] is None
-        # Its invitation by id only: no cycle keeping the row's values (and the Enquiry in
-        # the session) alive after the request.
+        # Its invitation by id only: no cycle keeping the row's values alive after the request.
         else SimpleNamespace(
             invitation_id=invitation.id,
             invitation=SimpleNamespace(id=invitation.id, event_id=invitation.event_id),
@@ -180,6 +192,18 @@ def invitation_values_for_token(
         )
     )
     return _checked(invitation, data.nonce), values[_VALUE_COLUMNS:]  # type: ignore[arg-type]
+
+
+def _loaded_enquiry(**columns: Any) -> Enquiry:
+    # The enquiry as if a query had loaded these columns (any other loads when first read), in
+    # the session: services asking it for the enquiry (the mailing list's offer does) find it.
+    key = identity_key(Enquiry, columns["id"])
+    enquiry = db.session.identity_map.get(key)
+    if enquiry is None:
+        enquiry = Enquiry(**columns)
+        make_transient_to_detached(enquiry)
+        db.session.add(enquiry)
+    return enquiry
 
 
 def _checked(invitation: Invitation | None, nonce: str) -> Invitation:
