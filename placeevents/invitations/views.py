@@ -84,6 +84,52 @@ def _invitation(token: str, purpose: str | None = None) -> Invitation | tuple[st
         return _link_problem(expired=False)
 
 
+@dataclass(frozen=True)
+class PersonalPaths:
+    """The paths of the pages of one personal link (the RSVP page and its forms' actions)."""
+
+    page: str
+    answer: str
+    calendar: str
+    accept: str
+    standing: str
+    others: str
+    stop: str
+
+
+# Stands for the token in the paths built once (see _path_parts); never part of a route.
+_TOKEN = "-token-"
+_PERSONAL_ENDPOINTS = {
+    "page": "invitations.rsvp",
+    "answer": "invitations.answer",
+    "calendar": "invitations.personal_calendar",
+    "accept": "invitations.accept",
+    "standing": "invitations.ask_standing",
+    "others": "invitations.answer_others",
+}
+
+
+@lru_cache(maxsize=16)
+def _path_parts(script_root: str) -> dict[str, tuple[str, str]]:
+    # Each personal page's path before and after its token, from the URL map (which never
+    # changes while the process runs), once per script root the app is served under.
+    del script_root  # the key: url_for reads it from the request
+    return {
+        name: tuple(url_for(endpoint, token=_TOKEN).split(_TOKEN))  # type: ignore[misc]
+        for name, endpoint in {**_PERSONAL_ENDPOINTS, "stop": "invitations.stop"}.items()
+    }
+
+
+def personal_paths(token: str, stop: str) -> PersonalPaths:
+    """The paths of a personal link's pages, as url_for builds them: tokens are signed by
+    us, URL-safe characters only, so nothing in them needs quoting."""
+    parts = _path_parts(request.script_root)
+    paths = {name: f"{before}{token}{after}" for name, (before, after) in parts.items()}
+    before, after = parts["stop"]
+    paths["stop"] = f"{before}{stop}{after}"
+    return PersonalPaths(**paths)
+
+
 def _rsvp_page(
     invitation: Invitation,
     token: str,
@@ -145,7 +191,7 @@ def _rsvp_page(
         show_join=show_join,
         error=error,
         where=where(event),
-        stop_token=stop_token(invitation),
+        paths=personal_paths(token, stop_token(invitation)),
         notes=attendee_notes(invitation, shared=shared),
         offer=(
             standing_offer(email=invitation.email, enquiry_id=event.enquiry_id)
@@ -768,6 +814,7 @@ def answer_others(token: str) -> Page:
         "invitations/other_answers.html",
         invitation=found,
         token=token,
+        paths=personal_paths(token, stop_token(found)),
         section={"others": _other_lines(several.other_invitations(invitation=found)), "form": form},
         error=error,
     ), 422
