@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -191,7 +191,10 @@ def invitation_values_for_token(
             **answer,
         )
     )
-    return _checked(invitation, data.nonce), values[_VALUE_COLUMNS:]  # type: ignore[arg-type]
+    return _checked(invitation, data.nonce), values[_VALUE_COLUMNS:]
+
+
+_Found = TypeVar("_Found", Invitation, InvitationValues)
 
 
 def _loaded_enquiry(**columns: Any) -> Enquiry:
@@ -206,7 +209,7 @@ def _loaded_enquiry(**columns: Any) -> Enquiry:
     return enquiry
 
 
-def _checked(invitation: Invitation | None, nonce: str) -> Invitation:
+def _checked(invitation: _Found | None, nonce: str) -> _Found:
     if invitation is None or not hmac.compare_digest(invitation.token_nonce, nonce):
         raise InvalidToken("this link is not valid")
     if invitation.event.status == EventStatus.DRAFT:

@@ -131,7 +131,7 @@ def personal_paths(token: str, stop: str) -> PersonalPaths:
 
 
 def _rsvp_page(
-    invitation: Invitation,
+    invitation: Invitation | responses.InvitationValues,
     token: str,
     form: forms.RsvpForm | None = None,
     error: str = "",
@@ -140,8 +140,9 @@ def _rsvp_page(
     shared: bool | None = None,
     offer: str | None = None,
 ) -> str:
-    """The RSVP page; `shared` and `offer`, when the lookup read them (see rsvp), spare the
-    queries asking whether notes were shared with the person and what the page offers them."""
+    """The RSVP page, of the invitation's ORM objects or (a GET's) their plain values; `shared`
+    and `offer`, when the lookup read them (see rsvp), spare the queries asking whether notes
+    were shared with the person and what the page offers them."""
     rsvp = invitation.rsvp
     position = (
         attendance.waitlist_position(rsvp)
@@ -677,17 +678,9 @@ _ANSWER_WORDS = {
 }
 
 
-class _EventValues(SimpleNamespace):
-    """An event's columns as plain values (and its enquiry), with the model's own rules of
-    places: constructing a transient Event costs far more than the page's other work."""
-
-    has_place = Event.has_place
-    places_left = Event.places_left
-
-
 def _other_line(
     other_id: int,
-    event: Event | _EventValues,
+    event: Event | responses.EventValues,
     answer: RsvpAnswer | None,
     mode: AttendanceMode | None,
 ) -> OtherLine:
@@ -729,7 +722,7 @@ def other_invitations_section(invitation: Invitation) -> dict[str, object]:
     others = [
         _other_line(
             row.id,
-            _EventValues(
+            responses.EventValues(
                 title=row.title,
                 starts_at=row.starts_at,
                 ends_at=row.ends_at,
