@@ -114,20 +114,21 @@ def _path_parts(script_root: str) -> dict[str, tuple[str, str]]:
     # Each personal page's path before and after its token, from the URL map (which never
     # changes while the process runs), once per script root the app is served under.
     del script_root  # the key: url_for reads it from the request
-    return {
-        name: tuple(url_for(endpoint, token=_TOKEN).split(_TOKEN))  # type: ignore[misc]
-        for name, endpoint in {**_PERSONAL_ENDPOINTS, "stop": "invitations.stop"}.items()
-    }
+    parts = {}
+    for name, endpoint in {**_PERSONAL_ENDPOINTS, "stop": "invitations.stop"}.items():
+        before, _, after = url_for(endpoint, token=_TOKEN).partition(_TOKEN)
+        parts[name] = (before, after)
+    return parts
 
 
 def personal_paths(token: str, stop: str) -> PersonalPaths:
-    """The paths of a personal link's pages, as url_for builds them: tokens are signed by
-    us, URL-safe characters only, so nothing in them needs quoting."""
+    """The paths of a personal link's pages (`stop` is its stop token), as url_for builds
+    them: our tokens are URL-safe characters only, so nothing in them needs quoting."""
     parts = _path_parts(request.script_root)
-    paths = {name: f"{before}{token}{after}" for name, (before, after) in parts.items()}
-    before, after = parts["stop"]
-    paths["stop"] = f"{before}{stop}{after}"
-    return PersonalPaths(**paths)
+    return PersonalPaths(
+        **{name: f"{parts[name][0]}{token}{parts[name][1]}" for name in _PERSONAL_ENDPOINTS},
+        stop=f"{parts['stop'][0]}{stop}{parts['stop'][1]}",
+    )
 
 
 def _rsvp_page(
