@@ -7,11 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
@@ -59,35 +61,155 @@ def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitati
     return _checked(db.session.scalar(_by_id(), {"id": data.row_id}), data.nonce)
 
 
-def lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
-    """The personal link's lookup (as invitation_for_token's) with more columns, which may
-    refer to the invitation, its event (Event) and its answer (Rsvp) of the same row."""
+class EventValues(SimpleNamespace):
+    """An event's columns as plain values (its Enquiry as `enquiry`), with the model's own
+    rules of places and dates: building ORM objects costs more than a read-only page's work."""
+
+    has_place = Event.has_place
+    is_online = Event.is_online
+    places_left = Event.places_left
+    online_places_left = Event.online_places_left
+    room_full = Event.room_full
+    online_full = Event.online_full
+    mode_help = Event.mode_help
+    is_public = Event.is_public
+    has_ended = Event.has_ended
+
+
+class InvitationValues(SimpleNamespace):
+    """An invitation's columns as plain values, with its event's (`event`) and its answer's
+    (`rsvp`, None if unanswered, else a SimpleNamespace of the Rsvp's columns)."""
+
+
+# What the personal page reads of each (and what the rules it calls read): read in this
+# order, first in the lookup's row.
+_INVITATION_COLUMNS = (
+    Invitation.id,
+    Invitation.event_id,
+    Invitation.email,
+    Invitation.name,
+    Invitation.token_nonce,
+)
+_EVENT_COLUMNS = (
+    Event.id,
+    Event.enquiry_id,
+    Event.slug,
+    Event.title,
+    Event.format,
+    Event.venue,
+    Event.address,
+    Event.join_url,
+    Event.hosts,
+    Event.starts_at,
+    Event.ends_at,
+    Event.capacity,
+    Event.places_taken,
+    Event.online_capacity,
+    Event.online_places_taken,
+    Event.rsvp_deadline,
+    Event.status,
+    Event.access,
+    Event.ask_access_needs,
+    Event.ask_dietary_needs,
+    Event.ask_question,
+    Event.cancellation_message,
+    Event.check_in_closed_at,
+)
+_ENQUIRY_COLUMNS = (Enquiry.slug, Enquiry.title, Enquiry.timezone, Enquiry.status)
+_RSVP_COLUMNS = (
+    Rsvp.id,
+    Rsvp.answer,
+    Rsvp.mode,
+    Rsvp.wants_notes,
+    Rsvp.waiting_for,
+    Rsvp.waitlisted_at,
+    Rsvp.offer_expires_at,
+    Rsvp.access_needs,
+    Rsvp.dietary_needs,
+    Rsvp.question,
+    Rsvp.set_by_organiser_id,
+    Rsvp.attended,
+)
+_PARTS = tuple(
+    tuple(column.key for column in part)
+    for part in (_INVITATION_COLUMNS, _EVENT_COLUMNS, _ENQUIRY_COLUMNS, _RSVP_COLUMNS)
+)
+_VALUE_COLUMNS = len(_INVITATION_COLUMNS + _EVENT_COLUMNS + _ENQUIRY_COLUMNS + _RSVP_COLUMNS)
+
+
+def plain_execute(statement: sa.Select[Any], params: dict[str, Any]) -> sa.CursorResult[Any]:
+    """A statement of columns (no entities) run as session.execute would, pending changes
+    flushed first, but on the session's connection: plain rows, without the ORM's work per
+    statement (which costs a read-only page more than the query)."""
+    db.session.flush()
+    return db.session.connection().execute(statement, params)
+
+
+def values_lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The personal link's lookup as plain values (see invitation_values_for_token) with more
+    columns, which may refer to the invitation, its event (Event) and its answer (Rsvp)."""
     return (
-        select(Invitation, *columns)
+        select(*_INVITATION_COLUMNS, *_EVENT_COLUMNS, *_ENQUIRY_COLUMNS, *_RSVP_COLUMNS, *columns)
+        .select_from(Invitation)
         .join(Event, Event.id == Invitation.event_id)
         .join(Enquiry, Enquiry.id == Event.enquiry_id)
         .outerjoin(Rsvp, Rsvp.invitation_id == Invitation.id)
         .where(Invitation.id == sa.bindparam("id"))
-        .options(
-            contains_eager(Invitation.event).contains_eager(Event.enquiry),
-            contains_eager(Invitation.rsvp),
-        )
     )
 
 
-def invitation_and_row_for_token(
+def invitation_values_for_token(
     *, token: str, lookup: sa.Select[Any]
-) -> tuple[Invitation, sa.Row[Any]]:
-    """As invitation_for_token (RSVP links), with a statement from lookup_with: the invitation
-    and the row carrying the values of the statement's other columns."""
+) -> tuple[InvitationValues, tuple[Any, ...]]:
+    """As invitation_for_token (RSVP links), read-only, with a statement from
+    values_lookup_with: the invitation as plain values and the values of the statement's
+    other columns. For pages that only show it: the services want the ORM objects."""
     data = read_token(RSVP_PURPOSE, token)
-    row = db.session.execute(lookup, {"id": data.row_id}).first()
+    row = plain_execute(lookup, {"id": data.row_id}).first()
     if row is None:
         raise InvalidToken("this link is not valid")
-    return _checked(row[0], data.nonce), row
+    invitation_keys, event_keys, enquiry_keys, rsvp_keys = _PARTS
+    values = tuple(row)
+    at = len(invitation_keys)
+    invitation = InvitationValues(**dict(zip(invitation_keys, values[:at], strict=True)))
+    event = EventValues(**dict(zip(event_keys, values[at : at + len(event_keys)], strict=True)))
+    at += len(event_keys)
+    event.enquiry = _loaded_enquiry(
+        id=event.enquiry_id,
+        **dict(zip(enquiry_keys, values[at : at + len(enquiry_keys)], strict=True)),
+    )
+    at += len(enquiry_keys)
+    answer = dict(zip(rsvp_keys, values[at:_VALUE_COLUMNS], strict=True))
+    invitation.event = event
+    invitation.rsvp = (
+        None
+        if answer["id"] is None
+        # Its invitation by id only: no cycle keeping the row's values alive after the request.
+        else SimpleNamespace(
+            invitation_id=invitation.id,
+            invitation=SimpleNamespace(id=invitation.id, event_id=invitation.event_id),
+            **answer,
+        )
+    )
+    return _checked(invitation, data.nonce), values[_VALUE_COLUMNS:]
 
 
-def _checked(invitation: Invitation | None, nonce: str) -> Invitation:
+_Found = TypeVar("_Found", Invitation, InvitationValues)
+
+
+def _loaded_enquiry(**columns: Any) -> Enquiry:
+    # The enquiry as if a query had loaded these columns (any other loads when first read), in
+    # the session: services asking it for the enquiry (the mailing list's offer does) find it.
+    key = identity_key(Enquiry, columns["id"])
+    enquiry = db.session.identity_map.get(key)
+    if enquiry is None:
+        enquiry = Enquiry(**columns)
+        make_transient_to_detached(enquiry)
+        db.session.add(enquiry)
+    return enquiry
+
+
+def _checked(invitation: _Found | None, nonce: str) -> _Found:
     if invitation is None or not hmac.compare_digest(invitation.token_nonce, nonce):
         raise InvalidToken("this link is not valid")
     if invitation.event.status == EventStatus.DRAFT:

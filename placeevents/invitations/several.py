@@ -24,6 +24,7 @@ from placeevents.invitations import attendance, mail, registration
 from placeevents.invitations.errors import InvitationError, ModeNeeded
 from placeevents.invitations.links import rsvp_url
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
+from placeevents.invitations.responses import plain_execute
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
 from placeevents.newsletter.services import is_suppressed
@@ -144,7 +145,7 @@ def other_invitation_rows(*, invitation: Invitation) -> Sequence[Row[Any]]:
     """What the RSVP page shows of other_invitations, as plain rows: the invitation's id, its
     event's title, starts_at, ends_at, format, capacity and places_taken, and its answer and
     mode (None if unanswered)."""
-    return db.session.execute(
+    return plain_execute(
         _other_rows_of(),
         {
             "email": invitation.email,

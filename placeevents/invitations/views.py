@@ -84,8 +84,55 @@ def _invitation(token: str, purpose: str | None = None) -> Invitation | tuple[st
         return _link_problem(expired=False)
 
 
+@dataclass(frozen=True)
+class PersonalPaths:
+    """The paths of the pages of one personal link (the RSVP page and its forms' actions)."""
+
+    page: str
+    answer: str
+    calendar: str
+    accept: str
+    standing: str
+    others: str
+    stop: str
+
+
+# Stands for the token in the paths built once (see _path_parts); never part of a route.
+_TOKEN = "-token-"
+_PERSONAL_ENDPOINTS = {
+    "page": "invitations.rsvp",
+    "answer": "invitations.answer",
+    "calendar": "invitations.personal_calendar",
+    "accept": "invitations.accept",
+    "standing": "invitations.ask_standing",
+    "others": "invitations.answer_others",
+}
+
+
+@lru_cache(maxsize=16)
+def _path_parts(script_root: str) -> dict[str, tuple[str, str]]:
+    # Each personal page's path before and after its token, from the URL map (which never
+    # changes while the process runs), once per script root the app is served under.
+    del script_root  # the key: url_for reads it from the request
+    parts = {}
+    for name, endpoint in {**_PERSONAL_ENDPOINTS, "stop": "invitations.stop"}.items():
+        before, _, after = url_for(endpoint, token=_TOKEN).partition(_TOKEN)
+        parts[name] = (before, after)
+    return parts
+
+
+def personal_paths(token: str, stop: str) -> PersonalPaths:
+    """The paths of a personal link's pages (`stop` is its stop token), as url_for builds
+    them: our tokens are URL-safe characters only, so nothing in them needs quoting."""
+    parts = _path_parts(request.script_root)
+    return PersonalPaths(
+        **{name: f"{parts[name][0]}{token}{parts[name][1]}" for name in _PERSONAL_ENDPOINTS},
+        stop=f"{parts['stop'][0]}{stop}{parts['stop'][1]}",
+    )
+
+
 def _rsvp_page(
-    invitation: Invitation,
+    invitation: Invitation | responses.InvitationValues,
     token: str,
     form: forms.RsvpForm | None = None,
     error: str = "",
@@ -94,8 +141,9 @@ def _rsvp_page(
     shared: bool | None = None,
     offer: str | None = None,
 ) -> str:
-    """The RSVP page; `shared` and `offer`, when the lookup read them (see rsvp), spare the
-    queries asking whether notes were shared with the person and what the page offers them."""
+    """The RSVP page, of the invitation's ORM objects or (a GET's) their plain values; `shared`
+    and `offer`, when the lookup read them (see rsvp), spare the queries asking whether notes
+    were shared with the person and what the page offers them."""
     rsvp = invitation.rsvp
     position = (
         attendance.waitlist_position(rsvp)
@@ -145,7 +193,7 @@ def _rsvp_page(
         show_join=show_join,
         error=error,
         where=where(event),
-        stop_token=stop_token(invitation),
+        paths=personal_paths(token, stop_token(invitation)),
         notes=attendee_notes(invitation, shared=shared),
         offer=(
             standing_offer(email=invitation.email, enquiry_id=event.enquiry_id)
@@ -265,7 +313,7 @@ def _full_notice(event: Event, choices: dict[AttendanceMode, tuple[str, bool]]) 
 def _rsvp_lookup() -> Select[Any]:
     # Built once on first use: the invitation, with whether a note of its event was shared
     # with the address and the address's mailing-list standing, in one statement.
-    return responses.lookup_with(
+    return responses.values_lookup_with(
         shared_with_column(Invitation.event_id, Invitation.email),
         *standing_offer_columns(email=Invitation.email, enquiry_id=Event.enquiry_id),
     )
@@ -275,7 +323,7 @@ def _rsvp_lookup() -> Select[Any]:
 @limits.PERSONAL_LINK
 def rsvp(token: str) -> Page:
     try:
-        found, row = responses.invitation_and_row_for_token(token=token, lookup=_rsvp_lookup())
+        found, row = responses.invitation_values_for_token(token=token, lookup=_rsvp_lookup())
     except ExpiredToken:
         return _link_problem(expired=True)
     except InvalidToken:
@@ -283,7 +331,7 @@ def rsvp(token: str) -> Page:
     if normalise_email(found.email) != found.email:
         # The columns compared the address as stored; the services compare it normalised.
         return _rsvp_page(found, token)
-    _, shared, status, chosen = row
+    shared, status, chosen = row
     offer = standing_offer_from(enquiry_id=found.event.enquiry_id, status=status, chosen=chosen)
     return _rsvp_page(found, token, shared=shared, offer=offer)
 
@@ -631,17 +679,9 @@ _ANSWER_WORDS = {
 }
 
 
-class _EventValues(SimpleNamespace):
-    """An event's columns as plain values (and its enquiry), with the model's own rules of
-    places: constructing a transient Event costs far more than the page's other work."""
-
-    has_place = Event.has_place
-    places_left = Event.places_left
-
-
 def _other_line(
     other_id: int,
-    event: Event | _EventValues,
+    event: Event | responses.EventValues,
     answer: RsvpAnswer | None,
     mode: AttendanceMode | None,
 ) -> OtherLine:
@@ -683,7 +723,7 @@ def other_invitations_section(invitation: Invitation) -> dict[str, object]:
     others = [
         _other_line(
             row.id,
-            _EventValues(
+            responses.EventValues(
                 title=row.title,
                 starts_at=row.starts_at,
                 ends_at=row.ends_at,
@@ -768,6 +808,7 @@ def answer_others(token: str) -> Page:
         "invitations/other_answers.html",
         invitation=found,
         token=token,
+        paths=personal_paths(token, stop_token(found)),
         section={"others": _other_lines(several.other_invitations(invitation=found)), "form": form},
         error=error,
     ), 422

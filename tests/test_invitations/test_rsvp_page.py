@@ -3,12 +3,17 @@
 import re
 from typing import Any
 
+import time_machine
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from placeevents.clock import utcnow
 from placeevents.events.models import EventFormat, EventStatus
 from placeevents.extensions import db
+from placeevents.invitations import responses
 from placeevents.invitations.models import Rsvp, RsvpAnswer
+from placeevents.invitations.views import _rsvp_page
 from tests.conftest import count_queries
 from tests.test_invitations.conftest import answer, rsvp_path
 from tests.test_invitations.test_rsvp import text
@@ -157,3 +162,48 @@ def test_each_invitees_page_shows_their_own_answers_to_the_questions(
     db.session.commit()
     page = text(client.get(rsvp_path(later)))
     assert 'name="access_needs"' in page and 'name="question"' not in page
+
+
+def test_the_page_read_as_plain_values_is_the_page_of_the_orm_objects(
+    app: Flask,
+    client: FlaskClient,
+    make_enquiry: Any,
+    make_invitation: Any,
+    make_event: Any,
+    make_subscriber: Any,
+) -> None:
+    # A GET reads the invitation, its event and answer as plain values; the pages of a refused
+    # answer render the ORM objects. Every state shows the same page either way.
+    enquiry = make_enquiry()
+    event = make_event(enquiry=enquiry, capacity=1, hosts="Ada", ask_dietary_needs=True)
+    hybrid = make_event(
+        enquiry=enquiry,
+        format=EventFormat.HYBRID,
+        capacity=1,
+        online_capacity=5,
+        join_url="https://meet.example.org/x",
+    )
+    make_invitation(hybrid, answer="yes", mode="in_person")
+    waiting = make_invitation(hybrid, answer="yes", mode="online", access_needs="A <ramp>")
+    assert answer(client, waiting, "yes_in_person").status_code == 302
+    client.get(rsvp_path(waiting))  # takes that answer's flash
+    make_subscriber(email="sub@example.org")
+    invitations = [
+        make_invitation(event, answer="yes", question="Why?", email="sub@example.org"),
+        make_invitation(event, answer="waitlisted"),
+        make_invitation(event, answer="no", wants_notes=True, name=""),
+        make_invitation(hybrid),
+        waiting,
+        make_invitation(make_event(enquiry=enquiry), email="sub@example.org"),
+    ]
+    cancelled = make_event(enquiry=enquiry, status=EventStatus.CANCELLED)
+    invitations.append(make_invitation(cancelled, email="Kofi@Example.org"))
+    with time_machine.travel(utcnow(), tick=False):
+        for path in [rsvp_path(invitation) for invitation in invitations]:
+            db.session.expunge_all()  # each page reads its rows afresh, as in a new request
+            shown = client.get(path)
+            assert shown.status_code == 200
+            with app.test_request_context(path):
+                token = path.removeprefix("/rsvp/")
+                expected = _rsvp_page(responses.invitation_for_token(token=token), token)
+            assert shown.get_data(as_text=True) == expected
