@@ -23,12 +23,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app, make_response, request
 from flask_login import current_user
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction, mapped_column
 from werkzeug.wrappers import Response
 
 from placeevents.clock import utcnow
-from placeevents.db import ONE_READ, read_engine
+from placeevents.db import read_engine, read_scalar
 from placeevents.extensions import db
 
 # A public page may be kept this long by a shared cache (a proxy or CDN) before it asks again:
@@ -91,9 +90,7 @@ event.listen(
     "after_create",
     sa.DDL(f"INSERT INTO public_version (id, version) VALUES ({_VERSION_ID}, 0)"),
 )
-_READ_VERSION = sa.select(PublicVersion.__table__.c.version).where(
-    PublicVersion.__table__.c.id == _VERSION_ID
-)
+_READ_VERSION = f"SELECT version FROM public_version WHERE id = {_VERSION_ID}"
 _BUMP_VERSION = (
     sa.update(PublicVersion.__table__)
     .where(PublicVersion.__table__.c.id == _VERSION_ID)
@@ -187,25 +184,21 @@ def _kept_pages(app: Flask) -> _KeptPages:
     return pages
 
 
-def _current_version(app: Flask) -> int | None:
-    """The version of what public pages show, or None where no page may be kept now.
-
-    Read on a pooled connection of its own, outside the request's session: one statement and
-    no transaction (`ONE_READ` on SQLite; PostgreSQL's read engine is in autocommit). A page
-    built after this read shows at least this version, so it is kept under it safely. Any
-    database error leaves the page to be built as usual."""
+def public_version(app: Flask) -> int | None:
+    """The version of what public pages (and the enquiry feeds) show, or None where nothing
+    may be kept now: read in one statement on a pooled connection of its own, outside the
+    request's session and without a transaction (`read_scalar`). What is built after this read
+    shows at least this version, so it is kept under it safely. A failed read leaves the
+    answer to be built as usual."""
     if _pending:
         return None
-    engine = app.extensions.get("placeevents.version_engine")
+    engine = app.extensions.get("placeevents.read_engine")
     if engine is None:
-        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
-        engine = read_engine(db.engine, options)
-        app.extensions["placeevents.version_engine"] = engine
-    try:
-        with engine.connect().execution_options(**ONE_READ) as connection:
-            version = connection.execute(_READ_VERSION).scalar()
-    except SQLAlchemyError:
-        return None
+        with app.app_context():
+            options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+            engine = read_engine(db.engine, options)
+        app.extensions["placeevents.read_engine"] = engine
+    version = read_scalar(engine, _READ_VERSION)
     return None if version is None else int(version)
 
 
@@ -245,7 +238,7 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         version, key, now = None, "", utcnow()
         if request.method in {"GET", "HEAD"} and _anonymous_without_session():
-            version = _current_version(app)
+            version = public_version(app)
         if version is not None:
             key = _page_key(request.environ)
             kept = _kept_pages(app).get(key)

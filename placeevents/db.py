@@ -151,3 +151,33 @@ def read_engine(engine: Engine, options: dict[str, Any]) -> Engine:
             mine = {**options, "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
             _read_engines[key] = sa.create_engine(engine.url, **mine)
         return _read_engines[key]
+
+
+def read_scalar(engine: Engine, sql: str) -> Any:
+    """The first value of one parameterless statement's first row, or None when there is no row
+    or the read fails (the caller then goes its usual way).
+
+    Read on a pooled DBAPI connection, past SQLAlchemy's execution layer, which costs several
+    times the statement itself for a read as small as a counter. With `read_engine` the
+    connection runs no transaction: SQLite's begin no BEGIN of their own (`_configure_sqlite`),
+    PostgreSQL's read engine is in autocommit. Observers of the engine's statements (query
+    counters, the benchmarks) are told of it as of any other."""
+    try:
+        connection = engine.raw_connection()
+    except sa.exc.SQLAlchemyError:
+        return None
+    try:
+        cursor = connection.cursor()
+        try:
+            if engine.dispatch.before_cursor_execute:
+                engine.dispatch.before_cursor_execute(None, cursor, sql, (), None, False)
+            cursor.execute(sql)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    except engine.dialect.loaded_dbapi.Error:
+        connection.invalidate()  # a connection the server dropped is not returned to the pool
+        return None
+    finally:
+        connection.close()
+    return None if row is None else row[0]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_options_header, http_date, is_resource_modified, quote_etag
 
+from placeevents.caching import public_version
 from placeevents.calendar import services
 from placeevents.calendar.services import CalendarFile, CalendarNotFound
 from placeevents.db import ONE_READ, read_engine
@@ -22,6 +23,8 @@ manage_bp = Blueprint("calendar", __name__, url_prefix="/calendar")
 
 # Calendar apps poll feeds; a short shared cache plus validators keeps repeat polls cheap.
 PUBLIC_MAX_AGE = 300
+# Feed states a process keeps for its polls (one per enquiry; enquiries are few).
+KEPT_STATES = 64
 
 
 def _validated(response: Response, *, etag: str, last_modified: datetime, public: bool) -> Response:
@@ -98,17 +101,21 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 class FeedPolls:
     """Every subscriber's calendar app fetches the enquiry feed again every few minutes, nearly
     always to learn that nothing changed. This WSGI layer answers those polls before the
-    framework runs: one small query on a pooled connection (read_feed_state), then a 304, or
-    the body this process already built for that ETag. No request context, session, limiter or
-    template: the feed is public, carries no personal data and no limit, and a request with a
-    cookie, a precondition or a range, or for a body not yet built, goes on to the app, which
-    answers it as before. The headers are the app's own (the tests compare the two answers).
+    framework runs: the feed's state is kept from the last poll while the public version reads
+    the same (one small read, `caching.public_version`), else read afresh in one query
+    (read_feed_state); then a 304, or the body this process already built for that ETag. No
+    request context, session, limiter or template: the feed is public, carries no personal
+    data and no limit, and a request with a cookie, a precondition or a range, or for a body
+    not yet built, goes on to the app, which answers it as before. The headers are the app's
+    own (the tests compare the two answers).
     """
 
     def __init__(self, wsgi_app: WSGIApp, app: Flask) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
         self._engine: Engine | None = None
+        # Each enquiry feed's state by slug and base URL, with the public version it was read at.
+        self._kept: dict[tuple[str, str], tuple[int, services.FeedState]] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -130,13 +137,9 @@ class FeedPolls:
     ) -> tuple[str, list[tuple[str, str]], bytes] | None:
         config = self.app.config
         base = config["PLACEEVENTS_BASE_URL"]
-        try:
-            with self.engine().connect().execution_options(**ONE_READ) as connection:
-                state = services.read_feed_state(connection, slug=slug, base=base)
-        except SQLAlchemyError:
-            return None  # the app answers, with its error page if the database is down
+        state = self._state(slug, base)
         if state is None:
-            return None  # the app's 404 page
+            return None  # the app answers: its 404 page, or its error page if the database is down
         security = HTTPS_SECURITY_HEADERS if base.startswith("https://") else SECURITY_HEADERS
         after = [*security, ("Vary", "Cookie")]
         validators = [
@@ -160,6 +163,25 @@ class FeedPolls:
             *after,
         ]
         return "200 OK", headers, file.body
+
+    def _state(self, slug: str, base: str) -> services.FeedState | None:
+        """The feed's state: kept from an earlier poll while the public version reads the same
+        (one small read), else read afresh and kept under the version read first."""
+        version = public_version(self.app)
+        if version is not None:
+            kept = self._kept.get((slug, base))
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        try:
+            with self.engine().connect().execution_options(**ONE_READ) as connection:
+                state = services.read_feed_state(connection, slug=slug, base=base)
+        except SQLAlchemyError:
+            return None
+        if state is not None and version is not None:
+            if len(self._kept) >= KEPT_STATES:
+                self._kept.clear()
+            self._kept[slug, base] = (version, state)
+        return state
 
     def engine(self) -> Engine:
         if self._engine is None:

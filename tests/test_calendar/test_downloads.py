@@ -177,13 +177,15 @@ def test_feed_queries_do_not_grow_with_events(
         db.session.expunge_all()
         with count_queries() as statements:
             assert client.get("/enquiries/big/calendar.ics").status_code == 200
-        return len(statements)
+        # Not the test client's own check of the outbox after the response.
+        return len([s for s in statements if "outbox_message" not in s])
 
     make_event(enquiry=enquiry)
     few = queries()
     for _ in range(15):
         make_event(enquiry=db.session.merge(enquiry))
-    assert queries() == few <= 3
+    # The public version, the feed's state and its events: a built feed is three statements.
+    assert queries() == few <= 3, few
 
 
 def test_unknown_enquiry_feed_is_404(client: FlaskClient) -> None:
