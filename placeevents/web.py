@@ -10,6 +10,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -18,6 +19,8 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
@@ -225,6 +228,40 @@ def _fixed_url_builder() -> Callable[..., str]:
     return fixed_url
 
 
+# The parts of the layout a visitor not signed in sees: a few per organisation name and
+# script root the app is served under.
+LAYOUT_PARTS_KEPT = 32
+
+
+def _render_part(context: Context, name: str) -> Markup:
+    template = context.environment.get_template(f"_layout/{name}.html")
+    return Markup(template.render(context.get_all()))
+
+
+def _layout_part_builder() -> Callable[..., Markup]:
+    # One cache per app, keyed by all an anonymous visitor's part shows.
+    kept: dict[tuple[str, str, str], Markup] = {}
+
+    @pass_context
+    def layout_part(context: Context, name: str) -> Markup:
+        """A part of base.html (templates/_layout/<name>.html). A visitor not signed in sees
+        only the organisation's name and fixed paths in it: rendered once per process for each
+        such name and script root. A signed-in organiser's (with their own form) is rendered
+        on every page."""
+        user = context.get("current_user")
+        if not has_request_context() or user is None or user.is_authenticated:
+            return _render_part(context, name)
+        key = (name, request.environ.get("SCRIPT_NAME", ""), context["organisation_name"])
+        html = kept.get(key)
+        if html is None:
+            if len(kept) >= LAYOUT_PARTS_KEPT:
+                kept.clear()
+            html = kept[key] = _render_part(context, name)
+        return html
+
+    return layout_part
+
+
 def init_app(app: Flask) -> None:
     """Register the site blueprint, request hooks, error pages and template helpers."""
     app.register_blueprint(site)
@@ -241,6 +278,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["format_date"] = timezones.format_date
     app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.globals["fixed_url"] = _fixed_url_builder()
+    app.jinja_env.globals["layout_part"] = _layout_part_builder()
 
     @app.context_processor
     def _site_context() -> dict[str, Any]:
