@@ -1,7 +1,8 @@
 """Request-wide behaviour: security headers, input guards, error pages, template helpers."""
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import (
@@ -188,13 +189,20 @@ def _when_html(event: Any) -> Markup:
     """An event's time on a page: in the enquiry's zone, named. For an event people can join
     online from anywhere, the page's script adds the visitor's own time beside it when their
     browser is in another zone (static/js/site.js); without the script the page is complete."""
-    tz = event.enquiry.timezone
-    text = escape(timezones.format_range(event.starts_at, event.ends_at, tz))
+    in_person = getattr(event, "format", "in_person") == "in_person"
+    return _time_html(event.starts_at, event.ends_at, event.enquiry.timezone, in_person)
+
+
+@lru_cache(maxsize=4096)
+def _time_html(starts_at: datetime, ends_at: datetime, tz: str, in_person: bool) -> Markup:
+    # A pure function of its values (the instants, not how they are zoned): built once per
+    # process for each event's time rather than on every page showing it.
+    text = escape(timezones.format_range(starts_at, ends_at, tz))
     zone = escape(timezones.zone_name(tz))
-    if getattr(event, "format", "in_person") == "in_person":
-        return Markup(f'<time datetime="{_iso_utc(event.starts_at)}">{text}</time> ({zone})')
+    if in_person:
+        return Markup(f'<time datetime="{_iso_utc(starts_at)}">{text}</time> ({zone})')
     return Markup(
-        f'<time datetime="{_iso_utc(event.starts_at)}" data-ends="{_iso_utc(event.ends_at)}"'
+        f'<time datetime="{_iso_utc(starts_at)}" data-ends="{_iso_utc(ends_at)}"'
         f' data-zone="{escape(tz)}">{text}</time> ({zone})'
     )
 
