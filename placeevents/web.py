@@ -1,7 +1,8 @@
 """Request-wide behaviour: security headers, input guards, error pages, template helpers."""
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import (
@@ -10,6 +11,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -18,6 +20,8 @@ from flask import (
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError
 from itsdangerous import URLSafeTimedSerializer
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
@@ -185,13 +189,20 @@ def _when_html(event: Any) -> Markup:
     """An event's time on a page: in the enquiry's zone, named. For an event people can join
     online from anywhere, the page's script adds the visitor's own time beside it when their
     browser is in another zone (static/js/site.js); without the script the page is complete."""
-    tz = event.enquiry.timezone
-    text = escape(timezones.format_range(event.starts_at, event.ends_at, tz))
+    in_person = getattr(event, "format", "in_person") == "in_person"
+    return _time_html(event.starts_at, event.ends_at, event.enquiry.timezone, in_person)
+
+
+@lru_cache(maxsize=4096)
+def _time_html(starts_at: datetime, ends_at: datetime, tz: str, in_person: bool) -> Markup:
+    # A pure function of its values (the instants, not how they are zoned): built once per
+    # process for each event's time rather than on every page showing it.
+    text = escape(timezones.format_range(starts_at, ends_at, tz))
     zone = escape(timezones.zone_name(tz))
-    if getattr(event, "format", "in_person") == "in_person":
-        return Markup(f'<time datetime="{_iso_utc(event.starts_at)}">{text}</time> ({zone})')
+    if in_person:
+        return Markup(f'<time datetime="{_iso_utc(starts_at)}">{text}</time> ({zone})')
     return Markup(
-        f'<time datetime="{_iso_utc(event.starts_at)}" data-ends="{_iso_utc(event.ends_at)}"'
+        f'<time datetime="{_iso_utc(starts_at)}" data-ends="{_iso_utc(ends_at)}"'
         f' data-zone="{escape(tz)}">{text}</time> ({zone})'
     )
 
@@ -225,6 +236,40 @@ def _fixed_url_builder() -> Callable[..., str]:
     return fixed_url
 
 
+# The parts of the layout a visitor not signed in sees: a few per organisation name and
+# script root the app is served under.
+LAYOUT_PARTS_KEPT = 32
+
+
+def _render_part(context: Context, name: str) -> Markup:
+    template = context.environment.get_template(f"_layout/{name}.html")
+    return Markup(template.render(context.get_all()))
+
+
+def _layout_part_builder() -> Callable[..., Markup]:
+    # One cache per app, keyed by all an anonymous visitor's part shows.
+    kept: dict[tuple[str, str, str], Markup] = {}
+
+    @pass_context
+    def layout_part(context: Context, name: str) -> Markup:
+        """A part of base.html (templates/_layout/<name>.html). A visitor not signed in sees
+        only the organisation's name and fixed paths in it: rendered once per process for each
+        such name and script root. A signed-in organiser's (with their own form) is rendered
+        on every page."""
+        user = context.get("current_user")
+        if not has_request_context() or user is None or user.is_authenticated:
+            return _render_part(context, name)
+        key = (name, request.environ.get("SCRIPT_NAME", ""), context["organisation_name"])
+        html = kept.get(key)
+        if html is None:
+            if len(kept) >= LAYOUT_PARTS_KEPT:
+                kept.clear()
+            html = kept[key] = _render_part(context, name)
+        return html
+
+    return layout_part
+
+
 def init_app(app: Flask) -> None:
     """Register the site blueprint, request hooks, error pages and template helpers."""
     app.register_blueprint(site)
@@ -241,6 +286,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["format_date"] = timezones.format_date
     app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.globals["fixed_url"] = _fixed_url_builder()
+    app.jinja_env.globals["layout_part"] = _layout_part_builder()
 
     @app.context_processor
     def _site_context() -> dict[str, Any]:

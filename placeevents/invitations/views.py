@@ -54,6 +54,7 @@ from placeevents.newsletter.services import (
 )
 from placeevents.notes.services import attendee_notes, shared_with_column
 from placeevents.public_forms import same_origin_only
+from placeevents.settings.services import settings_read, with_settings
 from placeevents.tokens import ExpiredToken, InvalidToken
 
 bp = Blueprint("invitations", __name__)
@@ -312,10 +313,13 @@ def _full_notice(event: Event, choices: dict[AttendanceMode, tuple[str, bool]]) 
 @cache
 def _rsvp_lookup() -> Select[Any]:
     # Built once on first use: the invitation, with whether a note of its event was shared
-    # with the address and the address's mailing-list standing, in one statement.
-    return responses.values_lookup_with(
-        shared_with_column(Invitation.event_id, Invitation.email),
-        *standing_offer_columns(email=Invitation.email, enquiry_id=Event.enquiry_id),
+    # with the address, the address's mailing-list standing and the settings (the page's
+    # layout shows them), in one statement.
+    return with_settings(
+        responses.values_lookup_with(
+            shared_with_column(Invitation.event_id, Invitation.email),
+            *standing_offer_columns(email=Invitation.email, enquiry_id=Event.enquiry_id),
+        )
     )
 
 
@@ -328,10 +332,11 @@ def rsvp(token: str) -> Page:
         return _link_problem(expired=True)
     except InvalidToken:
         return _link_problem(expired=False)
+    shared, status, chosen, *settings = row
+    settings_read(settings)
     if normalise_email(found.email) != found.email:
         # The columns compared the address as stored; the services compare it normalised.
         return _rsvp_page(found, token)
-    shared, status, chosen = row
     offer = standing_offer_from(enquiry_id=found.event.enquiry_id, status=status, chosen=chosen)
     return _rsvp_page(found, token, shared=shared, offer=offer)
 

@@ -1,6 +1,7 @@
 """What the RSVP page says: the hybrid question, a cancelled event, the waiting list."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import time_machine
@@ -14,6 +15,7 @@ from placeevents.extensions import db
 from placeevents.invitations import responses
 from placeevents.invitations.models import Rsvp, RsvpAnswer
 from placeevents.invitations.views import _rsvp_page
+from placeevents.settings.services import current_settings, update_settings
 from tests.conftest import count_queries
 from tests.test_invitations.conftest import answer, rsvp_path
 from tests.test_invitations.test_rsvp import text
@@ -118,12 +120,19 @@ def test_the_rsvp_page_is_a_fixed_few_queries_and_sets_no_cookie(
     assert "Other explorations you're invited to" in page
     assert "Invite me to every exploration in this enquiry" in page
     # The invitation with its event, enquiry and answer, whether notes were shared with this
-    # person and whether they are a confirmed subscriber who asked for every exploration, in
-    # one query; the settings; the person's other open invitations.
-    assert len(page_queries) == 3, page_queries
+    # person, whether they are a confirmed subscriber who asked for every exploration and the
+    # settings, in one query; the person's other open invitations.
+    assert len(page_queries) == 2, page_queries
     assert all(
         table in page_queries[0]
-        for table in ("rsvp", "event", "note_share", "standing_invitation", "subscriber")
+        for table in (
+            "rsvp",
+            "event",
+            "note_share",
+            "standing_invitation",
+            "subscriber",
+            "site_settings",
+        )
     )
 
     # Whatever the number of other invitations.
@@ -132,6 +141,31 @@ def test_the_rsvp_page_is_a_fixed_few_queries_and_sets_no_cookie(
     page, more_queries = _page_queries(client, path)
     assert page.count(">Leave as it is</label>") == 4
     assert len(more_queries) == len(page_queries)
+
+
+def test_the_rsvp_page_shows_the_settings_saved_last_whichever_process_saved_them(
+    make_app: Callable[..., Flask], make_invitation: Any
+) -> None:
+    # The page reads the settings with the invitation, afresh on each request.
+    invitation = make_invitation()
+    path, title = rsvp_path(invitation), invitation.event.title
+    db.session.commit()  # ends the read that took the write lock (outside a request)
+    other = make_app().test_client()  # another worker process, over the same database
+    before = text(other.get(path))
+    assert f"<title>Your invitation: {title} · placeevents</title>" in before
+    assert "Northern Councils Network" not in before
+
+    for name in ("Northern Councils Network", "Southern Councils Network"):
+        settings = current_settings()
+        update_settings(**{
+            **{field: getattr(settings, field) for field in settings.__dataclass_fields__},
+            "organisation_name": name,
+        })  # fmt: skip
+        db.session.commit()
+        page = text(other.get(path))
+        assert f'<a class="site-header__brand" href="/">{name}</a>' in page
+        assert f"<p>{name} · " in page
+    assert "Northern Councils Network" not in page
 
 
 def test_each_invitees_page_shows_their_own_answers_to_the_questions(
