@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from threading import Lock
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app, make_response, request
 from flask_login import current_user
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction, mapped_column
 from werkzeug.wrappers import Response
 
@@ -143,9 +143,12 @@ def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
 KEPT_SECONDS = 10
 KEPT_PAGES = 256
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 
 @dataclass(frozen=True)
-class _Kept:
+class _KeptPage:
     """A public page as its view and `public_page` made it (200, before the app-wide headers
     every response gets), with the version it was built at."""
 
@@ -155,33 +158,51 @@ class _Kept:
     body: bytes
 
 
-class _KeptPages:
-    """The last public pages one app built in this process, by address."""
+class Kept(Generic[K, V]):
+    """The last `size` values a process put, by key, the oldest used given up first."""
 
-    def __init__(self) -> None:
-        self._pages: OrderedDict[str, _Kept] = OrderedDict()
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[K, V] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, key: str) -> _Kept | None:
+    def get(self, key: K) -> V | None:
         with self._lock:
-            kept = self._pages.get(key)
-            if kept is not None:
-                self._pages.move_to_end(key)
-            return kept
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
 
-    def put(self, key: str, kept: _Kept) -> None:
+    def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._pages[key] = kept
-            self._pages.move_to_end(key)
-            while len(self._pages) > KEPT_PAGES:
-                self._pages.popitem(last=False)
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
 
 
-def _kept_pages(app: Flask) -> _KeptPages:
-    pages = app.extensions.get("placeevents.kept_pages")
-    if pages is None:
-        pages = app.extensions.setdefault("placeevents.kept_pages", _KeptPages())
-    return pages
+def kept_by_app(app: Flask, name: str, size: int) -> Kept[Any, Any]:
+    """The `Kept` of `app` called `name` (one per app: tests build several apps a process)."""
+    kept = app.extensions.get(name)
+    if kept is None:
+        kept = app.extensions.setdefault(name, Kept(size))
+    return kept
+
+
+def _kept_pages(app: Flask) -> "Kept[str, _KeptPage]":
+    return kept_by_app(app, "placeevents.kept_pages", KEPT_PAGES)
+
+
+def read_engine_of(app: Flask) -> Engine:
+    """The engine `app`'s one-statement reads before or beside a request run on (the public
+    version, the feed's polls): `db.read_engine` for the app's database and engine options."""
+    engine = app.extensions.get("placeevents.read_engine")
+    if engine is None:
+        with app.app_context():
+            options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+            engine = read_engine(db.engine, options)
+        app.extensions["placeevents.read_engine"] = engine
+    return engine
 
 
 def public_version(app: Flask) -> int | None:
@@ -192,13 +213,7 @@ def public_version(app: Flask) -> int | None:
     answer to be built as usual."""
     if _pending:
         return None
-    engine = app.extensions.get("placeevents.read_engine")
-    if engine is None:
-        with app.app_context():
-            options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
-            engine = read_engine(db.engine, options)
-        app.extensions["placeevents.read_engine"] = engine
-    version = read_scalar(engine, _READ_VERSION)
+    version = read_scalar(read_engine_of(app), _READ_VERSION)
     return None if version is None else int(version)
 
 
@@ -215,7 +230,7 @@ def _page_key(environ: dict[str, Any]) -> str:
     )
 
 
-def _fresh(kept: _Kept, version: int, now: datetime) -> bool:
+def _fresh(kept: _KeptPage, version: int, now: datetime) -> bool:
     return kept.version == version and abs((now - kept.made_at).total_seconds()) < KEPT_SECONDS
 
 
@@ -261,7 +276,7 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
         body = response.get_data()
         response.set_etag(hashlib.sha256(body).hexdigest()[:32])
         if version is not None and not _pending:
-            _kept_pages(app).put(key, _Kept(version, now, tuple(headers.items()), body))
+            _kept_pages(app).put(key, _KeptPage(version, now, tuple(headers.items()), body))
         return response.make_conditional(request)
 
     return wrapped

@@ -361,6 +361,17 @@ def count_queries() -> Iterator[list[str]]:
         sa.event.remove(sa.Engine, "before_cursor_execute", before)
 
 
+def terminate_idle_connections() -> list[Any]:
+    """PostgreSQL drops this database's idle pooled connections (as a server restart or an
+    idle timeout would): the rows of pg_terminate_backend, one per connection dropped."""
+    with db.engine.connect() as admin:
+        return admin.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name = '' AND state = 'idle'"
+        ).all()
+
+
 # --- factories
 
 ORGANISER_PASSWORD = "correct horse battery staple"

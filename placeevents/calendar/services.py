@@ -6,17 +6,16 @@ never takes a newer message for an older one: not even a yes after a cancellatio
 """
 
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from threading import Lock
 from urllib.parse import urlencode
 
 from flask import Flask, current_app
 from sqlalchemy import Connection, Select, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
+from placeevents.caching import Kept, kept_by_app
 from placeevents.calendar import ics
 from placeevents.calendar.models import CalendarOrganizer
 from placeevents.enquiries.models import Enquiry
@@ -87,7 +86,6 @@ def _feed_state_query() -> Select[tuple[int, datetime, int, int, datetime | None
 
 # Feed bodies each process keeps, by ETag: a repeated full fetch is not built again.
 FEED_BODIES_KEPT = 32
-_feed_bodies_lock = Lock()
 
 
 def organizer(event: Event, *, sending: bool = True) -> ics.Person:
@@ -192,18 +190,13 @@ def read_feed_state(connection: Connection, *, slug: str, base: str) -> FeedStat
     )
 
 
-def _kept_bodies(app: Flask) -> OrderedDict[str, CalendarFile]:
-    return app.extensions.setdefault("placeevents.feed_bodies", OrderedDict())
+def _kept_bodies(app: Flask) -> "Kept[str, CalendarFile]":
+    return kept_by_app(app, "placeevents.feed_bodies", FEED_BODIES_KEPT)
 
 
 def kept_feed(app: Flask, etag: str) -> CalendarFile | None:
     """The feed body this process built for `etag`, if it still keeps it."""
-    kept = _kept_bodies(app)
-    with _feed_bodies_lock:
-        file = kept.get(etag)
-        if file is not None:
-            kept.move_to_end(etag)
-        return file
+    return _kept_bodies(app).get(etag)
 
 
 def enquiry_feed(*, state: FeedState) -> CalendarFile:
@@ -218,11 +211,7 @@ def enquiry_feed(*, state: FeedState) -> CalendarFile:
     if enquiry is None:
         raise CalendarNotFound("There is no such enquiry.")
     file = _enquiry_calendar(enquiry, every_event, etag=state.etag)
-    kept = _kept_bodies(current_app._get_current_object())  # type: ignore[attr-defined]
-    with _feed_bodies_lock:
-        kept[state.etag] = file
-        while len(kept) > FEED_BODIES_KEPT:
-            kept.popitem(last=False)
+    _kept_bodies(current_app._get_current_object()).put(state.etag, file)  # type: ignore[attr-defined]
     return file
 
 

@@ -11,11 +11,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.http import dump_options_header, http_date, is_resource_modified, quote_etag
 
-from placeevents.caching import public_version
+from placeevents.caching import Kept, public_version, read_engine_of
 from placeevents.calendar import services
 from placeevents.calendar.services import CalendarFile, CalendarNotFound
-from placeevents.db import ONE_READ, read_engine
-from placeevents.extensions import db
+from placeevents.db import ONE_READ
 from placeevents.web import HTTPS_SECURITY_HEADERS, SECURITY_HEADERS
 
 bp = Blueprint("calendar", __name__)
@@ -113,9 +112,8 @@ class FeedPolls:
     def __init__(self, wsgi_app: WSGIApp, app: Flask) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
-        self._engine: Engine | None = None
         # Each enquiry feed's state by slug and base URL, with the public version it was read at.
-        self._kept: dict[tuple[str, str], tuple[int, services.FeedState]] = {}
+        self._kept: Kept[tuple[str, str], tuple[int, services.FeedState]] = Kept(KEPT_STATES)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD")
@@ -178,14 +176,8 @@ class FeedPolls:
         except SQLAlchemyError:
             return None
         if state is not None and version is not None:
-            if len(self._kept) >= KEPT_STATES:
-                self._kept.clear()
-            self._kept[slug, base] = (version, state)
+            self._kept.put((slug, base), (version, state))
         return state
 
     def engine(self) -> Engine:
-        if self._engine is None:
-            with self.app.app_context():
-                options = self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
-                self._engine = read_engine(db.engine, options)
-        return self._engine
+        return read_engine_of(self.app)

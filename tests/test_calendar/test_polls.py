@@ -11,7 +11,7 @@ from werkzeug.test import Client
 
 from placeevents.calendar.views import FeedPolls
 from placeevents.extensions import db
-from tests.conftest import count_queries
+from tests.conftest import count_queries, terminate_idle_connections
 
 URL = "/enquiries/polled/calendar.ics"
 
@@ -170,13 +170,7 @@ def test_a_poll_on_a_dropped_connection_is_answered_by_the_app(app: Flask, feed:
     assert client.get(feed, headers={"If-None-Match": etag}).status_code == 304
     polls = app.wsgi_app.engine()  # type: ignore[attr-defined]
     assert polls is not db.engine and polls.pool.checkedin() >= 1
-    with db.engine.connect() as admin:
-        dropped = admin.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name = '' AND state = 'idle'"
-        ).all()
-    assert dropped
+    assert terminate_idle_connections()
 
     with _requests_reaching_the_app(app) as reached:
         after_the_drop = client.get(feed, headers={"If-None-Match": etag})

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from placeevents.caching import KEPT_SECONDS, PublicVersion
 from placeevents.extensions import db
-from tests.conftest import count_queries
+from tests.conftest import count_queries, terminate_idle_connections
 
 
 def _version() -> int:
@@ -196,13 +196,7 @@ def test_a_version_read_on_a_dropped_connection_leaves_the_page_to_be_built(
     make_event(slug="opening", title="Breaking the cycle")
     client = app.test_client()
     built = _page(client, "/events/opening")
-    with db.engine.connect() as admin:
-        dropped = admin.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND application_name = '' AND state = 'idle'"
-        ).all()
-    assert dropped
+    assert terminate_idle_connections()
     with count_queries() as statements:
         assert _page(client, "/events/opening") == built
     assert len([s for s in statements if "outbox_message" not in s]) > 1  # built again
