@@ -8,7 +8,7 @@ Python generator with keep-alive connections. Prints req/s, p50 and p99 latency,
 each page's ratio to hello-world, measured again just before each page (a busy machine drifts
 over a run; the pair measured together drifts alike).
 
-    .venv/bin/python benchmarks/pages.py [--seconds 10] [--database URL]
+    .venv/bin/python benchmarks/pages.py [--seconds 10] [--database URL] [--only NAME]
 
 Targets: token RSVP page, public event page and home page at 40 % of hello-world or more; the
 feed's 304 at 80 %; the full feed at 40 %.
@@ -156,11 +156,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--database", help="a PostgreSQL URL to use (its tables are replaced)")
+    parser.add_argument("--only", help="measure only the pages whose names contain this")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         database = args.database or f"sqlite:///{tmp}/benchmark.db"
         paths = seed(database, replace=bool(args.database))
+        if args.only:
+            paths = {name: path for name, path in paths.items() if args.only in name}
         env = server_env(database)
         app_server, app_port = serve("wsgi:app", env)
         hello_server, hello_port = serve("benchmarks.hello:app", env)
@@ -190,7 +193,9 @@ def main() -> None:
 
             for name, path in paths.items():
                 measure(name, path)
-            feed = paths["feed (full)"]
+            feed = paths.get("feed (full)")
+            if feed is None:
+                return
             connection = http.client.HTTPConnection("127.0.0.1", app_port)
             connection.request("GET", feed)
             response = connection.getresponse()

@@ -13,6 +13,7 @@ import hashlib
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
@@ -22,12 +23,12 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from flask import Flask, current_app, make_response, request
 from flask_login import current_user
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction, mapped_column
 from werkzeug.wrappers import Response
 
 from placeevents.clock import utcnow
-from placeevents.db import read_engine, read_scalar
+from placeevents.db import ONE_READ, read_engine, read_scalar
 from placeevents.extensions import db
 
 # A public page may be kept this long by a shared cache (a proxy or CDN) before it asks again:
@@ -203,6 +204,14 @@ def read_engine_of(app: Flask) -> Engine:
             engine = read_engine(db.engine, options)
         app.extensions["placeevents.read_engine"] = engine
     return engine
+
+
+def one_read(app: Flask) -> AbstractContextManager[Connection]:
+    """A connection of `read_engine_of(app)` for reads that need no transaction around them,
+    each statement consistent by itself (`ONE_READ`): a page that only shows what it reads.
+    On PostgreSQL it is not pinged first: a connection the server dropped fails its statement
+    with `connection_invalidated` set, and the caller reads again on the session's."""
+    return read_engine_of(app).connect().execution_options(**ONE_READ)
 
 
 def public_version(app: Flask) -> int | None:

@@ -116,8 +116,9 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
-# Execution options of a connection that runs one read and nothing else: on SQLite it begins
-# no transaction (a single statement is consistent by itself), saving a BEGIN and a ROLLBACK.
+# Execution options of a connection that only reads, each statement by itself (a single
+# statement is consistent by itself): on SQLite it begins no transaction, saving a BEGIN and a
+# ROLLBACK.
 ONE_READ = {"placeevents_one_read": True}
 
 

@@ -57,6 +57,18 @@ def make_token(purpose: str, row_id: int, nonce: str) -> str:
     return _serializer(purpose).dumps([purpose, row_id, nonce])
 
 
+def kept_token(purpose: str, row_id: int, nonce: str) -> str:
+    """make_token, signed once per process for each key, purpose, row and nonce and then given
+    again: for a link shown on every view of a page. Only for purposes read without a max_age,
+    the one check that reads when a token was signed."""
+    return _kept_token(current_app.config["SECRET_KEY"], purpose, row_id, nonce)
+
+
+@functools.lru_cache(maxsize=4096)
+def _kept_token(secret_key: str | bytes, purpose: str, row_id: int, nonce: str) -> str:
+    return _serializer_for(secret_key, purpose).dumps([purpose, row_id, nonce])
+
+
 def read_token(purpose: str, token: str, max_age: int | None = None) -> TokenData:
     """Check a token's signature, purpose and age; the caller checks the nonce against the row."""
     try:

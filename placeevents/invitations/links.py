@@ -1,7 +1,7 @@
 """The personal links of an invitation: its RSVP page and its "don't invite me" page."""
 
 from placeevents.invitations.models import Invitation
-from placeevents.tokens import make_token
+from placeevents.tokens import kept_token, make_token
 from placeevents.urls import external_url
 
 RSVP_PURPOSE = "rsvp"
@@ -19,8 +19,10 @@ def rsvp_url(invitation: Invitation) -> str:
 
 
 def stop_token(invitation: Invitation) -> str:
-    """The token of an invitation's "don't send me invitations" page."""
-    return make_token(STOP_PURPOSE, invitation.id, invitation.token_nonce)
+    """The token of an invitation's "don't send me invitations" page: signed once per process
+    for each invitation and nonce (every view of the RSVP page shows it; read without a
+    max_age)."""
+    return kept_token(STOP_PURPOSE, invitation.id, invitation.token_nonce)
 
 
 def stop_url(invitation: Invitation) -> str:

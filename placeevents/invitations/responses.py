@@ -12,8 +12,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.clock import utcnow
 from placeevents.enquiries.models import Enquiry
@@ -62,7 +61,7 @@ def invitation_for_token(*, token: str, purpose: str = RSVP_PURPOSE) -> Invitati
 
 
 class EventValues(SimpleNamespace):
-    """An event's columns as plain values (its Enquiry as `enquiry`), with the model's own
+    """An event's columns as plain values (its enquiry's as `enquiry`), with the model's own
     rules of places and dates: building ORM objects costs more than a read-only page's work."""
 
     has_place = Event.has_place
@@ -137,12 +136,17 @@ _PARTS = tuple(
 _VALUE_COLUMNS = len(_INVITATION_COLUMNS + _EVENT_COLUMNS + _ENQUIRY_COLUMNS + _RSVP_COLUMNS)
 
 
-def plain_execute(statement: sa.Select[Any], params: dict[str, Any]) -> sa.CursorResult[Any]:
-    """A statement of columns (no entities) run as session.execute would, pending changes
-    flushed first, but on the session's connection: plain rows, without the ORM's work per
-    statement (which costs a read-only page more than the query)."""
-    db.session.flush()
-    return db.session.connection().execute(statement, params)
+def plain_execute(
+    statement: sa.Select[Any], params: dict[str, Any], connection: sa.Connection | None = None
+) -> sa.CursorResult[Any]:
+    """A statement of columns (no entities) run on `connection` or, by default, as
+    session.execute would, pending changes flushed first, but on the session's connection:
+    plain rows, without the ORM's work per statement (which costs a read-only page more than
+    the query)."""
+    if connection is None:
+        db.session.flush()
+        connection = db.session.connection()
+    return connection.execute(statement, params)
 
 
 def values_lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
@@ -159,13 +163,14 @@ def values_lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
 
 
 def invitation_values_for_token(
-    *, token: str, lookup: sa.Select[Any]
+    *, token: str, lookup: sa.Select[Any], connection: sa.Connection | None = None
 ) -> tuple[InvitationValues, tuple[Any, ...]]:
     """As invitation_for_token (RSVP links), read-only, with a statement from
     values_lookup_with: the invitation as plain values and the values of the statement's
-    other columns. For pages that only show it: the services want the ORM objects."""
+    other columns, read on `connection` (by default the session's; see plain_execute). For
+    pages that only show it: the services want the ORM objects."""
     data = read_token(RSVP_PURPOSE, token)
-    row = plain_execute(lookup, {"id": data.row_id}).first()
+    row = plain_execute(lookup, {"id": data.row_id}, connection).first()
     if row is None:
         raise InvalidToken("this link is not valid")
     invitation_keys, event_keys, enquiry_keys, rsvp_keys = _PARTS
@@ -174,7 +179,7 @@ def invitation_values_for_token(
     invitation = InvitationValues(**dict(zip(invitation_keys, values[:at], strict=True)))
     event = EventValues(**dict(zip(event_keys, values[at : at + len(event_keys)], strict=True)))
     at += len(event_keys)
-    event.enquiry = _loaded_enquiry(
+    event.enquiry = SimpleNamespace(
         id=event.enquiry_id,
         **dict(zip(enquiry_keys, values[at : at + len(enquiry_keys)], strict=True)),
     )
@@ -195,18 +200,6 @@ def invitation_values_for_token(
 
 
 _Found = TypeVar("_Found", Invitation, InvitationValues)
-
-
-def _loaded_enquiry(**columns: Any) -> Enquiry:
-    # The enquiry as if a query had loaded these columns (any other loads when first read), in
-    # the session: services asking it for the enquiry (the mailing list's offer does) find it.
-    key = identity_key(Enquiry, columns["id"])
-    enquiry = db.session.identity_map.get(key)
-    if enquiry is None:
-        enquiry = Enquiry(**columns)
-        make_transient_to_detached(enquiry)
-        db.session.add(enquiry)
-    return enquiry
 
 
 def _checked(invitation: _Found | None, nonce: str) -> _Found:

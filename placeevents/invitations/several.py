@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, or_, select
+from sqlalchemy import Connection, Row, Select, bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from placeevents.addresses import normalise_email
@@ -24,7 +24,7 @@ from placeevents.invitations import attendance, mail, registration
 from placeevents.invitations.errors import InvitationError, ModeNeeded
 from placeevents.invitations.links import rsvp_url
 from placeevents.invitations.models import AttendanceMode, Invitation, Rsvp, RsvpAnswer
-from placeevents.invitations.responses import plain_execute
+from placeevents.invitations.responses import InvitationValues, plain_execute
 from placeevents.mail.bounces import bounced_among
 from placeevents.mail.outbox import enqueue
 from placeevents.newsletter.services import is_suppressed
@@ -141,10 +141,12 @@ def _other_rows_of() -> Select[Any]:
     )
 
 
-def other_invitation_rows(*, invitation: Invitation) -> Sequence[Row[Any]]:
+def other_invitation_rows(
+    *, invitation: Invitation | InvitationValues, connection: Connection | None = None
+) -> Sequence[Row[Any]]:
     """What the RSVP page shows of other_invitations, as plain rows: the invitation's id, its
     event's title, starts_at, ends_at, format, capacity and places_taken, and its answer and
-    mode (None if unanswered)."""
+    mode (None if unanswered). Read on `connection` (by default the session's)."""
     return plain_execute(
         _other_rows_of(),
         {
@@ -153,6 +155,7 @@ def other_invitation_rows(*, invitation: Invitation) -> Sequence[Row[Any]]:
             "enquiry_id": invitation.event.enquiry_id,
             "now": utcnow(),
         },
+        connection,
     ).all()
 
 

@@ -18,12 +18,13 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Row, Select, select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from placeevents import limits
 from placeevents.addresses import normalise_email
-from placeevents.caching import no_store
+from placeevents.caching import no_store, one_read
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import csrf, db
@@ -141,10 +142,12 @@ def _rsvp_page(
     confirm_give_up: bool = False,
     shared: bool | None = None,
     offer: str | None = None,
+    section: dict[str, object] | None = None,
 ) -> str:
-    """The RSVP page, of the invitation's ORM objects or (a GET's) their plain values; `shared`
-    and `offer`, when the lookup read them (see rsvp), spare the queries asking whether notes
-    were shared with the person and what the page offers them."""
+    """The RSVP page, of the invitation's ORM objects or (a GET's) their plain values; `shared`,
+    `offer` and `section`, when the view read them (see rsvp), spare the queries asking whether
+    notes were shared with the person, what the page offers them and their other
+    invitations."""
     rsvp = invitation.rsvp
     position = (
         attendance.waitlist_position(rsvp)
@@ -201,6 +204,7 @@ def _rsvp_page(
             if offer is None
             else offer
         ),
+        **({} if section is None else {"section": section}),
     )
 
 
@@ -323,22 +327,44 @@ def _rsvp_lookup() -> Select[Any]:
     )
 
 
+def _read_rsvp(
+    token: str, connection: Connection | None
+) -> tuple[responses.InvitationValues, tuple[Any, ...], Sequence[Row[Any]]]:
+    found, row = responses.invitation_values_for_token(
+        token=token, lookup=_rsvp_lookup(), connection=connection
+    )
+    return found, row, several.other_invitation_rows(invitation=found, connection=connection)
+
+
 @bp.get("/rsvp/<token>")
 @limits.PERSONAL_LINK
 def rsvp(token: str) -> Page:
+    # The page's two reads (the lookup, the other invitations) run on a connection of their
+    # own without a transaction, as the public pages' version does (`one_read`): on PostgreSQL
+    # two round trips where the session's connection makes five. One the server dropped
+    # fails; the session's connection, which is pinged first, then reads them again.
     try:
-        found, row = responses.invitation_values_for_token(token=token, lookup=_rsvp_lookup())
+        try:
+            with one_read(current_app) as connection:
+                found, row, others = _read_rsvp(token, connection)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            found, row, others = _read_rsvp(token, None)
     except ExpiredToken:
         return _link_problem(expired=True)
     except InvalidToken:
         return _link_problem(expired=False)
     shared, status, chosen, *settings = row
     settings_read(settings)
+    section = other_invitations_section(found, others)
     if normalise_email(found.email) != found.email:
         # The columns compared the address as stored; the services compare it normalised.
-        return _rsvp_page(found, token)
-    offer = standing_offer_from(enquiry_id=found.event.enquiry_id, status=status, chosen=chosen)
-    return _rsvp_page(found, token, shared=shared, offer=offer)
+        return _rsvp_page(found, token, section=section)
+    offer = standing_offer_from(
+        enquiry_status=found.event.enquiry.status, status=status, chosen=chosen
+    )
+    return _rsvp_page(found, token, shared=shared, offer=offer, section=section)
 
 
 @bp.get("/rsvp/<token>/calendar.ics")
@@ -720,9 +746,13 @@ def _other_lines(others: Sequence[Invitation]) -> list[OtherLine]:
 
 
 @bp.app_template_global()
-def other_invitations_section(invitation: Invitation) -> dict[str, object]:
+def other_invitations_section(
+    invitation: Invitation | responses.InvitationValues,
+    rows: Sequence[Row[Any]] | None = None,
+) -> dict[str, object]:
     """The person's other open invitations of the enquiry and the form answering them, for
-    their RSVP page: read as plain rows, each shown with its blank fields."""
+    their RSVP page: read as plain rows (unless given, from several.other_invitation_rows),
+    each shown with its blank fields."""
     # Every other invitation is of the page's enquiry: its time zone.
     enquiry = invitation.event.enquiry
     others = [
@@ -740,7 +770,7 @@ def other_invitations_section(invitation: Invitation) -> dict[str, object]:
             row.answer,
             row.mode,
         )
-        for row in several.other_invitation_rows(invitation=invitation)
+        for row in (several.other_invitation_rows(invitation=invitation) if rows is None else rows)
     ]
     return {
         "others": others,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from placeevents.addresses import normalise_email
 from placeevents.audit.services import Target, record
 from placeevents.clock import utcnow
-from placeevents.enquiries.models import Enquiry
+from placeevents.enquiries.models import Enquiry, EnquiryStatus
 from placeevents.enquiries.services import current_enquiry
 from placeevents.enquiries.timezones import to_local
 from placeevents.extensions import db
@@ -637,10 +637,10 @@ def standing_offer_columns(
 
 
 def standing_offer_from(
-    *, enquiry_id: int, status: SubscriberStatus | None, chosen: bool
+    *, enquiry_status: EnquiryStatus, status: SubscriberStatus | None, chosen: bool
 ) -> str:
-    """standing_offer, from the values of standing_offer_columns."""
-    if standing.offered_enquiry(enquiry_id) is None:
+    """standing_offer, from the values of standing_offer_columns and the enquiry's status."""
+    if enquiry_status != EnquiryStatus.CURRENT:
         return ""
     return _offer(standing.confirmed_and_chosen_from(status, chosen))
 

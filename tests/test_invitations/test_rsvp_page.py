@@ -4,6 +4,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,7 +17,7 @@ from placeevents.invitations import responses
 from placeevents.invitations.models import Rsvp, RsvpAnswer
 from placeevents.invitations.views import _rsvp_page
 from placeevents.settings.services import current_settings, update_settings
-from tests.conftest import count_queries
+from tests.conftest import count_queries, terminate_idle_connections
 from tests.test_invitations.conftest import answer, rsvp_path
 from tests.test_invitations.test_rsvp import text
 
@@ -141,6 +142,25 @@ def test_the_rsvp_page_is_a_fixed_few_queries_and_sets_no_cookie(
     page, more_queries = _page_queries(client, path)
     assert page.count(">Leave as it is</label>") == 4
     assert len(more_queries) == len(page_queries)
+
+
+@pytest.mark.postgres_only
+def test_the_rsvp_page_reads_again_when_the_server_dropped_its_connection(
+    client: FlaskClient, make_invitation: Any, make_event: Any
+) -> None:
+    """The page's reads run on a connection that is not pinged first: one the server has
+    dropped fails, and the page is read again on the session's, as if nothing had happened."""
+    invitation = make_invitation(email="amara@example.org")
+    make_invitation(event=make_event(enquiry=invitation.event.enquiry), email="amara@example.org")
+    path = rsvp_path(invitation)
+    db.session.commit()
+    before = text(client.get(path))
+    assert "Other explorations you're invited to" in before
+    assert terminate_idle_connections()
+    after = client.get(path)
+    assert after.status_code == 200
+    assert text(after) == before
+    assert text(client.get(path)) == before
 
 
 def test_the_rsvp_page_shows_the_settings_saved_last_whichever_process_saved_them(
