@@ -12,10 +12,16 @@ over a run; the pair measured together drifts alike).
 
 Targets: token RSVP page, public event page and home page at 40 % of hello-world or more; the
 feed's 304 at 80 %; the full feed at 40 %.
+
+The token RSVP page is measured twice: one link opened again and again (as mail scanners,
+reloads and a second look from the mail do; the process gives the page it kept while nothing
+on it has changed), and PEOPLE links opened in turn, so every view is built afresh (a crowd's
+first views).
 """
 
 import argparse
 import http.client
+import itertools
 import re
 import shutil
 import statistics
@@ -34,6 +40,13 @@ from placeevents.extensions import db  # noqa: E402
 
 CONNECTIONS = 16
 THREADS = 2
+# People with an invitation to the measured event: their RSVP pages are loaded in turn, each
+# connection from its own place in the list, so a page comes round again only after more
+# others than a process keeps (caching.KEPT_PERSONAL_PAGES): every view is built afresh.
+PEOPLE = 5000
+
+# A page's path, or several loaded in turn.
+Path_ = str | list[str]
 
 
 @dataclass
@@ -44,13 +57,32 @@ class Figures:
     errors: int
 
 
-def _wrk(port: int, path: str, seconds: int, headers: dict[str, str]) -> Figures:
+# Requests the paths in turn, each thread from its own place in the list.
+_ROTATE = """
+paths = {%s}
+counter = 0
+setup = function(thread) thread:set("offset", counter * %d); counter = counter + 1 end
+init = function() i = offset or 0 end
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+"""
+
+
+def _wrk(port: int, path: Path_, seconds: int, headers: dict[str, str]) -> Figures:
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
-    output = subprocess.run(
-        [*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
-    ).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if isinstance(path, list):
+            script.write(_ROTATE % (", ".join(f'"{p}"' for p in path), len(path) // THREADS))
+            script.flush()
+            args += ["-s", script.name]
+            path = path[0]
+        output = subprocess.run(
+            [*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+        ).stdout
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
@@ -69,19 +101,21 @@ def _wrk(port: int, path: str, seconds: int, headers: dict[str, str]) -> Figures
     return Figures(rate, latency("50"), latency("99"), errors)
 
 
-def _python_load(port: int, path: str, seconds: int, headers: dict[str, str]) -> Figures:
+def _python_load(port: int, path: Path_, seconds: int, headers: dict[str, str]) -> Figures:
     deadline = time.perf_counter() + seconds
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
+    paths = path if isinstance(path, list) else [path]
 
-    def client() -> None:
+    def client(offset: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port)
         mine: list[float] = []
+        turn = itertools.cycle(paths[offset % len(paths):] + paths[:offset % len(paths)])
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             try:
-                connection.request("GET", path, headers=headers)
+                connection.request("GET", next(turn), headers=headers)
                 response = connection.getresponse()
                 response.read()
                 if response.status >= 400:
@@ -93,7 +127,10 @@ def _python_load(port: int, path: str, seconds: int, headers: dict[str, str]) ->
         with lock:
             latencies.extend(mine)
 
-    workers = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    workers = [
+        threading.Thread(target=client, args=(n * len(paths) // CONNECTIONS,))
+        for n in range(CONNECTIONS)
+    ]
     started = time.perf_counter()
     for worker in workers:
         worker.start()
@@ -104,13 +141,14 @@ def _python_load(port: int, path: str, seconds: int, headers: dict[str, str]) ->
     return Figures(len(latencies) / elapsed, cuts[49] * 1000, cuts[98] * 1000, errors[0])
 
 
-def load(port: int, path: str, seconds: int, headers: dict[str, str] | None = None) -> Figures:
+def load(port: int, path: Path_, seconds: int, headers: dict[str, str] | None = None) -> Figures:
     run = _wrk if shutil.which("wrk") else _python_load
     return run(port, path, seconds, headers or {})
 
 
-def seed(database: str, replace: bool) -> dict[str, str]:
-    """Load the demo enquiry; return the paths to measure."""
+def seed(database: str, replace: bool) -> dict[str, Path_]:
+    """Load the demo enquiry, and PEOPLE more invitations to its last event; return the paths
+    to measure."""
     app = seeding_app(database, replace=replace)
     with app.app_context():
         from placeevents.demo import load_demo
@@ -128,6 +166,12 @@ def seed(database: str, replace: bool) -> dict[str, str]:
         invitation = db.session.scalars(
             db.select(Invitation).where(Invitation.event_id == event.id)
         ).first()
+        crowd = [
+            Invitation(event_id=event.id, email=f"person{n}@example.org", name=f"Person {n}")
+            for n in range(PEOPLE)
+        ]
+        db.session.add_all(crowd)
+        db.session.commit()
         # An event open to registration also shows its "Request a place" form.
         open_event = db.session.scalars(
             db.select(Event)
@@ -138,8 +182,11 @@ def seed(database: str, replace: bool) -> dict[str, str]:
             )
             .order_by(Event.starts_at.desc())
         ).first()
-        paths = {
+        paths: dict[str, Path_] = {
             "token RSVP page": f"/rsvp/{rsvp_token(invitation)}",
+            f"RSVP pages, {PEOPLE:,} links": [
+                f"/rsvp/{rsvp_token(person)}" for person in crowd
+            ],
             "public event page": f"/events/{event.slug}",
         }
         if open_event is not None:
@@ -171,7 +218,7 @@ def main() -> None:
             load(hello_port, "/", 2)  # warm both up
             for name, path in paths.items():
                 connection = http.client.HTTPConnection("127.0.0.1", app_port)
-                connection.request("GET", path)
+                connection.request("GET", path[0] if isinstance(path, list) else path)
                 status = connection.getresponse().status
                 if status != 200:
                     raise SystemExit(f"{name} ({path}) answered {status}")
@@ -184,7 +231,7 @@ def main() -> None:
             print(f"{'page':<26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
                   f"{'hello/s':>9}{'ratio':>8}")
 
-            def measure(name: str, path: str, headers: dict[str, str] | None = None) -> None:
+            def measure(name: str, path: Path_, headers: dict[str, str] | None = None) -> None:
                 ceiling = load(hello_port, "/", args.seconds)
                 figures = load(app_port, path, args.seconds, headers)
                 print(f"{name:<26}{figures.rate:>9.0f}{figures.p50_ms:>9.1f}"
@@ -194,7 +241,7 @@ def main() -> None:
             for name, path in paths.items():
                 measure(name, path)
             feed = paths.get("feed (full)")
-            if feed is None:
+            if not isinstance(feed, str):
                 return
             connection = http.client.HTTPConnection("127.0.0.1", app_port)
             connection.request("GET", feed)

@@ -7,6 +7,13 @@ counter that every commit writing a table public pages read moves, in the same t
 (`PUBLIC_TABLES`, bumped by the session hooks below), so no process serves a page from before
 a change once it has committed. A kept page is also given up after `KEPT_SECONDS`, for what
 changes with the clock alone (an event that has started).
+
+A personal link's page (an invitee's RSVP page) is the same for whoever holds the link, so it
+is kept the same way by its address, which holds the token (`personal_page`), while both the
+public version and a second counter, moved by every commit writing a table such pages read
+beyond the public ones (`PERSONAL_TABLES`: invitations, answers, the mailing list), read the
+same. Mail scanners, reloads and a second look from the mail open it again; an answer, which
+writes, is never answered from what was kept.
 """
 
 import hashlib
@@ -28,7 +35,7 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction,
 from werkzeug.wrappers import Response
 
 from placeevents.clock import utcnow
-from placeevents.db import ONE_READ, read_engine, read_scalar
+from placeevents.db import ONE_READ, read_engine, read_first
 from placeevents.extensions import db
 
 # A public page may be kept this long by a shared cache (a proxy or CDN) before it asks again:
@@ -70,37 +77,61 @@ PUBLIC_TABLES = frozenset(
         "calendar_organizer",
     }
 )
+# The tables a personal link's page reads beyond the public ones (its invitation, answers
+# and places, notes shared with the person, their mailing-list standing). A commit that writes
+# one moves the personal version.
+PERSONAL_TABLES = frozenset(
+    {"invitation", "rsvp", "note_share", "subscriber", "standing_invitation"}
+)
+# Each table written, and the column of the version row its commit moves.
+_COUNTERS = {
+    **{name: "version" for name in PUBLIC_TABLES},
+    **{name: "personal" for name in PERSONAL_TABLES},
+}
 _WRITES = "placeevents.public_writes"
-# Sessions holding public writes not yet committed: while there are any, this process neither
-# serves nor keeps a page (a test's session may share the request's connection).
+# Sessions holding writes to those tables not yet committed: while there are any, this
+# process neither serves nor keeps a page (a test's session may share the request's
+# connection).
 _pending: "weakref.WeakSet[Session]" = weakref.WeakSet()
 
 
 class PublicVersion(db.Model):
-    """One row: how many commits have changed what public pages show."""
+    """One row: how many commits have changed what public pages show (`version`) and what
+    personal links' pages show beyond that (`personal`)."""
 
     __tablename__ = "public_version"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    personal: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
 _VERSION_ID = 1
 event.listen(
     PublicVersion.__table__,
     "after_create",
-    sa.DDL(f"INSERT INTO public_version (id, version) VALUES ({_VERSION_ID}, 0)"),
+    sa.DDL(f"INSERT INTO public_version (id, version, personal) VALUES ({_VERSION_ID}, 0, 0)"),
 )
-_READ_VERSION = f"SELECT version FROM public_version WHERE id = {_VERSION_ID}"
-_BUMP_VERSION = (
-    sa.update(PublicVersion.__table__)
-    .where(PublicVersion.__table__.c.id == _VERSION_ID)
-    .values(version=PublicVersion.__table__.c.version + 1)
-)
+_READ_VERSIONS = f"SELECT version, personal FROM public_version WHERE id = {_VERSION_ID}"
+_TABLE = PublicVersion.__table__
+_BUMPS = {
+    counters: sa.update(_TABLE)
+    .where(_TABLE.c.id == _VERSION_ID)
+    .values({name: _TABLE.c[name] + 1 for name in sorted(counters)})
+    for counters in (
+        frozenset({"version"}),
+        frozenset({"personal"}),
+        frozenset({"version", "personal"}),
+    )
+}
 
 
-def _mark(session: Session) -> None:
-    session.info[_WRITES] = True
+def _mark(session: Session, table_name: str | None) -> None:
+    counter = _COUNTERS.get(table_name or "")
+    if counter is None:
+        return
+    written = session.info.setdefault(_WRITES, set())
+    written.add(counter)
     _pending.add(session)
 
 
@@ -108,9 +139,8 @@ def _mark(session: Session) -> None:
 def _note_flushed_writes(session: Session, flush_context: Any) -> None:
     for instance in (*session.new, *session.dirty, *session.deleted):
         table = getattr(instance, "__table__", None)
-        if table is not None and table.name in PUBLIC_TABLES:
-            _mark(session)
-            return
+        if table is not None:
+            _mark(session, table.name)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -118,16 +148,16 @@ def _note_statement_writes(state: ORMExecuteState) -> None:
     statement = state.statement
     if getattr(statement, "is_dml", False):
         table = getattr(statement, "table", None)
-        if getattr(table, "name", None) in PUBLIC_TABLES:
-            _mark(state.session)
+        _mark(state.session, getattr(table, "name", None))
 
 
 @event.listens_for(Session, "before_commit")
 def _bump_version(session: Session) -> None:
     # The flush would otherwise come after this hook: its writes must be seen first.
     session.flush()
-    if session.info.get(_WRITES):
-        session.execute(_BUMP_VERSION)
+    written = session.info.get(_WRITES)
+    if written:
+        session.execute(_BUMPS[frozenset(written)])
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -143,6 +173,8 @@ def _forget_writes(session: Session, transaction: SessionTransaction) -> None:
 # says moves with the clock (an event that has started, a deadline passed).
 KEPT_SECONDS = 10
 KEPT_PAGES = 256
+# Personal pages are one per person: the last ones opened, a few megabytes at most.
+KEPT_PERSONAL_PAGES = 512
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -150,10 +182,10 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class _KeptPage:
-    """A public page as its view and `public_page` made it (200, before the app-wide headers
-    every response gets), with the version it was built at."""
+    """A page as its view and `public_page` or `personal_page` made it (200, before the
+    app-wide headers every response gets), with the version(s) it was built at."""
 
-    version: int
+    version: object
     made_at: datetime
     headers: tuple[tuple[str, str], ...]
     body: bytes
@@ -194,6 +226,10 @@ def _kept_pages(app: Flask) -> "Kept[str, _KeptPage]":
     return kept_by_app(app, "placeevents.kept_pages", KEPT_PAGES)
 
 
+def _kept_personal_pages(app: Flask) -> "Kept[str, _KeptPage]":
+    return kept_by_app(app, "placeevents.kept_personal_pages", KEPT_PERSONAL_PAGES)
+
+
 def read_engine_of(app: Flask) -> Engine:
     """The engine `app`'s one-statement reads before or beside a request run on (the public
     version, the feed's polls): `db.read_engine` for the app's database and engine options."""
@@ -214,16 +250,22 @@ def one_read(app: Flask) -> AbstractContextManager[Connection]:
     return read_engine_of(app).connect().execution_options(**ONE_READ)
 
 
-def public_version(app: Flask) -> int | None:
-    """The version of what public pages (and the enquiry feeds) show, or None where nothing
-    may be kept now: read in one statement on a pooled connection of its own, outside the
-    request's session and without a transaction (`read_scalar`). What is built after this read
-    shows at least this version, so it is kept under it safely. A failed read leaves the
-    answer to be built as usual."""
+def versions(app: Flask) -> tuple[int, int] | None:
+    """The version of what public pages (and the enquiry feeds) show and the personal version,
+    or None where nothing may be kept now: read in one statement on a pooled connection of its
+    own, outside the request's session and without a transaction (`read_first`). What is built
+    after this read shows at least these versions, so it is kept under them safely. A failed
+    read leaves the answer to be built as usual."""
     if _pending:
         return None
-    version = read_scalar(read_engine_of(app), _READ_VERSION)
-    return None if version is None else int(version)
+    row = read_first(read_engine_of(app), _READ_VERSIONS)
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def public_version(app: Flask) -> int | None:
+    """The public version of `versions`: all public pages and the enquiry feeds depend on."""
+    found = versions(app)
+    return None if found is None else found[0]
 
 
 def _page_key(environ: dict[str, Any]) -> str:
@@ -239,7 +281,7 @@ def _page_key(environ: dict[str, Any]) -> str:
     )
 
 
-def _fresh(kept: _KeptPage, version: int, now: datetime) -> bool:
+def _fresh(kept: _KeptPage, version: object, now: datetime) -> bool:
     return kept.version == version and abs((now - kept.made_at).total_seconds()) < KEPT_SECONDS
 
 
@@ -287,5 +329,42 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
         if version is not None and not _pending:
             _kept_pages(app).put(key, _KeptPage(version, now, tuple(headers.items()), body))
         return response.make_conditional(request)
+
+    return wrapped
+
+
+def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A personal link's page (an invitee's RSVP page): what it shows depends on the link
+    alone, so the process keeps what it gave by address (the token is part of it) and gives it
+    again without running the view while neither the public nor the personal version has
+    moved, and for a few seconds at most (see the module's docstring). The view's blueprint
+    still marks it `no-store`: nothing outside this process keeps it.
+
+    Only a visitor with no session gets or leaves a kept page: someone with a message waiting
+    (after an answer) or an organiser gets one built for them.
+    """
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        found, key, now = None, "", utcnow()
+        if request.method in {"GET", "HEAD"} and _anonymous_without_session():
+            found = versions(app)
+        if found is not None:
+            key = _page_key(request.environ)
+            kept = _kept_personal_pages(app).get(key)
+            if kept is not None and _fresh(kept, found, now):
+                return Response(kept.body, headers=list(kept.headers))
+        response = make_response(view(*args, **kwargs))
+        if (
+            found is not None
+            and response.status_code == 200
+            and "Set-Cookie" not in response.headers
+            and _anonymous_without_session()
+            and not _pending
+        ):
+            page = _KeptPage(found, now, tuple(response.headers.items()), response.get_data())
+            _kept_personal_pages(app).put(key, page)
+        return response
 
     return wrapped

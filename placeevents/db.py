@@ -159,9 +159,9 @@ def read_engine(engine: Engine, options: dict[str, Any]) -> Engine:
         return _read_engines[key]
 
 
-def read_scalar(engine: Engine, sql: str) -> Any:
-    """The first value of one parameterless statement's first row, or None when there is no row
-    or the read fails (the caller then goes its usual way).
+def read_first(engine: Engine, sql: str) -> tuple[Any, ...] | None:
+    """The first row of one parameterless statement, or None when there is no row or the read
+    fails (the caller then goes its usual way).
 
     Read on a pooled DBAPI connection, past SQLAlchemy's execution layer, which costs several
     times the statement itself for a read as small as a counter. With `read_engine` the
@@ -186,4 +186,4 @@ def read_scalar(engine: Engine, sql: str) -> Any:
         return None
     finally:
         connection.close()
-    return None if row is None else row[0]
+    return None if row is None else tuple(row)

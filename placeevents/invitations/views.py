@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 
 from placeevents import limits
 from placeevents.addresses import normalise_email
-from placeevents.caching import no_store, one_read
+from placeevents.caching import no_store, one_read, personal_page
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import csrf, db
@@ -338,6 +338,7 @@ def _read_rsvp(
 
 @bp.get("/rsvp/<token>")
 @limits.PERSONAL_LINK
+@personal_page
 def rsvp(token: str) -> Page:
     # The page's two reads (the lookup, the other invitations) run on a connection of their
     # own without a transaction, as the public pages' version does (`one_read`): on PostgreSQL

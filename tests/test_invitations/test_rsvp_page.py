@@ -120,12 +120,14 @@ def test_the_rsvp_page_is_a_fixed_few_queries_and_sets_no_cookie(
     assert title in page
     assert "Other explorations you're invited to" in page
     assert "Invite me to every exploration in this enquiry" in page
-    # The invitation with its event, enquiry and answer, whether notes were shared with this
-    # person, whether they are a confirmed subscriber who asked for every exploration and the
-    # settings, in one query; the person's other open invitations.
-    assert len(page_queries) == 2, page_queries
+    # The versions the page is kept under (see test_kept_rsvp_pages); the invitation with its
+    # event, enquiry and answer, whether notes were shared with this person, whether they are
+    # a confirmed subscriber who asked for every exploration and the settings, in one query;
+    # the person's other open invitations.
+    assert len(page_queries) == 3, page_queries
+    assert "public_version" in page_queries[0]
     assert all(
-        table in page_queries[0]
+        table in page_queries[1]
         for table in (
             "rsvp",
             "event",
