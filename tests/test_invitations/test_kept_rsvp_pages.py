@@ -68,8 +68,9 @@ def _answer_yes(invitation: Any, other: Any, path: str, **_: Any) -> str:
     return "You're coming in person."
 
 
-def _invite_to_another_event(invitation: Any, make_invitation: Any, make_event: Any,
-                             **_: Any) -> str:  # fmt: skip
+def _invite_to_another_event(
+    invitation: Any, make_invitation: Any, make_event: Any, **_: Any
+) -> str:
     make_invitation(
         event=make_event(enquiry=invitation.event.enquiry, title="Sharing the learning"),
         email=invitation.email,
@@ -242,8 +243,9 @@ def test_every_table_an_rsvp_page_reads_moves_a_version_when_written(
     make_invitation(full, answer="yes", mode="online")
     people = [
         make_invitation(make_event(enquiry=enquiry), email="amara@example.org"),
-        make_invitation(full, answer=RsvpAnswer.WAITLISTED, email="amara@example.org",
-                        mode="in_person"),  # fmt: skip
+        make_invitation(
+            full, answer=RsvpAnswer.WAITLISTED, email="amara@example.org", mode="in_person"
+        ),
         make_invitation(make_event(enquiry=enquiry), answer="no", email="kofi@example.org"),
     ]
     make_subscriber(email="amara@example.org")
