@@ -154,7 +154,7 @@ def seed(database: str, replace: bool) -> dict[str, Path_]:
         from placeevents.demo import load_demo
         from placeevents.events.models import Event, EventAccess, EventStatus
         from placeevents.invitations.links import rsvp_token
-        from placeevents.invitations.models import Invitation
+        from placeevents.invitations.models import Invitation, InvitationSource
 
         enquiry = load_demo()
         db.session.commit()
@@ -167,7 +167,12 @@ def seed(database: str, replace: bool) -> dict[str, Path_]:
             db.select(Invitation).where(Invitation.event_id == event.id)
         ).first()
         crowd = [
-            Invitation(event_id=event.id, email=f"person{n}@example.org", name=f"Person {n}")
+            Invitation(
+                event_id=event.id,
+                email=f"person{n}@example.org",
+                name=f"Person {n}",
+                source=InvitationSource.PASTED,
+            )
             for n in range(PEOPLE)
         ]
         db.session.add_all(crowd)

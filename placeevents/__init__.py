@@ -48,6 +48,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    from placeevents.caching import KeptPages
+
+    # Kept pages are given before the framework runs (inside ProxyFix: by the address as the
+    # visitor asked for it).
+    app.wsgi_app = KeptPages(app.wsgi_app, app)  # type: ignore[method-assign]
     if app.config["PLACEEVENTS_PROXY_COUNT"]:
         count = app.config["PLACEEVENTS_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)  # type: ignore[method-assign]

@@ -32,6 +32,7 @@ from flask import Flask, current_app, make_response, request
 from flask_login import current_user
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, SessionTransaction, mapped_column
+from werkzeug.http import http_date
 from werkzeug.wrappers import Response
 
 from placeevents.clock import utcnow
@@ -304,11 +305,13 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         version, key, now = None, "", utcnow()
         if request.method in {"GET", "HEAD"} and _anonymous_without_session():
-            version = public_version(app)
+            found = _versions_read_in_front() or versions(app)
+            version = None if found is None else found[0]
         if version is not None:
             key = _page_key(request.environ)
             kept = _kept_pages(app).get(key)
             if kept is not None and _fresh(kept, version, now):
+                request.environ[_GIVEN] = kept
                 again = Response(kept.body, headers=list(kept.headers))
                 return again.make_conditional(request)
         response = make_response(view(*args, **kwargs))
@@ -327,7 +330,9 @@ def public_page(view: Callable[..., Any]) -> Callable[..., Response]:
         body = response.get_data()
         response.set_etag(hashlib.sha256(body).hexdigest()[:32])
         if version is not None and not _pending:
-            _kept_pages(app).put(key, _KeptPage(version, now, tuple(headers.items()), body))
+            page = _KeptPage(version, now, tuple(headers.items()), body)
+            _kept_pages(app).put(key, page)
+            request.environ[_GIVEN] = page
         return response.make_conditional(request)
 
     return wrapped
@@ -349,11 +354,12 @@ def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         found, key, now = None, "", utcnow()
         if request.method in {"GET", "HEAD"} and _anonymous_without_session():
-            found = versions(app)
+            found = _versions_read_in_front() or versions(app)
         if found is not None:
             key = _page_key(request.environ)
             kept = _kept_personal_pages(app).get(key)
             if kept is not None and _fresh(kept, found, now):
+                request.environ[_GIVEN] = kept
                 return Response(kept.body, headers=list(kept.headers))
         response = make_response(view(*args, **kwargs))
         if (
@@ -365,6 +371,103 @@ def personal_page(view: Callable[..., Any]) -> Callable[..., Any]:
         ):
             page = _KeptPage(found, now, tuple(response.headers.items()), response.get_data())
             _kept_personal_pages(app).put(key, page)
+            request.environ[_GIVEN] = page
         return response
 
     return wrapped
+
+
+# --- kept pages given before the framework runs
+
+# The environ keys of what the layer in front tells the app (the versions it read) and the app
+# tells it back (the kept page a response gave).
+_VERSIONS = "placeevents.versions"
+_GIVEN = "placeevents.kept_page"
+# Requests the layer in front leaves to the app: anyone with a cookie (a session, a sign-in),
+# and conditional or partial requests, which the app answers from the same kept pages.
+_LEFT_TO_THE_APP = (
+    "HTTP_COOKIE",
+    "HTTP_AUTHORIZATION",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_RANGE",
+)
+
+
+def _versions_read_in_front() -> tuple[int, int] | None:
+    return request.environ.pop(_VERSIONS, None)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A kept page as the whole app answered it: its status line and every header but Date."""
+
+    page: _KeptPage
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    dated: bool
+
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Any]
+
+
+class KeptPages:
+    """The WSGI layer that gives kept pages (`public_page`, `personal_page`) before the
+    framework runs: no request context, hooks, limiter or session for the many views that are
+    answered with a page already built, only the one small read of the versions.
+
+    It answers a GET or HEAD with no cookie, no precondition and no range, for an address whose
+    kept page is still fresh and whose whole answer it has seen the app give (status and
+    headers, the app-wide ones included): the same answer again, with a new Date. Anything else
+    goes on to the app, told the versions already read so it does not read them again.
+    """
+
+    def __init__(self, wsgi_app: WSGIApp, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+        # The whole answers seen, by page address: each valid while its page is the one kept.
+        self._answers: Kept[str, _Answer] = Kept(KEPT_PAGES + KEPT_PERSONAL_PAGES)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        if (method == "GET" or method == "HEAD") and not any(
+            name in environ for name in _LEFT_TO_THE_APP
+        ):
+            key = _page_key(environ)
+            answer = self._answers.get(key)
+            if answer is not None:
+                found = versions(self.app)
+                if found is not None and self._current(key, answer, found):
+                    headers = [*answer.headers, *([("Date", http_date())] if answer.dated else [])]
+                    start_response(answer.status, headers)
+                    return [] if method == "HEAD" else [answer.page.body]
+                environ[_VERSIONS] = found
+            return self.wsgi_app(environ, self._learning(key, environ, start_response))
+        return self.wsgi_app(environ, start_response)
+
+    def _current(self, key: str, answer: _Answer, found: tuple[int, int]) -> bool:
+        page = answer.page
+        kept = (_kept_personal_pages if isinstance(page.version, tuple) else _kept_pages)(
+            self.app
+        ).get(key)
+        wanted = found if isinstance(page.version, tuple) else found[0]
+        return kept is page and _fresh(page, wanted, utcnow())
+
+    def _learning(
+        self, key: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> StartResponse:
+        # Learns the whole answer of a response that gave a kept page, as the app sent it.
+        def learn(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            page = environ.get(_GIVEN)
+            if page is not None and status.startswith("200 "):
+                length = next((v for n, v in headers if n.lower() == "content-length"), None)
+                if length == str(len(page.body)):
+                    kept_headers = tuple((n, v) for n, v in headers if n.lower() != "date")
+                    dated = len(kept_headers) != len(headers)
+                    self._answers.put(key, _Answer(page, status, kept_headers, dated))
+            return start_response(status, headers, *rest)
+
+        return learn

@@ -203,3 +203,102 @@ def test_a_version_read_on_a_dropped_connection_leaves_the_page_to_be_built(
     with count_queries() as statements:
         assert _page(client, "/events/opening") == built
     assert [s for s in statements if "outbox_message" not in s] == [statements[0]]  # kept
+
+
+# --- given before the framework runs
+
+
+def _counting_views(app: Flask) -> list[str]:
+    """The paths of the requests the framework ran for (its before_request hooks)."""
+    ran: list[str] = []
+
+    @app.before_request
+    def count() -> None:
+        from flask import request
+
+        ran.append(request.path)
+
+    return ran
+
+
+def test_a_kept_page_is_given_before_the_framework_runs_with_the_apps_own_answer(
+    make_app: Callable[..., Flask], make_event: Any
+) -> None:
+    make_event(slug="opening", title="Breaking the cycle")
+    db.session.commit()
+    app = make_app()
+    ran = _counting_views(app)
+    client = app.test_client()
+    built = client.get("/events/opening")  # built and kept: its whole answer learnt
+    with count_queries() as statements:
+        front = client.get("/events/opening")
+        head = client.head("/events/opening")
+    assert ran == ["/events/opening"]  # neither reached the framework
+    assert [s for s in statements if "outbox_message" not in s] == [statements[0]] * 2
+    assert front.data == built.data
+    for answer in (front, head):
+        assert answer.status == built.status
+        assert {k: v for k, v in answer.headers if k != "Date"} == {
+            k: v for k, v in built.headers if k != "Date"
+        }
+        assert "Date" in answer.headers
+        assert "Content-Security-Policy" in answer.headers
+    assert head.data == b""
+
+
+def test_requests_with_a_cookie_or_a_precondition_are_answered_by_the_app(
+    make_app: Callable[..., Flask], make_event: Any
+) -> None:
+    make_event(slug="opening")
+    db.session.commit()
+    app = make_app()
+    ran = _counting_views(app)
+    client = app.test_client()
+    built = client.get("/events/opening")
+    client.get("/events/opening")
+    etag = built.headers["ETag"]
+    assert client.get("/events/opening", headers={"If-None-Match": etag}).status_code == 304
+    assert len(ran) == 2, ran
+    client.set_cookie("theme", "dark")  # a cookie the app never set: still left to the app
+    assert client.get("/events/opening").data == built.data
+    assert len(ran) == 3, ran
+    client.delete_cookie("theme")
+    assert client.get("/events/opening", headers={"Range": "bytes=0-9"}).status_code in {200, 206}
+    assert len(ran) == 4, ran
+
+
+def test_a_change_is_never_given_from_in_front(
+    make_app: Callable[..., Flask], make_event: Any
+) -> None:
+    event = make_event(slug="opening", title="Breaking the cycle")
+    db.session.commit()
+    client = make_app().test_client()
+    for _ in range(3):
+        assert "Breaking the cycle" in _page(client, "/events/opening")
+    event.title = "Shifting responsibility"
+    db.session.commit()
+    assert "Shifting responsibility" in _page(client, "/events/opening")
+
+
+def test_behind_a_proxy_each_forwarded_host_is_kept_apart(
+    make_app: Callable[..., Flask], make_event: Any
+) -> None:
+    """Pages are kept by the address the visitor asked for, as the proxy forwards it: the
+    layer in front finds what the app kept under that address."""
+    make_event(slug="opening")
+    db.session.commit()
+    app = make_app(PLACEEVENTS_PROXY_COUNT=1)
+    ran = _counting_views(app)
+    client = app.test_client()
+
+    def get(host: str) -> bytes:
+        response = client.get(
+            "/events/opening",
+            headers={"X-Forwarded-Host": host, "X-Forwarded-Proto": "https"},
+        )
+        assert response.status_code == 200
+        return response.data
+
+    for _ in range(3):
+        assert get("events.example.org") == get("www.example.net")
+    assert len(ran) == 2  # once for each address, then given in front
