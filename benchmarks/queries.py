@@ -31,6 +31,7 @@ from flask import has_app_context
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from placeevents.auth.models import Organiser  # noqa: E402
+from placeevents.caching import forget_kept_pages  # noqa: E402
 from placeevents.enquiries.models import Enquiry  # noqa: E402
 from placeevents.events.models import Event, EventAccess, EventFormat, EventStatus  # noqa: E402
 from placeevents.exports.rows import COLUMNS, WHO  # noqa: E402
@@ -341,7 +342,8 @@ def fetch(client: Any, visit: Visit, headers: dict[str, str]) -> Any:
 
 
 def count_pages(visitor: Any, organiser: Any, pages: list[Visit]) -> dict[str, list[str]]:
-    """Each page's statements, fetched once first (warming up), then counted."""
+    """Each page's statements, fetched once first (warming up), then counted as it is built:
+    what the process kept of the first fetch is given up (caching.forget_kept_pages)."""
     found = {}
     for visit in pages:
         client = organiser if visit.organiser else visitor
@@ -353,6 +355,7 @@ def count_pages(visitor: Any, organiser: Any, pages: list[Visit]) -> dict[str, l
             # Requests inside a pushed context (as in tests) share its session: start each
             # from an empty one, as under a server, so nothing is served from its identity map.
             db.session.remove()
+        forget_kept_pages(visitor.application)
         with counting() as statements:
             fetch(client, visit, headers)
         found[visit.name] = statements
@@ -397,7 +400,7 @@ def main() -> None:
             add_invitations(counted, start=args.few, stop=args.many)
         many = count_pages(visitor, organiser, pages)
 
-    print(f"database: {database.split(':', 1)[0]}; SQL statements per page")
+    print(f"database: {database.split(':', 1)[0]}; SQL statements per page, as it is built")
     print(f"{'page':<34}{args.few:>8,}{args.many:>8,}  invitations")
     for name, statements in few.items():
         same = len(statements) == len(many[name])

@@ -231,6 +231,13 @@ def _kept_personal_pages(app: Flask) -> "Kept[str, _KeptPage]":
     return kept_by_app(app, "placeevents.kept_personal_pages", KEPT_PERSONAL_PAGES)
 
 
+def forget_kept_pages(app: Flask) -> None:
+    """Give up every page `app` keeps (public and personal): the next request for each builds
+    it. For measuring what building a page costs (benchmarks/queries.py)."""
+    for name in ("placeevents.kept_pages", "placeevents.kept_personal_pages"):
+        app.extensions.pop(name, None)
+
+
 def read_engine_of(app: Flask) -> Engine:
     """The engine `app`'s one-statement reads before or beside a request run on (the public
     version, the feed's polls): `db.read_engine` for the app's database and engine options."""
