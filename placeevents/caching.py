@@ -403,6 +403,11 @@ _LEFT_TO_THE_APP = (
 )
 
 
+# Headers of one answer only: its date, and the rate limiter's count for the client it went to
+# (an answer given in front passes no limit, so it says none).
+_NOT_REPLAYED = ("date", "x-ratelimit-", "retry-after")
+
+
 def _versions_read_in_front() -> tuple[int, int] | None:
     return request.environ.pop(_VERSIONS, None)
 
@@ -469,12 +474,21 @@ class KeptPages:
         # Learns the whole answer of a response that gave a kept page, as the app sent it.
         def learn(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
             page = environ.get(_GIVEN)
-            if page is not None and status.startswith("200 "):
-                length = next((v for n, v in headers if n.lower() == "content-length"), None)
-                if length == str(len(page.body)):
-                    kept_headers = tuple((n, v) for n, v in headers if n.lower() != "date")
-                    dated = len(kept_headers) != len(headers)
-                    self._answers.put(key, _Answer(page, status, kept_headers, dated))
+            names = {name.lower() for name, _ in headers}
+            if (
+                page is not None
+                and status.startswith("200 ")
+                and "set-cookie" not in names  # a cookie is one visitor's, never replayed
+                and dict((n.lower(), v) for n, v in headers).get("content-length")
+                == str(len(page.body))
+            ):
+                kept_headers = tuple(
+                    (name, value)
+                    for name, value in headers
+                    if not name.lower().startswith(_NOT_REPLAYED)
+                )
+                dated = "date" in names
+                self._answers.put(key, _Answer(page, status, kept_headers, dated))
             return start_response(status, headers, *rest)
 
         return learn

@@ -267,6 +267,30 @@ def test_requests_with_a_cookie_or_a_precondition_are_answered_by_the_app(
     assert len(ran) == 4, ran
 
 
+def test_an_answer_that_sets_a_cookie_is_never_given_again_in_front(
+    make_app: Callable[..., Flask], make_event: Any
+) -> None:
+    """A cookie is one visitor's: an answer carrying one (set after the view, as a session's
+    is) is answered by the app every time, never replayed to the next visitor."""
+    make_event(slug="opening")
+    db.session.commit()
+    app = make_app()
+    ran = _counting_views(app)
+    handed = iter(range(1000))
+
+    @app.after_request
+    def hand_out(response: Any) -> Any:
+        response.set_cookie("visitor", str(next(handed)))
+        return response
+
+    cookies = set()
+    for _ in range(3):
+        answer = app.test_client().get("/events/opening")
+        assert answer.status_code == 200
+        cookies.add(answer.headers["Set-Cookie"])
+    assert len(ran) == 3 and len(cookies) == 3
+
+
 def test_a_change_is_never_given_from_in_front(
     make_app: Callable[..., Flask], make_event: Any
 ) -> None:
