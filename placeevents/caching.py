@@ -14,6 +14,10 @@ public version and a second counter, moved by every commit writing a table such 
 beyond the public ones (`PERSONAL_TABLES`: invitations, answers, the mailing list), read the
 same. Mail scanners, reloads and a second look from the mail open it again; an answer, which
 writes, is never answered from what was kept.
+
+Once the app has given a kept page, the layer in front of the framework (`KeptPages`) gives
+that whole answer again to a visitor with no cookie, after the same one read of the versions:
+no request context, hooks, limiter or session for it.
 """
 
 import hashlib
