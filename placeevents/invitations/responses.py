@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from placeevents.clock import utcnow
+from placeevents.db import plain_rows
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import db
@@ -138,15 +139,16 @@ _VALUE_COLUMNS = len(_INVITATION_COLUMNS + _EVENT_COLUMNS + _ENQUIRY_COLUMNS + _
 
 def plain_execute(
     statement: sa.Select[Any], params: dict[str, Any], connection: sa.Connection | None = None
-) -> sa.CursorResult[Any]:
-    """A statement of columns (no entities) run on `connection` or, by default, as
-    session.execute would, pending changes flushed first, but on the session's connection:
-    plain rows, without the ORM's work per statement (which costs a read-only page more than
-    the query)."""
-    if connection is None:
-        db.session.flush()
-        connection = db.session.connection()
-    return connection.execute(statement, params)
+) -> Sequence[Any]:
+    """The rows of a statement of columns (no entities) built once (a cached statement): on
+    `connection`, straight on its driver (`db.plain_rows`, which raises ReadAgain if that
+    fails), or by default as session.execute would run it, pending changes flushed first, but
+    on the session's connection. Plain rows either way, without the ORM's work per statement
+    (which costs a read-only page more than the query)."""
+    if connection is not None:
+        return plain_rows(statement, params, connection)
+    db.session.flush()
+    return db.session.connection().execute(statement, params).all()
 
 
 def values_lookup_with(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
@@ -170,7 +172,8 @@ def invitation_values_for_token(
     other columns, read on `connection` (by default the session's; see plain_execute). For
     pages that only show it: the services want the ORM objects."""
     data = read_token(RSVP_PURPOSE, token)
-    row = plain_execute(lookup, {"id": data.row_id}, connection).first()
+    rows = plain_execute(lookup, {"id": data.row_id}, connection)
+    row = rows[0] if rows else None
     if row is None:
         raise InvalidToken("this link is not valid")
     invitation_keys, event_keys, enquiry_keys, rsvp_keys = _PARTS

@@ -156,7 +156,7 @@ def other_invitation_rows(
             "now": utcnow(),
         },
         connection,
-    ).all()
+    )
 
 
 def answer_others(*, invitation: Invitation, choices: Mapping[int, Choice]) -> list[Outcome]:

@@ -19,12 +19,12 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import Connection, Row, Select, select
-from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from placeevents import limits
 from placeevents.addresses import normalise_email
 from placeevents.caching import no_store, one_read, personal_page
+from placeevents.db import ReadAgain
 from placeevents.enquiries.models import Enquiry
 from placeevents.events.models import Event, EventFormat, EventStatus
 from placeevents.extensions import csrf, db
@@ -341,16 +341,15 @@ def _read_rsvp(
 @personal_page
 def rsvp(token: str) -> Page:
     # The page's two reads (the lookup, the other invitations) run on a connection of their
-    # own without a transaction, as the public pages' version does (`one_read`): on PostgreSQL
-    # two round trips where the session's connection makes five. One the server dropped
-    # fails; the session's connection, which is pinged first, then reads them again.
+    # own without a transaction, as the public pages' version does (`one_read`), straight on
+    # its driver (`db.plain_rows`): on PostgreSQL two round trips where the session's
+    # connection makes five. If that fails (a connection the server dropped), the session's
+    # connection, which is pinged first, reads them again, and reports any other fault.
     try:
         try:
             with one_read(current_app) as connection:
                 found, row, others = _read_rsvp(token, connection)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
+        except ReadAgain:
             found, row, others = _read_rsvp(token, None)
     except ExpiredToken:
         return _link_problem(expired=True)

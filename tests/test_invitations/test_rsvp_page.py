@@ -263,3 +263,45 @@ def test_the_page_read_as_plain_values_is_the_page_of_the_orm_objects(
                 token = path.removeprefix("/rsvp/")
                 expected = _rsvp_page(responses.invitation_for_token(token=token), token)
             assert shown.get_data(as_text=True) == expected
+
+
+def test_the_pages_reads_straight_on_the_driver_give_what_sqlalchemy_gives(
+    app: Flask, make_invitation: Any, make_event: Any, make_subscriber: Any
+) -> None:
+    """The RSVP page reads its rows past SQLAlchemy's execution (db.plain_rows), converting
+    each value by its column's type itself: every value, of every type the page reads (times,
+    enums, flags, NULLs), is what SQLAlchemy's own execution gives."""
+    from placeevents.caching import one_read
+    from placeevents.db import plain_rows
+    from placeevents.invitations.several import _other_rows_of
+    from placeevents.invitations.views import _rsvp_lookup
+
+    full = make_event(format=EventFormat.HYBRID, capacity=1, online_capacity=5)
+    make_invitation(full, answer="yes", mode="in_person")
+    waiting = make_invitation(
+        full, answer=RsvpAnswer.WAITLISTED, mode="in_person", email="amara@example.org"
+    )
+    make_invitation(make_event(enquiry=full.enquiry), email="amara@example.org", answer="maybe")
+    make_invitation(make_event(enquiry=full.enquiry), email="amara@example.org")
+    make_subscriber(email="amara@example.org")
+    unanswered = make_invitation(make_event())
+    db.session.commit()
+    with app.test_request_context(), one_read(app) as connection:
+        for statement, params in [
+            (_rsvp_lookup(), {"id": waiting.id}),
+            (_rsvp_lookup(), {"id": unanswered.id}),
+            (
+                _other_rows_of(),
+                {
+                    "email": "amara@example.org",
+                    "id": waiting.id,
+                    "enquiry_id": full.enquiry_id,
+                    "now": utcnow(),
+                },
+            ),
+        ]:
+            plain = plain_rows(statement, params, connection)
+            expected = connection.execute(statement, params).all()
+            assert plain and [tuple(row) for row in plain] == [tuple(row) for row in expected]
+            for ours, theirs in zip(plain, expected, strict=True):
+                assert [type(v) for v in ours] == [type(v) for v in theirs]

@@ -457,9 +457,10 @@ def test_the_sections_cost_the_same_queries_however_many_events(
         ]
         mine = [make_invitation(e, email=f"q{n}@example.org") for e in events]
         make_invitation(events[0], answer="yes")
-        client.get(rsvp_path(mine[0]))
-        with count_queries() as rsvp_page:
-            assert "Other explorations" in text(client.get(rsvp_path(mine[0])))
+        client.get(rsvp_path(mine[1]))  # warm: another page of the same shape
+        path = rsvp_path(mine[0])
+        with count_queries() as rsvp_page:  # its first view, built (nothing kept for it yet)
+            assert "Other explorations" in text(client.get(path))
         with count_queries() as enquiry_page:
             page = text(client.get(f"/enquiries/{enquiry.slug}"))
             assert "Register for several events" in page
