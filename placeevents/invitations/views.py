@@ -327,30 +327,37 @@ def _rsvp_lookup() -> Select[Any]:
     )
 
 
-def _read_rsvp(
-    token: str, connection: Connection | None
-) -> tuple[responses.InvitationValues, tuple[Any, ...], Sequence[Row[Any]]]:
+# What the RSVP page reads: the invitation's values, the lookup's other columns, the person's
+# other invitations.
+_RsvpReads = tuple[responses.InvitationValues, tuple[Any, ...], Sequence[Row[Any]]]
+
+
+def _rsvp_reads_on(token: str, connection: Connection | None) -> _RsvpReads:
     found, row = responses.invitation_values_for_token(
         token=token, lookup=_rsvp_lookup(), connection=connection
     )
     return found, row, several.other_invitation_rows(invitation=found, connection=connection)
 
 
-@bp.get("/rsvp/<token>")
-@limits.PERSONAL_LINK
-@personal_page
-def rsvp(token: str) -> Page:
+def _rsvp_reads(token: str) -> _RsvpReads:
     # The page's two reads (the lookup, the other invitations) run on a connection of their
     # own without a transaction, as the public pages' version does (`one_read`), straight on
     # its driver (`db.plain_rows`): on PostgreSQL two round trips where the session's
     # connection makes five. If that fails (a connection the server dropped), the session's
     # connection, which is pinged first, reads them again, and reports any other fault.
     try:
-        try:
-            with one_read(current_app) as connection:
-                found, row, others = _read_rsvp(token, connection)
-        except ReadAgain:
-            found, row, others = _read_rsvp(token, None)
+        with one_read(current_app) as connection:
+            return _rsvp_reads_on(token, connection)
+    except ReadAgain:
+        return _rsvp_reads_on(token, None)
+
+
+@bp.get("/rsvp/<token>")
+@limits.PERSONAL_LINK
+@personal_page
+def rsvp(token: str) -> Page:
+    try:
+        found, row, others = _rsvp_reads(token)
     except ExpiredToken:
         return _link_problem(expired=True)
     except InvalidToken:
