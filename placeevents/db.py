@@ -182,12 +182,22 @@ def read_first(engine: Engine, sql: str) -> tuple[Any, ...] | None:
             row = cursor.fetchone()
         finally:
             cursor.close()
-    except engine.dialect.loaded_dbapi.Error:
+    except engine.dialect.loaded_dbapi.Error as exc:
+        _dropped(engine, exc, connection.dbapi_connection)
         connection.invalidate()  # a connection the server dropped is not returned to the pool
         return None
     finally:
         connection.close()
     return None if row is None else tuple(row)
+
+
+def _dropped(engine: Engine, error: Exception, dbapi_connection: Any) -> None:
+    """After a driver error on one of `engine`'s pooled connections, read straight on the
+    driver: where the server dropped that connection (a restart drops them all), the others the
+    pool holds are given up too, as SQLAlchemy does after its own statements, so the next reads
+    connect afresh instead of each meeting a dead connection in turn."""
+    if engine.dialect.is_disconnect(error, dbapi_connection, None):
+        engine.dispose()
 
 
 class ReadAgain(Exception):
@@ -253,6 +263,7 @@ def plain_rows(statement: sa.Select[Any], params: dict[str, Any], connection: An
         finally:
             cursor.close()
     except dialect.loaded_dbapi.Error as exc:
+        _dropped(connection.engine, exc, raw)
         connection.invalidate(exc)
         raise ReadAgain(str(exc)) from exc
     return [

@@ -33,7 +33,7 @@ from flask.testing import FlaskClient
 from itsdangerous import BadSignature
 from werkzeug.serving import make_server
 
-from placeevents import create_app
+from placeevents import create_app, version_watch
 from placeevents.extensions import db
 from placeevents.mail.delivery import deliver_due
 from placeevents.web import CookieSessions
@@ -361,15 +361,38 @@ def count_queries() -> Iterator[list[str]]:
         sa.event.remove(sa.Engine, "before_cursor_execute", before)
 
 
+VERSIONS_READ = "FROM public_version"
+
+
+def beyond_the_versions(statements: list[str], reads: int = 1) -> list[str]:
+    """The statements run beyond the reads of the pages' versions and the test client's mail
+    check after each response, with at most `reads` reads of the versions: one per request on
+    SQLite, unless this process holds an uncommitted change; on PostgreSQL one or none, as this
+    process has heard them or not yet (version_watch.py), and one more where the first met a
+    connection the server dropped."""
+    found = [s for s in statements if VERSIONS_READ in s]
+    assert len(found) <= reads, found
+    return [s for s in statements if VERSIONS_READ not in s and "outbox_message" not in s]
+
+
 def terminate_idle_connections() -> list[Any]:
-    """PostgreSQL drops this database's idle pooled connections (as a server restart or an
-    idle timeout would): the rows of pg_terminate_backend, one per connection dropped."""
+    """PostgreSQL drops this database's idle connections (as a server restart or an idle
+    timeout would): the rows of pg_terminate_backend, one per connection dropped. Among them
+    is the connection this process listens on for the pages' versions; this returns once the
+    process has noticed it lost it (version_watch.py), as it would after a restart."""
     with db.engine.connect() as admin:
-        return admin.exec_driver_sql(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        rows = admin.exec_driver_sql(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             " AND application_name = '' AND state = 'idle'"
         ).all()
+    dropped = {row.pid for row in rows}
+    deadline = time.monotonic() + 5
+    for watch in version_watch.watches_here():
+        while watch.connected_pid in dropped and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert watch.connected_pid not in dropped
+    return rows
 
 
 # --- factories

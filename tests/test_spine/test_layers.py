@@ -28,7 +28,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 )
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}
 # Modules directly under placeevents/ that every domain may use.
-INFRASTRUCTURE = {"addresses", "caching", "clock", "db", "extensions", "markdown", "slugs"}
+INFRASTRUCTURE = {
+    "addresses",
+    "caching",
+    "clock",
+    "db",
+    "extensions",
+    "markdown",
+    "slugs",
+    "version_watch",
+}
 INFRASTRUCTURE |= {"forms", "ids", "public_forms", "text", "tokens", "urls"}
 # Modules directly under placeevents/ that put the domains together.
 TOP_LEVEL = {"__init__", "demo", "erasure", "jobs", "limits", "manage", "models", "web", "worker"}

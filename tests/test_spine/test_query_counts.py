@@ -38,7 +38,13 @@ def test_no_page_runs_more_statements_for_more_invitations(app: Flask) -> None:
         assert db.session.scalar(invited) == many
         event = db.session.get(Event, event_id)
         assert event is not None and event.places_taken == event.capacity > 0
-    assert len(pages) > 20 and all(counted_few.values())
+    # Every page reads something but the feed, whose state and body are kept by the versions,
+    # which are not counted (on PostgreSQL they may be heard, not read).
+    assert len(pages) > 20
+    assert {name for name, s in counted_few.items() if not s} <= {
+        "enquiry feed (full)",
+        "enquiry feed (304)",
+    }
     assert {name: len(s) for name, s in counted_many.items()} == {
         name: len(s) for name, s in counted_few.items()
     }

@@ -112,6 +112,10 @@ def _check_what_later_revisions_added(engine: sa.Engine) -> None:
     assert _scalars(
         engine, "SELECT count(*) FROM rsvp WHERE answer_before_check_in IS NOT NULL"
     ) == [(0,)]
+    # 0013: the version row tells the processes listening when it moves.
+    assert _scalars(
+        engine, "SELECT tgname FROM pg_trigger WHERE tgname = 'public_version_moved'"
+    ) == [("public_version_moved",)]
     # 0007_team: the organisers there were are admins.
     assert _scalars(engine, "SELECT DISTINCT role FROM organiser") == [("admin",)]
     # 0003: each audit entry reads as its target did, linked while the target still exists.
