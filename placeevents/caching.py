@@ -127,7 +127,7 @@ for _statement in NOTIFY_DDL:  # PostgreSQL tells each process's watch when the 
     event.listen(
         PublicVersion.__table__,
         "after_create",
-        sa.DDL(_statement.replace("%", "%%")).execute_if(dialect="postgresql"),
+        sa.DDL(_statement).execute_if(dialect="postgresql"),
     )
 _READ_VERSIONS = f"SELECT version, personal FROM public_version WHERE id = {_VERSION_ID}"
 _TABLE = PublicVersion.__table__

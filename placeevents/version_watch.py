@@ -11,8 +11,8 @@ reads the row as before and `offer`s what it read.
 
 The versions are dropped, and read again:
 - when the thread hears that the row moved;
-- when this process commits a change that moves it (`moved`, called by `caching` after the
-  commit), so this process sees its own change before its notice comes back;
+- when this process commits a change that moves it (`moved_here`, called by `caching` once
+  the commit is done), so this process sees its own change before its notice comes back;
 - when the listening connection fails; the thread connects again, and listens before any read
   is kept;
 - every `HEARTBEAT` seconds, whatever was heard. A connection that has gone silent without
