@@ -74,16 +74,23 @@ def test_a_change_committed_elsewhere_is_heard_through_the_notice(
     assert after == _read_versions() == (before[0] + 1, before[1])
 
 
-def test_a_kept_page_shows_a_change_committed_elsewhere_once_heard(
-    app: Flask, make_event: Any
-) -> None:
-    make_event(slug="opening", title="Breaking the cycle")
+def _a_kept_page_and_the_watch(app: Flask, make_event: Any) -> tuple[Any, Any, VersionWatch, str]:
+    """An event, its page built and kept, and this process's watch once it has heard."""
+    event = make_event(slug="opening", title="Breaking the cycle")
     db.session.commit()
     client = app.test_client()
-    assert "Breaking the cycle" in client.get("/events/opening").get_data(as_text=True)
+    built = client.get("/events/opening").get_data(as_text=True)
+    assert "Breaking the cycle" in built
     watch = version_watch.watch_of(_engine(app), caching._READ_VERSIONS)
     assert watch is not None
     _until(lambda: watch.known() == _read_versions())
+    return event, client, watch, built
+
+
+def test_a_kept_page_shows_a_change_committed_elsewhere_once_heard(
+    app: Flask, make_event: Any
+) -> None:
+    _, client, _, _ = _a_kept_page_and_the_watch(app, make_event)
     time.sleep(0.05)  # the notice of the event's own commit may still have been on its way
     with count_queries() as statements:
         for _ in range(10):
@@ -104,13 +111,7 @@ def test_a_kept_page_shows_a_change_committed_elsewhere_once_heard(
 def test_this_process_sees_its_own_commit_before_its_notice_comes_back(
     app: Flask, make_event: Any
 ) -> None:
-    event = make_event(slug="opening", title="Breaking the cycle")
-    db.session.commit()
-    client = app.test_client()
-    client.get("/events/opening")
-    watch = version_watch.watch_of(_engine(app), caching._READ_VERSIONS)
-    assert watch is not None
-    _until(lambda: watch.known() == _read_versions())
+    event, client, watch, _ = _a_kept_page_and_the_watch(app, make_event)
     event.title = "Shifting responsibility"
     db.session.commit()
     # Dropped by the commit itself: never the versions from before it, even with the notice
@@ -122,12 +123,7 @@ def test_this_process_sees_its_own_commit_before_its_notice_comes_back(
 def test_a_lost_connection_leaves_the_versions_read_until_the_process_listens_again(
     app: Flask, make_event: Any
 ) -> None:
-    make_event(slug="opening", title="Breaking the cycle")
-    db.session.commit()
-    client = app.test_client()
-    built = client.get("/events/opening").get_data()
-    watch = version_watch.watch_of(_engine(app), caching._READ_VERSIONS)
-    assert watch is not None
+    _, client, watch, built = _a_kept_page_and_the_watch(app, make_event)
     listening_on = _until(lambda: watch.connected_pid)
     terminate_idle_connections()  # the server restarts, say
     assert not watch.listening() and watch.known() is None
@@ -137,7 +133,7 @@ def test_a_lost_connection_leaves_the_versions_read_until_the_process_listens_ag
     assert "Shifting responsibility" in page  # read, not heard
     # The read that met the connection dropped too, another on a new one, and the page built.
     assert beyond_the_versions(statements, reads=2)
-    assert client.get("/events/opening").get_data() != built
+    assert client.get("/events/opening").get_data(as_text=True) != built
 
     again = _until(lambda: watch.connected_pid)
     assert again != listening_on
