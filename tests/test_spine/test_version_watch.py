@@ -96,9 +96,10 @@ def test_a_kept_page_shows_a_change_committed_elsewhere_once_heard(
         for _ in range(10):
             kept = client.get("/events/opening")
             assert "Breaking the cycle" in kept.get_data(as_text=True)
-    # Heard, not read: ten kept pages, and no statement but perhaps one read of the versions
-    # (should the watch's heartbeat have fallen among them).
-    assert len([s for s in statements if "outbox_message" not in s]) <= 1, statements
+    # Heard, not read: ten kept pages, and no statement but a read or two of the versions at
+    # most (should the watch's heartbeat, or a notice slow to arrive, fall among them), where
+    # reading them would make ten.
+    assert len([s for s in statements if "outbox_message" not in s]) <= 2, statements
 
     _move_versions(app, title="Shifting responsibility")
     # The first answer after the commit may still come from what this process had heard (the
