@@ -5,9 +5,10 @@ row. On SQLite reading it is a read of a local file. On PostgreSQL it is a round
 server, which is most of what a kept page or a feed's 304 costs. So on PostgreSQL the row tells
 whoever listens when it moves: a trigger on `public_version` sends a NOTIFY on `CHANNEL`, which
 the server delivers when the transaction that moved it commits (`NOTIFY_DDL`, also in migration
-0013). Each process has one thread that listens on a connection of its own and keeps the
-versions it last read. `known()` gives them with no round trip. When it gives None, the caller
-reads the row as before and `offer`s what it read.
+0013). Each process has one thread that listens on a connection of its own (as the worker
+listens for queued mail, `worker.OutboxListener`) and keeps the versions it last read.
+`known()` gives them with no round trip. When it gives None, the caller reads the row as
+before and `offer`s what it read.
 
 The versions are dropped, and read again:
 - when the thread hears that the row moved;
