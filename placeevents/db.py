@@ -174,30 +174,39 @@ def read_first(engine: Engine, sql: str) -> tuple[Any, ...] | None:
     except sa.exc.SQLAlchemyError:
         return None
     try:
-        cursor = connection.cursor()
-        try:
-            if engine.dispatch.before_cursor_execute:
-                engine.dispatch.before_cursor_execute(None, cursor, sql, (), None, False)
-            cursor.execute(sql)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-    except engine.dialect.loaded_dbapi.Error as exc:
-        _dropped(engine, exc, connection.dbapi_connection)
+        rows = _driver_rows(engine, connection.dbapi_connection, sql)
+    except engine.dialect.loaded_dbapi.Error:
         connection.invalidate()  # a connection the server dropped is not returned to the pool
         return None
     finally:
         connection.close()
-    return None if row is None else tuple(row)
+    return tuple(rows[0]) if rows else None
 
 
-def _dropped(engine: Engine, error: Exception, dbapi_connection: Any) -> None:
-    """After a driver error on one of `engine`'s pooled connections, read straight on the
-    driver: where the server dropped that connection (a restart drops them all), the others the
-    pool holds are given up too, as SQLAlchemy does after its own statements, so the next reads
-    connect afresh instead of each meeting a dead connection in turn."""
-    if engine.dialect.is_disconnect(error, dbapi_connection, None):
-        engine.dispose()
+def _driver_rows(
+    engine: Engine, raw: Any, sql: str, args: Any = None, observed_as: Any = None
+) -> list[Any]:
+    """The rows of `sql` run on `raw`, a DBAPI connection of `engine`'s pool, its statement
+    observers told first (`observed_as` is the SQLAlchemy Connection, where there is one). A
+    driver error goes up; where the server had dropped that connection (a restart drops them
+    all), the pool's other connections are given up first, as SQLAlchemy does after its own
+    statements, so the next reads connect afresh instead of each meeting a dead one in turn."""
+    cursor = raw.cursor()
+    try:
+        if engine.dispatch.before_cursor_execute:
+            observed = () if args is None else args
+            engine.dispatch.before_cursor_execute(observed_as, cursor, sql, observed, None, False)
+        if args is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, args)
+        return cursor.fetchall()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if engine.dialect.is_disconnect(exc, raw, None):
+            engine.dispose()
+        raise
+    finally:
+        cursor.close()
 
 
 class ReadAgain(Exception):
@@ -253,17 +262,8 @@ def plain_rows(statement: sa.Select[Any], params: dict[str, Any], connection: An
     sql = compiled.string
     raw = connection.connection.driver_connection
     try:
-        cursor = raw.cursor()
-        try:
-            engine = connection.engine
-            if engine.dispatch.before_cursor_execute:
-                engine.dispatch.before_cursor_execute(connection, cursor, sql, args, None, False)
-            cursor.execute(sql, args)
-            fetched = cursor.fetchall()
-        finally:
-            cursor.close()
+        fetched = _driver_rows(connection.engine, raw, sql, args, observed_as=connection)
     except dialect.loaded_dbapi.Error as exc:
-        _dropped(connection.engine, exc, raw)
         connection.invalidate(exc)
         raise ReadAgain(str(exc)) from exc
     return [

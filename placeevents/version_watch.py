@@ -68,9 +68,9 @@ class VersionWatch:
         self._known: Versions | None = None
         # Moves whenever what was known is dropped, and whenever listening starts or stops.
         self._generation = 0
-        self._listening = False
         self._stop = threading.Event()
-        self.connected_pid: int | None = None  # the server process listening, for the tests
+        # The server process listening for this one, while it listens.
+        self.connected_pid: int | None = None
         self.cannot_hear: str | None = None  # why, when connected but unable to hear
         self._thread = threading.Thread(
             target=self._run, name="placeevents-version-watch", daemon=True
@@ -89,7 +89,7 @@ class VersionWatch:
         """Keep versions a caller read, if the thread listened all along and nothing was
         dropped since `generation` was taken (else the read may be older than a notice)."""
         with self._lock:
-            if self._listening and self._generation == generation:
+            if self.connected_pid is not None and self._generation == generation:
                 self._known = found
 
     def moved(self) -> None:
@@ -103,11 +103,11 @@ class VersionWatch:
         self._stop.set()
 
     def listening(self) -> bool:
-        return self._listening
+        return self.connected_pid is not None
 
-    def _set_listening(self, listening: bool) -> None:
+    def _set_listening(self, pid: int | None) -> None:
         with self._lock:
-            self._listening = listening
+            self.connected_pid = pid
             self._generation += 1
             self._known = None
 
@@ -124,8 +124,7 @@ class VersionWatch:
                     log.warning("not hearing the page versions; reading them", exc_info=True)
                 failing = True
             finally:
-                self._set_listening(False)
-                self.connected_pid = None
+                self._set_listening(None)
             self._stop.wait(pause)
 
     def _listen(self) -> bool:
@@ -151,8 +150,7 @@ class VersionWatch:
             if self.cannot_hear is not None:
                 log.warning("the page versions are read, not heard: %s", self.cannot_hear)
                 return False
-            self.connected_pid = connection.info.backend_pid
-            self._set_listening(True)
+            self._set_listening(connection.info.backend_pid)
             while not self._stop.is_set():
                 generation = self.generation()
                 row = connection.execute(self._read_sql).fetchone()
